@@ -1,0 +1,196 @@
+"""Settings: a TOML file, named profiles, and ``USERDESK_*`` environment overrides.
+
+Where settings come from, later ones winning:
+
+1. the defaults below;
+2. the top-level keys of the config file (``$USERDESK_CONFIG``, else
+   ``config.toml`` in the platform config directory);
+3. the ``[profiles.NAME]`` table of that file for the chosen profile
+   (``--profile NAME`` or ``$USERDESK_PROFILE``);
+4. environment variables ``USERDESK_<SETTING>`` (e.g. ``USERDESK_DATABASE_URL``);
+5. explicit overrides from the command line (e.g. ``--db``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from console.security.hashing import Argon2Params
+from console.security.policy import PRESETS, Policy, get_policy
+from console.services.errors import ConfigError
+
+APP_NAME = "userdesk"
+ENV_PREFIX = "USERDESK_"
+MAX_TICKET_LIFETIME_MINUTES = 24 * 60
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'userdesk.db'}"
+
+
+def demo_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'demo.db'}"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+
+    database_url: str = Field(default_factory=default_database_url)
+    #: Password policy preset (see ``console.security.policy.PRESETS``) ...
+    policy: str = "nist"
+    #: ... and per-field overrides, e.g. ``{min_length = 12, history = 10}``.
+    policy_overrides: dict[str, Any] = Field(default_factory=dict)
+
+    argon2_time_cost: int = Field(3, ge=1, le=100)
+    argon2_memory_cost: int = Field(65536, ge=8, le=4 * 1024 * 1024)  # KiB
+    argon2_parallelism: int = Field(4, ge=1, le=64)
+
+    #: Days a new password stays valid; 0 means passwords do not expire.
+    password_expiry_days: int = Field(760, ge=0, le=36500)
+    ticket_lifetime_minutes: int = Field(60, ge=1, le=MAX_TICKET_LIFETIME_MINUTES)
+    #: Where a reset ticket sends the user; ``{token}`` and ``{username}`` are filled in.
+    ticket_url_template: str = "https://accounts.example.com/reset?token={token}"
+    clipboard_clear_seconds: int = Field(30, ge=0, le=3600)
+
+    #: Console sign-in lockout for operators.
+    operator_lockout_failures: int = Field(5, ge=1, le=100)
+    operator_lockout_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
+    #: Lockout applied by ``authenticate`` for the integrating application.
+    user_lockout_failures: int = Field(5, ge=1, le=100)
+    user_lockout_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
+    #: Lifetime of an application session opened through ``open_session``.
+    session_lifetime_hours: int = Field(12, ge=1, le=24 * 365)
+
+    #: Whether admins and helpdesk may choose a user's password. Off gives
+    #: OWASP ASVS 6.4.6 behaviour: only generated passwords and reset tickets.
+    admin_may_set_password: bool = True
+    #: Trusted operator mode: ``--operator NAME`` is taken without a password.
+    #: For forced-command SSH deployments and local development only.
+    trusted_operator: bool = False
+    read_only: bool = False
+    theme: str = "userdesk-dark"
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"unknown policy preset {v!r}; known: {', '.join(PRESETS)}")
+        return v
+
+    @field_validator("ticket_url_template")
+    @classmethod
+    def _template_has_token(cls, v: str) -> str:
+        if "{token}" not in v:
+            raise ValueError("must contain {token}")
+        try:
+            v.format(token="t", username="u")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{token}} and {{username}} may be used ({exc})") from None
+        return v
+
+    @model_validator(mode="after")
+    def _policy_overrides_valid(self) -> "Settings":
+        try:
+            get_policy(self.policy, self.policy_overrides)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"policy_overrides: {exc}") from None
+        return self
+
+    # -- derived ---------------------------------------------------------------
+
+    def password_policy(self) -> Policy:
+        return get_policy(self.policy, self.policy_overrides)
+
+    def argon2_params(self) -> Argon2Params:
+        return Argon2Params(
+            time_cost=self.argon2_time_cost,
+            memory_cost=self.argon2_memory_cost,
+            parallelism=self.argon2_parallelism,
+        )
+
+    def ticket_url(self, token: str, username: str) -> str:
+        return self.ticket_url_template.format(token=token, username=username)
+
+
+def _coerce_env(name: str, raw: str) -> Any:
+    """Environment values are strings; booleans and numbers are parsed by pydantic,
+    but ``policy_overrides`` is given as inline TOML (``min_length = 12, history = 3``)."""
+    if name == "policy_overrides":
+        try:
+            return tomllib.loads(raw.replace(",", "\n"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{ENV_PREFIX}POLICY_OVERRIDES: not valid TOML key = value pairs ({exc})") from None
+    return raw
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
+
+
+def load_settings(
+    *,
+    profile: str | None = None,
+    config_path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    env = os.environ if env is None else env
+    explicit_path = config_path or env.get(f"{ENV_PREFIX}CONFIG")
+    path = Path(explicit_path) if explicit_path else default_config_path()
+    if explicit_path and not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    raw = _read_file(path)
+
+    profiles = raw.pop("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"config file {path}: [profiles] must be a table of tables")
+    values: dict[str, Any] = dict(raw)
+    profile = profile or env.get(f"{ENV_PREFIX}PROFILE") or None
+    if profile:
+        if profile not in profiles:
+            known = ", ".join(sorted(profiles)) or "none defined"
+            raise ConfigError(f"profile {profile!r} is not in {path} (profiles: {known})")
+        values.update(profiles[profile])
+
+    fields = Settings.model_fields
+    for name in fields:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            values[name] = _coerce_env(name, env[key])
+    if overrides:
+        values.update({k: v for k, v in overrides.items() if v is not None})
+
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings ({problems})") from None

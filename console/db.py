@@ -1,0 +1,61 @@
+"""Engine and session factory, schema creation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import Session, SQLModel, create_engine
+
+from console import models  # noqa: F401  (registers the tables)
+from console.services.errors import ConfigError
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("database_url: not a database URL (e.g. sqlite:///path/to/userdesk.db)") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        _sqlite_setup(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """Foreign keys on, WAL, and explicit BEGIN so write transactions can take the
+    write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade later."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables and the audit chain's head row."""
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as s:
+        if s.get(models.AuditHead, 1) is None:
+            s.add(models.AuditHead(id=1))
+            s.commit()
+
+
+def read_session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)

@@ -1,0 +1,157 @@
+"""SQLModel tables. Timestamps are stored as UTC and always read back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, func
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+ROLES = ("member", "helpdesk", "admin", "viewer")
+LOCAL_SOURCE = "local"
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, refuses naive input (a bug, not a timezone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ts(nullable: bool = True, index: bool = False):
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+_user_version = Column("version", Integer, nullable=False, default=1)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    email: str | None = Field(default=None, max_length=254)
+    display_name: str = Field(default="", max_length=128)
+    role: str = Field(default="member", max_length=16, index=True)
+    #: ``local``, or the name of the external identity provider that owns the password.
+    source: str = Field(default=LOCAL_SOURCE, max_length=32)
+    password_hash: str | None = Field(default=None, max_length=512)
+    password_changed_at: datetime | None = _ts()
+    password_expires_at: datetime | None = _ts()
+    must_change_password: bool = False
+    blocked: bool = False
+    blocked_reason: str | None = Field(default=None, max_length=500)
+    blocked_at: datetime | None = _ts()
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts()
+    last_login_at: datetime | None = _ts()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    version: int = Field(default=1, sa_column=_user_version)
+
+    __mapper_args__ = {"version_id_col": _user_version}
+
+
+# Case-insensitive unique username (usernames are ASCII, so lower() is exact on
+# every backend); email lookups are case-insensitive too.
+Index("ux_users_username_lower", func.lower(User.username), unique=True)
+Index("ix_users_email_lower", func.lower(User.email))
+
+
+class PasswordHistory(SQLModel, table=True):
+    __tablename__ = "password_history"
+    __table_args__ = (Index("ix_password_history_user_created", "user_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
+    password_hash: str = Field(max_length=512)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class UserSession(SQLModel, table=True):
+    """A session of the application that uses this database."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user", "user_id", "revoked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
+    token_digest: str = Field(max_length=64, unique=True)
+    client: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_seen_at: datetime | None = _ts()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = _ts()
+    revoked_reason: str | None = Field(default=None, max_length=64)
+
+
+class ResetTicket(SQLModel, table=True):
+    """A single-use password reset ticket. Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "reset_tickets"
+    __table_args__ = (Index("ix_reset_tickets_user", "user_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
+    token_digest: str = Field(max_length=64, unique=True)
+    issued_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+    revoked_reason: str | None = Field(default=None, max_length=64)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One audited action or denial. ``hash`` chains each event to the one before."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_target_at", "target", "at"),
+        Index("ix_audit_operator_at", "operator", "at"),
+        Index("ix_audit_action_at", "action", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    operator: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(max_length=16)  # ok | denied | rejected | error
+    error_code: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    identity_check: str | None = Field(default=None, max_length=200)
+    details: str = Field(default="{}")  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """Single row holding the newest event's sequence number and hash.
+
+    Every audit append updates it first, which serialises appends (a row lock on
+    PostgreSQL) and lets ``verify`` notice events removed from the end."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)

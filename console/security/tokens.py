@@ -1,0 +1,31 @@
+"""Single-use tokens (reset tickets): only their SHA-256 digest is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+__all__ = ["new_token", "digest", "matches"]
+
+
+def new_token() -> str:
+    """Return a new random URL-safe token (32 random bytes, 43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(token: str) -> str:
+    """Return the hex SHA-256 digest of the UTF-8 encoded *token*."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def matches(token: str, stored_digest: str) -> bool:
+    """Constant-time check that *token* hashes to *stored_digest*."""
+    if not isinstance(token, str) or not isinstance(stored_digest, str):
+        return False
+    if not stored_digest.isascii():  # compare_digest refuses non-ASCII str
+        return False
+    try:
+        return hmac.compare_digest(digest(token), stored_digest)
+    except (TypeError, ValueError, UnicodeError):
+        return False

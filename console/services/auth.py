@@ -1,0 +1,196 @@
+"""Signing in: operators to the console (with lockout), and ``authenticate`` for
+the application that uses this database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import OperationalError
+
+from console.models import LOCAL_SOURCE, User
+from console.services import audit, validation
+from console.services.base import find_user
+from console.services.context import Actor, ServiceContext
+from console.services.errors import (
+    AuthFailed,
+    DatabaseUnavailable,
+    InvalidInput,
+    LockedOut,
+    PermissionDenied,
+    ServiceError,
+)
+
+OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
+WRONG = "wrong username or password"
+
+
+def _fmt(ts) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _username_or_none(username: str) -> str | None:
+    try:
+        return validation.username(username)
+    except InvalidInput:
+        return None
+
+
+def _register_failure(u: User, now, failures: int, minutes: int) -> bool:
+    """Count a failed sign-in; return True when this one locks the account."""
+    u.failed_logins += 1
+    if u.failed_logins >= failures:
+        u.locked_until = now + timedelta(minutes=minutes)
+        u.failed_logins = 0
+        return True
+    return False
+
+
+def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success: bool = True) -> Actor:
+    """Verify an operator's password. Unknown user, wrong password, a member or
+    external account all give the same AUTH_FAILED; repeated failures lock the
+    account (LOCKED_OUT, with when it ends). Every outcome is audited."""
+    validation.secret(password)
+    settings = ctx.settings
+    name = _username_or_none(username)
+    err: ServiceError | None = None
+    actor: Actor | None = None
+    try:
+        with ctx.write_session() as s:
+            now = ctx.now()
+            u = find_user(s, name, for_update=True) if name else None
+            details: dict = {}
+            action = "operator.sign_in"
+            if u is None or u.role not in OPERATOR_ROLES or u.source != LOCAL_SOURCE or not u.password_hash:
+                ctx.hasher.dummy_verify(password)
+                err = AuthFailed(WRONG)
+            elif u.locked_until is not None and u.locked_until > now:
+                err = LockedOut(f"too many failed sign-ins: {u.username} is locked until {_fmt(u.locked_until)}",
+                                until=u.locked_until)
+            else:
+                result = ctx.hasher.verify(u.password_hash, password)
+                if not result.ok:
+                    if _register_failure(u, now, settings.operator_lockout_failures, settings.operator_lockout_minutes):
+                        action = "operator.locked"
+                        details = {"failures": settings.operator_lockout_failures, "until": u.locked_until}
+                        err = LockedOut(
+                            f"{WRONG}; too many failed sign-ins: locked until {_fmt(u.locked_until)}",
+                            until=u.locked_until,
+                        )
+                    else:
+                        err = AuthFailed(WRONG)
+                    s.add(u)
+                elif u.blocked:
+                    err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
+                else:
+                    if result.needs_rehash:
+                        u.password_hash = ctx.hasher.hash(password)
+                        details["rehashed"] = True
+                    u.failed_logins, u.locked_until, u.last_login_at = 0, None, now
+                    s.add(u)
+                    expired = u.password_expires_at is not None and u.password_expires_at <= now
+                    actor = Actor(u.id, u.username, u.role, "password", u.must_change_password or expired)
+            if err is not None or audit_success:
+                audit.append(
+                    s,
+                    at=now,
+                    operator=(u.username if u else name) or "(invalid username)",
+                    action=action,
+                    target=u.username if u else name,
+                    outcome="ok" if err is None else err.outcome,
+                    error_code=err.code if err else None,
+                    details={**details, "method": "password"},
+                )
+            s.commit()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__}") from None
+    if err is not None:
+        raise err
+    assert actor is not None
+    return actor
+
+
+def trusted_operator(ctx: ServiceContext, username: str) -> Actor:
+    """Identify an operator without a password: only when ``trusted_operator`` is
+    on (forced-command SSH, local development). Audited like a sign-in."""
+    name = validation.username(username, "operator")
+    err: ServiceError | None = None
+    with ctx.write_session() as s:
+        now = ctx.now()
+        u = find_user(s, name)
+        if not ctx.settings.trusted_operator:
+            err = PermissionDenied("trusted operator mode is off: sign in with a password")
+        elif u is None or u.role not in OPERATOR_ROLES:
+            err = AuthFailed(f"{name} is not an operator account")
+        elif u.blocked:
+            err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
+        audit.append(s, at=now, operator=name, action="operator.sign_in", target=name,
+                     outcome="ok" if err is None else err.outcome, error_code=err.code if err else None,
+                     details={"method": "trusted"})
+        s.commit()
+    if err is not None:
+        raise err
+    return Actor(u.id, u.username, u.role, "trusted", False)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """``status``: ok | invalid | blocked | locked | expired | must_change.
+
+    Anything but ``invalid`` is reported only to a caller who gave the right
+    password, so the answer never tells whether an account exists."""
+
+    status: str
+    user_id: int | None = None
+    username: str | None = None
+    locked_until: object = None
+
+    @property
+    def authenticated(self) -> bool:
+        """The password was right (the application may still require a change)."""
+        return self.status in ("ok", "expired", "must_change")
+
+
+def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResult:
+    """For the integrating application: check a user's password.
+
+    Unknown users and wrong passwords are indistinguishable (same answer, same
+    argon2 work); N failures lock the account for the configured time; a hash
+    made with old parameters is rehashed on success."""
+    if not isinstance(password, str) or password == "" or len(password) > 1024:
+        ctx.hasher.dummy_verify("x")
+        return AuthResult("invalid")
+    settings = ctx.settings
+    name = _username_or_none(username)
+    with ctx.write_session() as s:
+        now = ctx.now()
+        u = find_user(s, name, for_update=True) if name else None
+        if u is None or u.source != LOCAL_SOURCE or not u.password_hash:
+            ctx.hasher.dummy_verify(password)
+            return AuthResult("invalid")
+        result = ctx.hasher.verify(u.password_hash, password)
+        if not result.ok:
+            if u.locked_until is None or u.locked_until <= now:
+                if _register_failure(u, now, settings.user_lockout_failures, settings.user_lockout_minutes):
+                    audit.append(s, at=now, operator="application", action="user.locked", target=u.username,
+                                 outcome="ok", details={"until": u.locked_until})
+            s.add(u)
+            s.commit()
+            return AuthResult("invalid")
+        if u.blocked:
+            status = "blocked"
+        elif u.locked_until is not None and u.locked_until > now:
+            return AuthResult("locked", u.id, u.username, u.locked_until)
+        elif u.password_expires_at is not None and u.password_expires_at <= now:
+            status = "expired"
+        elif u.must_change_password:
+            status = "must_change"
+        else:
+            status = "ok"
+        if result.needs_rehash:
+            u.password_hash = ctx.hasher.hash(password)
+        if status != "blocked":
+            u.failed_logins, u.last_login_at = 0, now
+        s.add(u)
+        s.commit()
+        return AuthResult(status, u.id, u.username)

@@ -1,0 +1,191 @@
+"""The shape of every mutating service function: one transaction that checks
+permission, validates, changes rows, writes its audit event and commits — or
+changes nothing and records the failure in the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, select
+
+from console.models import LOCAL_SOURCE, User
+from console.services import audit, validation
+from console.services.context import Actor, ServiceContext
+from console.services.errors import (
+    DatabaseUnavailable,
+    ExternalAccount,
+    IdentityCheckRequired,
+    PasswordChangeRequired,
+    PermissionDenied,
+    ReadOnly,
+    ServiceError,
+    StaleRecord,
+    UserNotFound,
+)
+from console.services.permissions import PASSWORD_ACTIONS, Action, require
+
+
+def find_user(s: Session, username: str, *, for_update: bool = False) -> User | None:
+    stmt = select(User).where(func.lower(User.username) == username.lower())
+    if for_update:
+        stmt = stmt.with_for_update()
+    return s.exec(stmt).one_or_none()
+
+
+class Tx:
+    """Handle given to the body of an action."""
+
+    def __init__(self, ctx: ServiceContext, actor: Actor, session: Session, name: str, target: str | None,
+                 reason: str | None, identity_check: str | None) -> None:
+        self.ctx = ctx
+        self.actor = actor
+        self.s = session
+        self.name = name
+        self.target = target
+        self.reason = reason
+        self.identity_check = identity_check
+        self.details: dict[str, Any] = {}
+        self.now = ctx.now()
+
+    # -- permission -------------------------------------------------------------
+
+    def operator_row(self) -> User | None:
+        if self.actor.id is None:
+            return None
+        return self.s.get(User, self.actor.id)
+
+    def require(self, action: Action, target: User | None = None, *, target_role: str | None = None) -> None:
+        """Permission check against the operator's *current* role, then the rules
+        that go with it (read-only, identity check, external accounts)."""
+        actor = self.actor
+        if not actor.is_system:
+            if self.ctx.settings.read_only and action is not Action.VIEW:
+                raise ReadOnly("the console is in read-only mode: no changes can be made")
+            row = self.operator_row()
+            if row is None or row.blocked:
+                raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
+            if row.role != actor.role:
+                actor = Actor(row.id, row.username, row.role, actor.method, row.must_change_password)
+            if row.must_change_password and actor.method == "password":
+                raise PasswordChangeRequired("change your own password first (userdesk change-password)")
+        role = target.role if target is not None else target_role
+        require(actor, action, role)
+        if actor.role == "helpdesk" and action is not Action.VIEW:
+            if not self.reason:
+                raise IdentityCheckRequired("reason: helpdesk actions must record a reason")
+            if not self.identity_check:
+                raise IdentityCheckRequired(
+                    "identity_check: helpdesk actions must record how the caller's identity was checked"
+                )
+        if target is not None and action in PASSWORD_ACTIONS and target.source != LOCAL_SOURCE:
+            raise ExternalAccount(
+                f"{target.username}'s password is managed by the identity provider {target.source!r}; "
+                "change it there"
+            )
+
+    def user(self, username: str, *, expected_version: int | None = None) -> User:
+        validation.username(username)
+        u = find_user(self.s, username, for_update=True)
+        if u is None:
+            raise UserNotFound(f"no user named {username!r}")
+        if expected_version is not None and u.version != expected_version:
+            raise StaleRecord(
+                f"{u.username} was changed by someone else since you loaded it; reload and try again"
+            )
+        self.target = u.username
+        return u
+
+
+def _record_failure(ctx: ServiceContext, actor: Actor, name: str, target: str | None, reason: str | None,
+                    identity_check: str | None, err: ServiceError) -> None:
+    try:
+        with ctx.write_session() as s:
+            audit.append(
+                s,
+                at=ctx.now(),
+                operator=actor.username,
+                action=name,
+                target=target,
+                outcome=err.outcome,
+                error_code=err.code,
+                reason=reason,
+                identity_check=identity_check,
+                details={"error": err.message},
+            )
+            s.commit()
+    except (OperationalError, DBAPIError):
+        pass  # the database is gone; the caller gets the original error
+
+
+@contextmanager
+def action(
+    ctx: ServiceContext,
+    actor: Actor,
+    name: str,
+    *,
+    target: str | None = None,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    reason_required: bool = False,
+) -> Iterator[Tx]:
+    """Run the body in one write transaction; audit success or failure."""
+    # Free text is checked before anything else, and a failure is itself audited
+    # without the offending text.
+    try:
+        reason = validation.reason(reason, required=reason_required)
+        identity_check = validation.identity_check(identity_check)
+    except ServiceError as err:
+        _record_failure(ctx, actor, name, _safe_target(target), None, None, err)
+        raise
+    tx: Tx | None = None
+    try:
+        with ctx.write_session() as s:
+            tx = Tx(ctx, actor, s, name, _safe_target(target), reason, identity_check)
+            yield tx
+            audit.append(
+                s,
+                at=tx.now,
+                operator=actor.username,
+                action=name,
+                target=tx.target,
+                outcome="ok",
+                reason=reason,
+                identity_check=identity_check,
+                details=tx.details,
+            )
+            s.commit()
+    except StaleDataError:
+        err = StaleRecord(f"{tx.target if tx else target} was changed by someone else at the same time; reload and try again")
+        _record_failure(ctx, actor, name, tx.target if tx else target, reason, identity_check, err)
+        raise err from None
+    except ServiceError as err:
+        _record_failure(ctx, actor, name, tx.target if tx else _safe_target(target), reason, identity_check, err)
+        raise
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None
+
+
+def _safe_target(target: str | None) -> str | None:
+    """Targets are audited as given only when they are well-formed usernames."""
+    if target is None:
+        return None
+    try:
+        return validation.username(target)
+    except ServiceError:
+        return "(invalid username)"
+
+
+@contextmanager
+def reading(ctx: ServiceContext, actor: Actor) -> Iterator[Session]:
+    """A read-only session for a VIEW action."""
+    require(actor, Action.VIEW, None)
+    try:
+        with ctx.read_session() as s:
+            yield s
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None

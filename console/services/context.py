@@ -1,0 +1,77 @@
+"""What every service function is given: the context (database, settings, hasher,
+clock) and the actor (the signed-in operator on whose behalf it acts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+
+from console import db
+from console.config import Settings
+from console.models import utcnow
+from console.security.hashing import Argon2Params, PasswordHasher
+from console.security.policy import Policy
+
+
+@dataclass
+class ServiceContext:
+    engine: Engine
+    settings: Settings
+    clock: Callable[[], datetime] = utcnow
+    #: Overrides the configured argon2 parameters (tests use the cheapest profile).
+    argon2_params: Argon2Params | None = None
+    hasher: PasswordHasher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hasher = PasswordHasher(self.argon2_params or self.settings.argon2_params())
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kw) -> "ServiceContext":
+        return cls(engine=db.make_engine(settings.database_url), settings=settings, **kw)
+
+    @property
+    def policy(self) -> Policy:
+        return self.settings.password_policy()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @cached_property
+    def _write_engine(self) -> Engine:
+        if self.engine.dialect.name == "sqlite":
+            return self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        return self.engine
+
+    def write_session(self):
+        from sqlmodel import Session
+
+        return Session(self._write_engine, expire_on_commit=False)
+
+    def read_session(self):
+        return db.read_session(self.engine)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An operator, as signed in. Its role is re-read from the database by every
+    action, so a demotion or block takes effect at once."""
+
+    id: int | None
+    username: str
+    role: str
+    #: How the operator was identified: ``password``, ``trusted`` or ``system``.
+    method: str = "password"
+    must_change_password: bool = False
+
+    @classmethod
+    def system(cls, name: str = "system") -> "Actor":
+        """The console itself (``init``, ``demo``) or the integrating application."""
+        return cls(id=None, username=name, role="system", method="system")
+
+    @property
+    def is_system(self) -> bool:
+        return self.role == "system"

@@ -1,0 +1,116 @@
+"""Service errors: a stable ``code`` for scripts and a message a person can act on.
+
+No message ever carries a password, a hash or a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    code = "SERVICE_ERROR"
+    #: Outcome written to the audit log when this error ends an action.
+    outcome = "rejected"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error_code": self.code, "error_msg": self.message}
+
+
+class InvalidInput(ServiceError):
+    code = "INVALID_INPUT"
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", field=field, rule=rule)
+        self.field = field
+        self.rule = rule
+
+
+class UserNotFound(ServiceError):
+    code = "USER_NOT_FOUND"
+
+
+class UserExists(ServiceError):
+    code = "USER_EXISTS"
+
+
+class WeakPassword(ServiceError):
+    code = "WEAK_PASSWORD"
+
+    def __init__(self, failures: list) -> None:  # list[RuleResult]
+        texts = "; ".join(f"{f.rule}: {f.text}" for f in failures)
+        super().__init__(f"password: does not meet the policy ({texts})", rules=[f.rule for f in failures])
+        self.failures = failures
+
+
+class PermissionDenied(ServiceError):
+    code = "PERMISSION_DENIED"
+    outcome = "denied"
+
+
+class ReadOnly(PermissionDenied):
+    code = "READ_ONLY"
+
+
+class IdentityCheckRequired(PermissionDenied):
+    code = "IDENTITY_CHECK_REQUIRED"
+
+
+class PasswordChoiceDisabled(PermissionDenied):
+    code = "SET_PASSWORD_DISABLED"
+
+
+class PasswordChangeRequired(PermissionDenied):
+    code = "PASSWORD_CHANGE_REQUIRED"
+
+
+class SelfAction(PermissionDenied):
+    code = "SELF_ACTION"
+
+
+class LastAdmin(ServiceError):
+    code = "LAST_ADMIN"
+
+
+class StaleRecord(ServiceError):
+    code = "STALE_RECORD"
+
+
+class ExternalAccount(ServiceError):
+    code = "EXTERNAL_ACCOUNT"
+
+
+class TicketInvalid(ServiceError):
+    code = "TICKET_INVALID"
+
+
+class TicketNotFound(ServiceError):
+    code = "TICKET_NOT_FOUND"
+
+
+class AuthFailed(ServiceError):
+    code = "AUTH_FAILED"
+    outcome = "denied"
+
+
+class LockedOut(ServiceError):
+    code = "LOCKED_OUT"
+    outcome = "denied"
+
+    def __init__(self, message: str, until=None) -> None:
+        super().__init__(message, until=until)
+        self.until = until
+
+
+class ConfigError(ServiceError):
+    code = "CONFIG_INVALID"
+
+
+class DatabaseUnavailable(ServiceError):
+    code = "DB_UNAVAILABLE"
+    outcome = "error"

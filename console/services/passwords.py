@@ -1,0 +1,223 @@
+"""Password actions: reset (generated), set (chosen), change own, force change, expire."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from console.models import PasswordHistory, User
+from console.security import policy as policy_rules
+from console.security.generator import generate
+from console.services import validation
+from console.services.auth import sign_in
+from console.services.base import Tx, action
+from console.services.context import Actor, ServiceContext
+from console.services.errors import InvalidInput, PasswordChoiceDisabled, WeakPassword
+from console.services.permissions import Action
+from console.services.users import revoke_sessions_of, revoke_tickets_of
+from console.services.views import OneTimeSecret, PasswordResult, UserView
+
+
+def previous_hashes(s: Session, u: User, n: int) -> list[str]:
+    """The user's current and earlier password hashes, newest first, at most n."""
+    if n <= 0:
+        return []
+    hashes = [u.password_hash] if u.password_hash else []
+    if len(hashes) < n:
+        rows = s.exec(
+            select(PasswordHistory.password_hash)
+            .where(PasswordHistory.user_id == u.id)
+            .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc())
+            .limit(n - len(hashes))
+        ).all()
+        hashes.extend(rows)
+    return hashes
+
+
+def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str) -> None:
+    """Raise WeakPassword with every failing rule, history included."""
+    validation.secret(password, "new_password")
+    pol = ctx.policy
+    results = policy_rules.check(
+        pol,
+        password,
+        username=u.username,
+        email=u.email,
+        display_name=u.display_name,
+        previous_hashes=previous_hashes(s, u, pol.history),
+        hasher=ctx.hasher,
+    )
+    failed = policy_rules.failures(results)
+    if failed:
+        raise WeakPassword(failed)
+
+
+def expiry_from(ctx: ServiceContext, now: datetime, days: int | None) -> datetime | None:
+    days = ctx.settings.password_expiry_days if days is None else days
+    return now + timedelta(days=days) if days else None
+
+
+def apply_new_hash(tx: Tx, u: User, new_hash: str, *, expires_at: datetime | None, must_change: bool | None) -> None:
+    """Store a new hash: keep the old one in the history (trimmed to the policy's
+    depth), set change/expiry dates, clear any lockout."""
+    keep = tx.ctx.policy.history
+    if u.password_hash and keep > 0:
+        tx.s.add(PasswordHistory(user_id=u.id, password_hash=u.password_hash,
+                                 created_at=u.password_changed_at or tx.now))
+        tx.s.flush()
+        ids = tx.s.exec(
+            select(PasswordHistory.id)
+            .where(PasswordHistory.user_id == u.id)
+            .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc())
+        ).all()
+        stale = ids[keep:]  # a short per-user list
+        if stale:
+            tx.s.exec(delete(PasswordHistory).where(PasswordHistory.id.in_(stale)))
+    u.password_hash = new_hash
+    u.password_changed_at = tx.now
+    u.password_expires_at = expires_at
+    if must_change is not None:
+        u.must_change_password = must_change
+    u.failed_logins, u.locked_until = 0, None
+    u.updated_at = tx.now
+    tx.s.add(u)
+
+
+def reset_password(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    expiry_days: int | None = None,
+    must_change: bool | None = None,
+    expected_version: int | None = None,
+) -> PasswordResult:
+    """Set a generated password and return it once, after the change has committed.
+
+    Revokes the user's sessions and outstanding tickets and clears any lockout.
+    ``must_change``: True/False sets the flag, None keeps the current value.
+    ``expiry_days``: None uses the configured default, 0 means no expiry."""
+    expiry_days = validation.expiry_days(expiry_days)
+    pol = ctx.policy
+    with action(ctx, actor, "password.reset", target=username, reason=reason, identity_check=identity_check) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.RESET_PASSWORD, u)
+        generated = generate(pol, username=u.username, email=u.email, display_name=u.display_name)
+        new_hash = ctx.hasher.hash(generated.password)
+        apply_new_hash(tx, u, new_hash, expires_at=expiry_from(ctx, tx.now, expiry_days), must_change=must_change)
+        sessions = revoke_sessions_of(tx, u, "password reset")
+        tickets = revoke_tickets_of(tx, u, "password reset")
+        tx.s.flush()
+        tx.details = {
+            "must_change": u.must_change_password,
+            "expires_at": u.password_expires_at,
+            "sessions_revoked": sessions,
+            "tickets_revoked": tickets,
+            "entropy_bits": generated.entropy_bits,
+        }
+        view = UserView.of(u, tx.now)
+    # Only reached after the commit above.
+    return PasswordResult(view, OneTimeSecret(generated.password), generated.entropy_bits, sessions, tickets)
+
+
+def set_password(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    password: str,
+    *,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    expiry_days: int | None = None,
+    must_change: bool | None = None,
+    expected_version: int | None = None,
+) -> UserView:
+    """Set a password the operator chose, under the policy. Refused when the
+    configuration does not let operators choose passwords."""
+    expiry_days = validation.expiry_days(expiry_days)
+    with action(ctx, actor, "password.set", target=username, reason=reason, identity_check=identity_check) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.SET_PASSWORD, u)
+        if not ctx.settings.admin_may_set_password:
+            raise PasswordChoiceDisabled(
+                "operators may not choose passwords here (admin_may_set_password is off): "
+                "reset to a generated password or issue a reset ticket"
+            )
+        check_new_password(ctx, tx.s, u, password)
+        apply_new_hash(tx, u, ctx.hasher.hash(password), expires_at=expiry_from(ctx, tx.now, expiry_days),
+                       must_change=must_change)
+        sessions = revoke_sessions_of(tx, u, "password set")
+        tickets = revoke_tickets_of(tx, u, "password set")
+        tx.s.flush()
+        tx.details = {"must_change": u.must_change_password, "expires_at": u.password_expires_at,
+                      "sessions_revoked": sessions, "tickets_revoked": tickets}
+        return UserView.of(u, tx.now)
+
+
+def change_own_password(ctx: ServiceContext, actor: Actor, old_password: str, new_password: str) -> Actor:
+    """The signed-in operator changes their own password. The old one is verified
+    (a wrong one counts towards lockout); returns the operator re-authenticated
+    with the new password."""
+    validation.secret(old_password, "old_password")
+    sign_in(ctx, actor.username, old_password, audit_success=False)
+    with action(ctx, actor, "password.change_own", target=actor.username) as tx:
+        u = tx.user(actor.username)
+        if u.id != actor.id:
+            raise InvalidInput("operator", "mismatch", "the signed-in operator no longer exists")
+        check_new_password(ctx, tx.s, u, new_password)
+        apply_new_hash(tx, u, ctx.hasher.hash(new_password), expires_at=expiry_from(ctx, tx.now, None),
+                       must_change=False)
+        tx.s.flush()
+        tx.details = {"expires_at": u.password_expires_at}
+    return sign_in(ctx, actor.username, new_password, audit_success=False)
+
+
+def force_change(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    on: bool = True,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    expected_version: int | None = None,
+) -> UserView:
+    """Require (or stop requiring) a password change at the next sign-in."""
+    with action(ctx, actor, "password.force_change", target=username, reason=reason,
+                identity_check=identity_check) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.FORCE_CHANGE, u)
+        if u.must_change_password == on:
+            raise InvalidInput("must_change", "no_change",
+                               f"{u.username} {'already has' if on else 'does not have'} to change password")
+        u.must_change_password, u.updated_at = on, tx.now
+        tx.s.add(u)
+        tx.s.flush()
+        tx.details = {"must_change": on}
+        return UserView.of(u, tx.now)
+
+
+def expire_now(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    expected_version: int | None = None,
+) -> UserView:
+    """Expire the password now: the next sign-in must change it."""
+    with action(ctx, actor, "password.expire", target=username, reason=reason, identity_check=identity_check) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.EXPIRE, u)
+        if u.password_hash is None:
+            raise InvalidInput("password", "missing", f"{u.username} has no password to expire")
+        u.password_expires_at, u.updated_at = tx.now, tx.now
+        tx.s.add(u)
+        tx.s.flush()
+        tx.details = {"expired_at": tx.now}
+        return UserView.of(u, tx.now)

@@ -1,0 +1,135 @@
+"""Single-use password reset tickets. Only the SHA-256 of a token is stored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from console.config import MAX_TICKET_LIFETIME_MINUTES
+from console.models import ResetTicket, User
+from console.security import tokens
+from console.services import validation
+from console.services.base import Tx, action, find_user, reading
+from console.services.context import Actor, ServiceContext
+from console.services.errors import InvalidInput, TicketInvalid, TicketNotFound, UserNotFound
+from console.services.passwords import apply_new_hash, check_new_password, expiry_from
+from console.services.permissions import Action
+from console.services.users import revoke_sessions_of, revoke_tickets_of
+from console.services.views import IssuedTicket, OneTimeSecret, TicketView
+
+INVALID = "this reset ticket is not valid: it is unknown, already used, revoked, superseded or expired"
+
+
+def _lifetime(ctx: ServiceContext, minutes: int | None) -> int:
+    if minutes is None:
+        return ctx.settings.ticket_lifetime_minutes
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_TICKET_LIFETIME_MINUTES:
+        raise InvalidInput("lifetime_minutes", "range", f"from 1 to {MAX_TICKET_LIFETIME_MINUTES} minutes (24 hours)")
+    return minutes
+
+
+def issue_ticket(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    lifetime_minutes: int | None = None,
+    reason: str | None = None,
+    identity_check: str | None = None,
+) -> IssuedTicket:
+    """Issue a reset ticket; the user's older outstanding tickets stop working.
+    The token and link are returned once, after the commit."""
+    minutes = _lifetime(ctx, lifetime_minutes)
+    token = tokens.new_token()
+    with action(ctx, actor, "ticket.issue", target=username, reason=reason, identity_check=identity_check) as tx:
+        u = tx.user(username)
+        tx.require(Action.ISSUE_TICKET, u)
+        superseded = revoke_tickets_of(tx, u, "superseded")
+        t = ResetTicket(user_id=u.id, token_digest=tokens.digest(token), issued_by=actor.username,
+                        created_at=tx.now, expires_at=tx.now + timedelta(minutes=minutes))
+        tx.s.add(t)
+        tx.s.flush()
+        tx.details = {"ticket_id": t.id, "expires_at": t.expires_at, "lifetime_minutes": minutes,
+                      "superseded": superseded}
+        view = TicketView.of(t, u.username)
+    url = ctx.settings.ticket_url(token, view.username)
+    return IssuedTicket(view, OneTimeSecret(url), OneTimeSecret(token))
+
+
+def list_tickets(ctx: ServiceContext, actor: Actor, username: str, *, include_ended: bool = False) -> list[TicketView]:
+    """Outstanding tickets (not used, revoked or expired), newest first."""
+    validation.username(username)
+    with reading(ctx, actor) as s:
+        u = find_user(s, username)
+        if u is None:
+            raise UserNotFound(f"no user named {username!r}")
+        stmt = select(ResetTicket).where(ResetTicket.user_id == u.id)
+        if not include_ended:
+            stmt = stmt.where(ResetTicket.used_at.is_(None), ResetTicket.revoked_at.is_(None),
+                              ResetTicket.expires_at > ctx.now())
+        rows = s.exec(stmt.order_by(ResetTicket.created_at.desc(), ResetTicket.id.desc()).limit(100)).all()
+        return [TicketView.of(t, u.username) for t in rows]
+
+
+def revoke_ticket(
+    ctx: ServiceContext,
+    actor: Actor,
+    ticket_id: int,
+    *,
+    reason: str | None = None,
+    identity_check: str | None = None,
+) -> TicketView:
+    with action(ctx, actor, "ticket.revoke", reason=reason, identity_check=identity_check) as tx:
+        t = tx.s.get(ResetTicket, ticket_id) if isinstance(ticket_id, int) else None
+        u = tx.s.get(User, t.user_id) if t else None
+        if t is None or u is None:
+            raise TicketNotFound(f"no reset ticket with id {ticket_id}")
+        tx.target = u.username
+        tx.require(Action.REVOKE_TICKET, u)
+        if t.used_at or t.revoked_at or t.expires_at <= tx.now:
+            raise InvalidInput("ticket", "no_change", f"ticket {ticket_id} is already used, revoked or expired")
+        t.revoked_at, t.revoked_reason = tx.now, "revoked by operator"
+        tx.s.add(t)
+        tx.s.flush()
+        tx.details = {"ticket_id": t.id}
+        return TicketView.of(t, u.username)
+
+
+def _valid_ticket(tx: Tx, token: str) -> tuple[ResetTicket, User]:
+    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+        raise TicketInvalid(INVALID)
+    t = tx.s.exec(
+        select(ResetTicket).where(ResetTicket.token_digest == tokens.digest(token)).with_for_update()
+    ).one_or_none()
+    if t is None or not tokens.matches(token, t.token_digest):
+        raise TicketInvalid(INVALID)
+    u = tx.s.get(User, t.user_id)
+    tx.target = u.username if u else None
+    newest = tx.s.exec(
+        select(ResetTicket.id)
+        .where(ResetTicket.user_id == t.user_id)
+        .order_by(ResetTicket.created_at.desc(), ResetTicket.id.desc())
+        .limit(1)
+    ).one()
+    if u is None or t.used_at or t.revoked_at or t.expires_at <= tx.now or newest != t.id or u.blocked:
+        raise TicketInvalid(INVALID)
+    return t, u
+
+
+def redeem_ticket(ctx: ServiceContext, token: str, new_password: str) -> str:
+    """For the user (through the application): set a new password with a ticket.
+    Single use, newest ticket only, not expired; the policy applies; the user's
+    sessions are revoked. Returns the username."""
+    with action(ctx, Actor.system("ticket"), "ticket.redeem") as tx:
+        t, u = _valid_ticket(tx, token)
+        if u.source != "local":
+            raise TicketInvalid(INVALID)
+        check_new_password(ctx, tx.s, u, new_password)
+        apply_new_hash(tx, u, ctx.hasher.hash(new_password),
+                       expires_at=expiry_from(ctx, tx.now, None), must_change=False)
+        t.used_at = tx.now
+        tx.s.add(t)
+        tx.s.flush()
+        tx.details = {"ticket_id": t.id, "sessions_revoked": revoke_sessions_of(tx, u, "password reset by ticket")}
+        return u.username

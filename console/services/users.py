@@ -1,0 +1,334 @@
+"""User accounts: create, get, list/search, update, role, block, unlock, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from console.models import LOCAL_SOURCE, ResetTicket, User, UserSession
+from console.security.generator import generate
+from console.services import pagination, validation
+from console.services.base import action, find_user, reading
+from console.services.context import Actor, ServiceContext
+from console.services.errors import InvalidInput, LastAdmin, SelfAction, UserExists, UserNotFound
+from console.services.permissions import Action
+from console.services.views import OneTimeSecret, Page, PasswordResult, UserView
+
+UNSET = object()
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    role: str | None = None
+    blocked: bool | None = None
+    locked: bool | None = None
+    expired: bool | None = None
+    must_change: bool | None = None
+    external: bool | None = None
+
+
+def get_user(ctx: ServiceContext, actor: Actor, username: str) -> UserView:
+    validation.username(username)
+    with reading(ctx, actor) as s:
+        u = find_user(s, username)
+        if u is None:
+            raise UserNotFound(f"no user named {username!r}")
+        return UserView.of(u, ctx.now())
+
+
+def _escape_like(q: str) -> str:
+    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_users(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    filter: UserFilter | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[UserView]:
+    """Users ordered by username (case-insensitive), one keyset page at a time.
+
+    ``search`` is a case-insensitive substring of username, email or display name."""
+    limit = pagination.check_limit(limit)
+    now = ctx.now()
+    key = func.lower(User.username)
+    stmt = select(User)
+    if search:
+        validation.reason(search, field="search", limit=200)
+        pattern = f"%{_escape_like(search.lower())}%"
+        stmt = stmt.where(
+            or_(
+                key.like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    f = filter or UserFilter()
+    if f.role is not None:
+        stmt = stmt.where(User.role == validation.role(f.role))
+    if f.blocked is not None:
+        stmt = stmt.where(User.blocked == f.blocked)
+    if f.locked is not None:
+        locked = (User.locked_until.is_not(None)) & (User.locked_until > now)
+        stmt = stmt.where(locked if f.locked else ~locked)
+    if f.expired is not None:
+        expired = (User.password_expires_at.is_not(None)) & (User.password_expires_at <= now)
+        stmt = stmt.where(expired if f.expired else ~expired)
+    if f.must_change is not None:
+        stmt = stmt.where(User.must_change_password == f.must_change)
+    if f.external is not None:
+        stmt = stmt.where((User.source != LOCAL_SOURCE) if f.external else (User.source == LOCAL_SOURCE))
+    if cursor:
+        last_key, last_id = pagination.decode(cursor, 2)
+        stmt = stmt.where((key > last_key) | ((key == last_key) & (User.id > last_id)))
+    stmt = stmt.order_by(key, User.id).limit(limit + 1)
+    with reading(ctx, actor) as s:
+        rows = s.exec(stmt).all()
+    items = [UserView.of(u, now) for u in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        nxt = pagination.encode(last.username.lower(), last.id)
+    return Page(items=items, next_cursor=nxt)
+
+
+def create_user(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    email: str | None = None,
+    display_name: str | None = None,
+    role: str = "member",
+    source: str = LOCAL_SOURCE,
+    generate_password: bool = True,
+    must_change: bool = True,
+    reason: str | None = None,
+    identity_check: str | None = None,
+) -> PasswordResult:
+    """Create an account. A local account gets a generated one-time password
+    (to be changed at first sign-in unless ``must_change`` is False) unless
+    ``generate_password`` is False."""
+    with action(ctx, actor, "user.create", target=username, reason=reason, identity_check=identity_check) as tx:
+        role = validation.role(role)
+        tx.require(Action.CREATE, target_role=role)
+        username = validation.username(username)
+        email = validation.email(email)
+        display_name = validation.display_name(display_name)
+        source = validation.source(source)
+        if find_user(tx.s, username) is not None:
+            raise UserExists(f"a user named {username!r} already exists (usernames ignore case)")
+        u = User(username=username, email=email, display_name=display_name, role=role, source=source,
+                 created_at=tx.now, updated_at=tx.now)
+        generated = None
+        if source == LOCAL_SOURCE and generate_password:
+            generated = generate(ctx.policy, username=username, email=email, display_name=display_name)
+            u.password_hash = ctx.hasher.hash(generated.password)
+            u.password_changed_at = tx.now
+            u.must_change_password = must_change
+            days = ctx.settings.password_expiry_days
+            u.password_expires_at = tx.now + timedelta(days=days) if days else None
+        tx.s.add(u)
+        try:
+            tx.s.flush()
+        except IntegrityError:
+            raise UserExists(f"a user named {username!r} already exists (usernames ignore case)") from None
+        tx.details = {"role": role, "source": source, "password": "generated" if generated else "none"}
+        view = UserView.of(u, tx.now)
+    return PasswordResult(
+        user=view,
+        password=OneTimeSecret(generated.password) if generated else None,
+        entropy_bits=generated.entropy_bits if generated else None,
+    )
+
+
+def update_profile(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    email=UNSET,
+    display_name=UNSET,
+    expected_version: int | None = None,
+    reason: str | None = None,
+    identity_check: str | None = None,
+) -> UserView:
+    with action(ctx, actor, "user.update", target=username, reason=reason, identity_check=identity_check) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.UPDATE_PROFILE, u)
+        changed = []
+        if email is not UNSET:
+            new = validation.email(email)
+            if new != u.email:
+                u.email, changed = new, changed + ["email"]
+        if display_name is not UNSET:
+            new = validation.display_name(display_name)
+            if new != u.display_name:
+                u.display_name, changed = new, changed + ["display_name"]
+        if not changed:
+            raise InvalidInput("profile", "no_change", "nothing to change")
+        u.updated_at = tx.now
+        tx.s.add(u)
+        tx.s.flush()
+        tx.details = {"changed": changed}
+        return UserView.of(u, tx.now)
+
+
+def _active_admins(s) -> int:
+    return s.exec(select(func.count()).select_from(User).where(User.role == "admin", User.blocked == False)).one()  # noqa: E712
+
+
+def _guard_last_admin(tx, u: User, what: str) -> None:
+    if u.role == "admin" and not u.blocked and _active_admins(tx.s) <= 1:
+        raise LastAdmin(f"{u.username} is the last active admin; {what} would leave nobody able to administer")
+
+
+def _guard_self(tx, u: User, what: str) -> None:
+    if tx.actor.id is not None and u.id == tx.actor.id:
+        raise SelfAction(f"you cannot {what} your own account")
+
+
+def set_role(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    role: str,
+    *,
+    expected_version: int | None = None,
+    reason: str | None = None,
+) -> UserView:
+    with action(ctx, actor, "user.set_role", target=username, reason=reason) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.SET_ROLE, u)
+        role = validation.role(role)
+        if role == u.role:
+            raise InvalidInput("role", "no_change", f"{u.username} already has the {role} role")
+        _guard_self(tx, u, "change the role of")
+        if u.role == "admin":
+            _guard_last_admin(tx, u, "demoting them")
+        tx.details = {"from": u.role, "to": role}
+        u.role = role
+        u.updated_at = tx.now
+        tx.s.add(u)
+        tx.s.flush()
+        return UserView.of(u, tx.now)
+
+
+def revoke_sessions_of(tx, u: User, why: str) -> int:
+    res = tx.s.exec(
+        update(UserSession)
+        .where(UserSession.user_id == u.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=tx.now, revoked_reason=why)
+    )
+    return res.rowcount or 0
+
+
+def revoke_tickets_of(tx, u: User, why: str) -> int:
+    res = tx.s.exec(
+        update(ResetTicket)
+        .where(ResetTicket.user_id == u.id, ResetTicket.used_at.is_(None), ResetTicket.revoked_at.is_(None))
+        .values(revoked_at=tx.now, revoked_reason=why)
+    )
+    return res.rowcount or 0
+
+
+def block_user(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    reason: str,
+    identity_check: str | None = None,
+    expected_version: int | None = None,
+) -> UserView:
+    """Block an account (reason required); its sessions and tickets are revoked."""
+    with action(ctx, actor, "user.block", target=username, reason=reason, identity_check=identity_check,
+                reason_required=True) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.BLOCK, u)
+        if u.blocked:
+            raise InvalidInput("blocked", "no_change", f"{u.username} is already blocked")
+        _guard_self(tx, u, "block")
+        _guard_last_admin(tx, u, "blocking them")
+        u.blocked, u.blocked_reason, u.blocked_at, u.updated_at = True, tx.reason, tx.now, tx.now
+        tx.s.add(u)
+        tx.s.flush()
+        tx.details = {
+            "sessions_revoked": revoke_sessions_of(tx, u, "blocked"),
+            "tickets_revoked": revoke_tickets_of(tx, u, "blocked"),
+        }
+        return UserView.of(u, tx.now)
+
+
+def unblock_user(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    expected_version: int | None = None,
+) -> UserView:
+    with action(ctx, actor, "user.unblock", target=username, reason=reason, identity_check=identity_check) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.UNBLOCK, u)
+        if not u.blocked:
+            raise InvalidInput("blocked", "no_change", f"{u.username} is not blocked")
+        tx.details = {"was_blocked_for": u.blocked_reason}
+        u.blocked, u.blocked_reason, u.blocked_at, u.updated_at = False, None, None, tx.now
+        tx.s.add(u)
+        tx.s.flush()
+        return UserView.of(u, tx.now)
+
+
+def unlock_user(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    expected_version: int | None = None,
+) -> UserView:
+    """Clear a lockout after failed sign-ins (and the failure count)."""
+    with action(ctx, actor, "user.unlock", target=username, reason=reason, identity_check=identity_check) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.UNLOCK, u)
+        if u.failed_logins == 0 and u.locked_until is None:
+            raise InvalidInput("locked", "no_change", f"{u.username} is not locked and has no failed sign-ins")
+        tx.details = {"failed_logins": u.failed_logins, "was_locked": bool(u.locked_until and u.locked_until > tx.now)}
+        u.failed_logins, u.locked_until, u.updated_at = 0, None, tx.now
+        tx.s.add(u)
+        tx.s.flush()
+        return UserView.of(u, tx.now)
+
+
+def delete_user(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> None:
+    """Delete an account with its sessions, tickets and password history.
+    The audit log keeps the username."""
+    with action(ctx, actor, "user.delete", target=username, reason=reason) as tx:
+        u = tx.user(username, expected_version=expected_version)
+        tx.require(Action.DELETE, u)
+        _guard_self(tx, u, "delete")
+        _guard_last_admin(tx, u, "deleting them")
+        tx.details = {
+            "role": u.role,
+            "email": u.email,
+            "sessions_revoked": revoke_sessions_of(tx, u, "deleted"),
+        }
+        tx.s.delete(u)
+        tx.s.flush()
