@@ -51,6 +51,15 @@ def demo_database_url() -> str:
     return f"sqlite:///{data_dir() / 'demo.db'}"
 
 
+def _demo_profile() -> dict[str, Any]:
+    """The demo database: operators are taken at their word (trusted mode)."""
+    return {"database_url": demo_database_url(), "trusted_operator": True}
+
+
+#: Profiles that exist without a config file (a file's profile of the same name wins).
+BUILTIN_PROFILES = {"demo": _demo_profile}
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
 
@@ -174,10 +183,15 @@ def load_settings(
     values: dict[str, Any] = dict(raw)
     profile = profile or env.get(f"{ENV_PREFIX}PROFILE") or None
     if profile:
+        if profile not in profiles and profile in BUILTIN_PROFILES:
+            profiles[profile] = BUILTIN_PROFILES[profile]()
         if profile not in profiles:
             known = ", ".join(sorted(profiles)) or "none defined"
             raise ConfigError(f"profile {profile!r} is not in {path} (profiles: {known})")
-        values.update(profiles[profile])
+        chosen = profiles[profile]
+        if not isinstance(chosen, dict):
+            raise ConfigError(f"config file {path}: [profiles.{profile}] must be a table")
+        values.update(chosen)
 
     fields = Settings.model_fields
     for name in fields:

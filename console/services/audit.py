@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlmodel import Session, select
@@ -70,7 +70,8 @@ def append(
         s.add(head)
     ev = AuditEvent(
         seq=head.seq + 1,
-        at=at,
+        # Stored as UTC and read back as UTC: hash the UTC form, or verify fails.
+        at=at.astimezone(timezone.utc),
         operator=operator[:64],
         action=action,
         target=None if target is None else target[:64],

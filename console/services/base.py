@@ -71,7 +71,8 @@ class Tx:
                 raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
             if row.role != actor.role:
                 actor = Actor(row.id, row.username, row.role, actor.method, row.must_change_password)
-            if row.must_change_password and actor.method == "password":
+            expired = row.password_expires_at is not None and row.password_expires_at <= self.now
+            if (row.must_change_password or expired) and actor.method == "password":
                 raise PasswordChangeRequired("change your own password first (userdesk change-password)")
         role = target.role if target is not None else target_role
         require(actor, action, role)

@@ -101,11 +101,11 @@ def reset_password(
     Revokes the user's sessions and outstanding tickets and clears any lockout.
     ``must_change``: True/False sets the flag, None keeps the current value.
     ``expiry_days``: None uses the configured default, 0 means no expiry."""
-    expiry_days = validation.expiry_days(expiry_days)
     pol = ctx.policy
     with action(ctx, actor, "password.reset", target=username, reason=reason, identity_check=identity_check) as tx:
         u = tx.user(username, expected_version=expected_version)
         tx.require(Action.RESET_PASSWORD, u)
+        expiry_days = validation.expiry_days(expiry_days)
         generated = generate(pol, username=u.username, email=u.email, display_name=u.display_name)
         new_hash = ctx.hasher.hash(generated.password)
         apply_new_hash(tx, u, new_hash, expires_at=expiry_from(ctx, tx.now, expiry_days), must_change=must_change)
@@ -138,10 +138,10 @@ def set_password(
 ) -> UserView:
     """Set a password the operator chose, under the policy. Refused when the
     configuration does not let operators choose passwords."""
-    expiry_days = validation.expiry_days(expiry_days)
     with action(ctx, actor, "password.set", target=username, reason=reason, identity_check=identity_check) as tx:
         u = tx.user(username, expected_version=expected_version)
         tx.require(Action.SET_PASSWORD, u)
+        expiry_days = validation.expiry_days(expiry_days)
         if not ctx.settings.admin_may_set_password:
             raise PasswordChoiceDisabled(
                 "operators may not choose passwords here (admin_may_set_password is off): "

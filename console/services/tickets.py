@@ -40,11 +40,11 @@ def issue_ticket(
 ) -> IssuedTicket:
     """Issue a reset ticket; the user's older outstanding tickets stop working.
     The token and link are returned once, after the commit."""
-    minutes = _lifetime(ctx, lifetime_minutes)
     token = tokens.new_token()
     with action(ctx, actor, "ticket.issue", target=username, reason=reason, identity_check=identity_check) as tx:
         u = tx.user(username)
         tx.require(Action.ISSUE_TICKET, u)
+        minutes = _lifetime(ctx, lifetime_minutes)
         superseded = revoke_tickets_of(tx, u, "superseded")
         t = ResetTicket(user_id=u.id, token_digest=tokens.digest(token), issued_by=actor.username,
                         created_at=tx.now, expires_at=tx.now + timedelta(minutes=minutes))

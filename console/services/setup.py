@@ -1,0 +1,175 @@
+"""Setting up a database: ``initialize`` (schema + first admin) and ``seed_demo``."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, insert
+from sqlmodel import select
+
+from console import db
+from console.models import ResetTicket, User, UserSession
+from console.security import tokens
+from console.security.generator import generate
+from console.services import audit, validation
+from console.services.context import Actor, ServiceContext
+from console.services.errors import InvalidInput, UserExists
+from console.services.users import create_user
+from console.services.views import PasswordResult
+
+DEMO_OPERATORS = (("demo-admin", "admin"), ("demo-helpdesk", "helpdesk"), ("demo-viewer", "viewer"))
+
+
+def initialize(ctx: ServiceContext, admin_username: str = "admin", *, email: str | None = None) -> PasswordResult:
+    """Create the schema and the first admin; the admin's generated password is
+    returned once. Refused when the database already has an admin."""
+    validation.username(admin_username)
+    db.create_schema(ctx.engine)
+    with ctx.read_session() as s:
+        admins = s.exec(select(func.count()).select_from(User).where(User.role == "admin")).one()
+    if admins:
+        raise UserExists("this database already has an admin; sign in as them to create more")
+    return create_user(ctx, Actor.system("init"), admin_username, email=email, role="admin",
+                       must_change=False, reason="initial admin")
+
+
+FIRST = ("Ada Alan Amara Anika Ben Bruno Carla Chen Chloe Dario Diego Elena Emil Eva Farah Felix Greta Hana Hugo "
+         "Ines Ivan Jana Jonas Kai Karin Lars Lea Leon Lina Luca Maja Malik Marta Mateo Mei Mia Nadia Nils Noor "
+         "Olga Omar Paula Pedro Priya Rafael Rosa Sami Sara Sofia Tariq Tessa Theo Uma Vera Viktor Wen Yara Yusuf "
+         "Zara Zoe").split()
+LAST = ("Abbott Achterberg Alvarez Andersen Bakker Baptiste Becker Bianchi Brennan Castro Chowdhury Costa Dahl "
+        "Dubois Eriksen Fischer Fontaine Garcia Guerrero Haddad Hansen Herrera Ito Jansen Kaur Keller Kim Kowalski "
+        "Larsen Lindqvist Lopez Marino Meyer Moreau Nakamura Nguyen Novak Okafor Olsen Ortiz Petrov Popescu Quinn "
+        "Ramos Rossi Sato Schmidt Silva Sousa Suzuki Tanaka Torres Vargas Varga Weber Wong Yilmaz Young Zhang "
+        "Ziegler").split()
+DOMAINS = ("example.com", "example.org", "corp.example.net", "mail.example.com")
+PROVIDERS = ("okta", "azure-ad", "google")
+BLOCK_REASONS = ("left the company", "suspicious sign-ins from new country", "unpaid invoice", "requested by manager",
+                 "security review pending")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    users: int
+    operators: tuple[str, ...]
+    blocked: int
+    locked: int
+    expired: int
+    must_change: int
+    external: int
+    sessions: int
+    tickets: int
+
+
+def seed_demo(
+    ctx: ServiceContext,
+    users: int = 250,
+    *,
+    seed: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 5000,
+) -> DemoSummary:
+    """Fill an empty database with realistic accounts in every state.
+
+    Passwords: a handful are hashed once and reused, so a large demo takes seconds,
+    not hours; none of them is ever shown (demo operators sign in in trusted mode)."""
+    if not isinstance(users, int) or not 1 <= users <= 10_000_000:
+        raise InvalidInput("users", "range", "from 1 to 10,000,000")
+    db.create_schema(ctx.engine)
+    with ctx.read_session() as s:
+        if s.exec(select(func.count()).select_from(User)).one():
+            raise UserExists("the demo database already has users; use --reset to build it again")
+    rng = random.Random(seed)
+    policy = ctx.policy
+    hashes = [ctx.hasher.hash(generate(policy).password) for _ in range(4)]
+    now = ctx.now()
+    stats = dict(blocked=0, locked=0, expired=0, must_change=0, external=0, sessions=0, tickets=0)
+    operators = tuple(name for name, _ in DEMO_OPERATORS)
+
+    def make(i: int) -> dict:
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        username = f"{first[0].lower()}{last.lower()}{i}" if i >= len(FIRST) * 4 else f"{first.lower()}.{last.lower()}{i}"
+        created = now - timedelta(days=rng.randint(1, 1500), minutes=rng.randint(0, 1440))
+        changed = created + timedelta(days=rng.randint(0, max(0, (now - created).days)))
+        roll = rng.random()
+        external = roll < 0.08
+        row = dict(
+            username=username,
+            email=f"{first.lower()}.{last.lower()}{i}@{rng.choice(DOMAINS)}",
+            display_name=f"{first} {last}",
+            role="member" if rng.random() > 0.03 else rng.choice(("helpdesk", "viewer", "admin")),
+            source=rng.choice(PROVIDERS) if external else "local",
+            password_hash=None if external else rng.choice(hashes),
+            password_changed_at=None if external else changed,
+            password_expires_at=None if external else changed + timedelta(days=ctx.settings.password_expiry_days or 760),
+            must_change_password=False,
+            blocked=False,
+            blocked_reason=None,
+            blocked_at=None,
+            failed_logins=0,
+            locked_until=None,
+            last_login_at=None if rng.random() < 0.07 else now - timedelta(minutes=rng.randint(5, 200 * 1440)),
+            created_at=created,
+            updated_at=changed,
+            version=1,
+        )
+        if external:
+            stats["external"] += 1
+        elif roll < 0.13:
+            row["blocked"], row["blocked_reason"], row["blocked_at"] = True, rng.choice(BLOCK_REASONS), changed
+            stats["blocked"] += 1
+        elif roll < 0.17:
+            row["failed_logins"], row["locked_until"] = 0, now + timedelta(minutes=rng.randint(1, 15))
+            stats["locked"] += 1
+        elif roll < 0.23:
+            row["password_expires_at"] = now - timedelta(days=rng.randint(1, 90))
+            stats["expired"] += 1
+        elif roll < 0.28:
+            row["must_change_password"] = True
+            stats["must_change"] += 1
+        return row
+
+    with ctx.write_session() as s:
+        for name, role in DEMO_OPERATORS:
+            s.add(User(username=name, email=f"{name}@example.com", display_name=f"Demo {role.title()}", role=role,
+                       password_hash=rng.choice(hashes), password_changed_at=now, created_at=now, updated_at=now))
+        s.flush()
+        done = 0
+        while done < users:
+            n = min(batch, users - done)
+            s.exec(insert(User), params=[make(done + i) for i in range(n)])
+            done += n
+            if progress:
+                progress(done, users)
+        # Sessions for a few recent sign-ins, tickets for a few must-change accounts.
+        sample = s.exec(
+            select(User.id, User.must_change_password).where(User.source == "local", User.blocked == False)  # noqa: E712
+            .order_by(User.id).limit(min(users, 400))
+        ).all()
+        sessions, tickets = [], []
+        for uid, must in sample:
+            if rng.random() < 0.3:
+                for _ in range(rng.randint(1, 3)):
+                    started = now - timedelta(minutes=rng.randint(1, 600))
+                    sessions.append(dict(user_id=uid, token_digest=tokens.digest(tokens.new_token()),
+                                         client=rng.choice(("Firefox on Linux", "Safari on iPhone", "Chrome on Windows",
+                                                            "mobile app 4.2")),
+                                         created_at=started, last_seen_at=started + timedelta(minutes=5),
+                                         expires_at=started + timedelta(hours=ctx.settings.session_lifetime_hours)))
+            if must and rng.random() < 0.5:
+                issued = now - timedelta(minutes=rng.randint(1, 50))
+                tickets.append(dict(user_id=uid, token_digest=tokens.digest(tokens.new_token()),
+                                    issued_by=rng.choice(operators[:2]), created_at=issued,
+                                    expires_at=issued + timedelta(minutes=ctx.settings.ticket_lifetime_minutes)))
+        if sessions:
+            s.exec(insert(UserSession), params=sessions)
+        if tickets:
+            s.exec(insert(ResetTicket), params=tickets)
+        stats["sessions"], stats["tickets"] = len(sessions), len(tickets)
+        audit.append(s, at=now, operator="demo", action="demo.seed", target=None, outcome="ok",
+                     details={"users": users, **stats})
+        s.commit()
+    return DemoSummary(users=users, operators=operators, **stats)

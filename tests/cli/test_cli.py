@@ -1,0 +1,322 @@
+"""The CLI end to end: what an admin types, what they see, what the database holds."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from sqlalchemy import text
+
+from console.services import auth, audit, users
+from console.services.context import Actor
+
+READER = Actor(None, "test-reader", "viewer", "local")
+
+
+def as_root(cli, initialized, *args, extra_stdin: str = "", **kw):
+    name, pw = initialized
+    return cli("--operator", name, "--password-stdin", *args, input=pw + "\n" + extra_stdin, **kw)
+
+
+def test_init_prints_the_admin_password_once_and_it_signs_in(cli, ctx):
+    r = cli("init", "--admin", "root")
+    assert r.code == 0, r.stderr
+    line = next(l for l in r.stdout.splitlines() if "password:" in l)
+    pw = line.split("password: ", 1)[1]
+    assert auth.sign_in(ctx, "root", pw).role == "admin"
+    assert "shown once" in r.stderr
+    again = cli("init")
+    assert again.code == 1
+    assert "[USER_EXISTS]" in again.stderr
+    # The password is in no audit row.
+    page = audit.query(ctx, READER, limit=100)
+    assert pw not in json.dumps([e.details for e in page.items])
+
+
+def test_bare_command_prints_help(cli):
+    r = cli()
+    assert r.code == 0
+    assert "reset-password" in r.stdout and "Usage" in r.stdout
+
+
+def test_reset_password_prints_a_password_that_works(cli, ctx, initialized):
+    assert as_root(cli, initialized, "users", "create", "alice", "--email", "alice@example.com").code == 0
+    r = as_root(cli, initialized, "reset-password", "alice", "--expiry", "30", "--no-must-change", "--json")
+    assert r.code == 0, r.stdout + r.stderr
+    data = r.json()
+    assert auth.authenticate(ctx, "alice", data["password"]).status == "ok"
+    assert data["must_change"] is False
+    u = users.get_user(ctx, READER, "alice")
+    assert (u.password_expires_at - u.password_changed_at).days == 30
+    # Never again: not in the audit log's JSON nor in `users show`.
+    assert data["password"] not in cli("audit", "--json").stdout
+    assert data["password"] not in cli("users", "show", "alice", "--json").stdout
+
+
+def test_reset_keeps_must_change_unless_told(cli, ctx, initialized):
+    as_root(cli, initialized, "users", "create", "bob")  # created with must-change on
+    assert as_root(cli, initialized, "reset-password", "bob").code == 0
+    assert users.get_user(ctx, READER, "bob").must_change_password is True
+    assert as_root(cli, initialized, "reset-password", "bob", "--no-must-change").code == 0
+    assert users.get_user(ctx, READER, "bob").must_change_password is False
+
+
+@pytest.mark.parametrize("expiry", ["abc", "1.5", ""])
+def test_malformed_expiry_is_a_usage_error(cli, initialized, expiry):
+    as_root(cli, initialized, "users", "create", "carol")
+    r = as_root(cli, initialized, "reset-password", "carol", "--expiry", expiry)
+    assert r.code == 2
+    assert "--expiry" in r.stderr
+
+
+def test_out_of_range_expiry_names_the_field_and_changes_nothing(cli, ctx, initialized):
+    as_root(cli, initialized, "users", "create", "carol")
+    before = users.get_user(ctx, READER, "carol")
+    r = as_root(cli, initialized, "reset-password", "carol", "--expiry", "-5", "--json")
+    assert r.code == 1
+    assert r.json()["error_code"] == "INVALID_INPUT"
+    assert "expiry_days" in r.json()["error_msg"]
+    assert users.get_user(ctx, READER, "carol") == before
+
+
+def test_errors_go_to_stderr_with_code_or_to_stdout_as_json(cli, initialized):
+    r = cli("users", "show", "nobody")
+    assert r.code == 1 and r.stdout == ""
+    assert r.stderr.strip() == "error: no user named 'nobody' [USER_NOT_FOUND]"
+    r = cli("users", "show", "nobody", "--json")
+    assert r.code == 1
+    assert r.json() == {"error_code": "USER_NOT_FOUND", "error_msg": "no user named 'nobody'"}
+
+
+def test_wrong_operator_password_is_refused_and_audited(cli, ctx, initialized):
+    r = cli("--operator", "root", "--password-stdin", "users", "create", "dave", input="wrong password\n")
+    assert r.code == 1 and "[AUTH_FAILED]" in r.stderr
+    with pytest.raises(Exception):
+        users.get_user(ctx, READER, "dave")
+    events = audit.query(ctx, READER, action="operator.sign_in").items
+    assert events[0].outcome == "denied" and events[0].error_code == "AUTH_FAILED"
+
+
+def test_mutating_without_operator_is_refused(cli, initialized):
+    r = cli("users", "create", "erin")
+    assert r.code == 1 and "--operator" in r.stderr and "[INVALID_INPUT]" in r.stderr
+
+
+def test_helpdesk_denied_on_admin_and_needs_identity_check(cli, ctx, initialized):
+    r = as_root(cli, initialized, "users", "create", "desk", "--role", "helpdesk", "--json")
+    desk_pw = r.json()["password"]
+    # first sign-in must change the generated password
+    r = cli("--operator", "desk", "--password-stdin", "change-password",
+            input=f"{desk_pw}\nfresh support passphrase 42\nfresh support passphrase 42\n")
+    assert r.code == 0, r.stderr
+    desk = ["--operator", "desk", "--password-stdin"]
+    pw = "fresh support passphrase 42\n"
+    r = cli(*desk, "reset-password", "root", "--reason", "x", "--identity-check", "y", input=pw)
+    assert r.code == 1 and "[PERMISSION_DENIED]" in r.stderr
+    as_root(cli, initialized, "users", "create", "frank")
+    r = cli(*desk, "reset-password", "frank", "--reason", "called", input=pw)
+    assert r.code == 1 and "[IDENTITY_CHECK_REQUIRED]" in r.stderr
+    r = cli(*desk, "reset-password", "frank", "--reason", "called", "--identity-check", "callback to HR number",
+            input=pw)
+    assert r.code == 0, r.stderr
+    ev = audit.query(ctx, READER, user="frank", action="password.reset").items
+    assert [e.outcome for e in ev] == ["ok", "denied"]
+    assert ev[0].identity_check == "callback to HR number" and ev[0].operator == "desk"
+
+
+def test_set_password_from_stdin_enforces_policy(cli, ctx, initialized):
+    as_root(cli, initialized, "users", "create", "gina", "--name", "Gina Rossi")
+    before = users.get_user(ctx, READER, "gina")
+    r = as_root(cli, initialized, "set-password", "gina", "--password-stdin", "--json", extra_stdin="password\n")
+    assert r.code == 1
+    assert r.json()["error_code"] == "WEAK_PASSWORD"
+    assert "length:" in r.json()["error_msg"] and "not_common:" in r.json()["error_msg"]
+    assert users.get_user(ctx, READER, "gina") == before
+    r = as_root(cli, initialized, "set-password", "gina", "--password-stdin",
+                extra_stdin="a perfectly fine long passphrase\n")
+    assert r.code == 0, r.stderr
+    assert auth.authenticate(ctx, "gina", "a perfectly fine long passphrase").authenticated
+
+
+def test_set_password_refused_when_config_forbids_it(cli, ctx, initialized):
+    as_root(cli, initialized, "users", "create", "hank")
+    r = as_root(cli, initialized, "set-password", "hank", "--password-stdin",
+                extra_stdin="a perfectly fine long passphrase\n", env={"USERDESK_ADMIN_MAY_SET_PASSWORD": "false"})
+    assert r.code == 1 and "[SET_PASSWORD_DISABLED]" in r.stderr
+
+
+def test_invalid_utf8_on_stdin_is_a_clear_error(cli):
+    r = cli("policy", "check", input=b"abc\xff\xfe\n")
+    assert r.code == 1
+    assert "not valid UTF-8" in r.stderr and "[INVALID_INPUT]" in r.stderr
+
+
+def test_policy_check_reports_every_rule(cli):
+    r = cli("policy", "check", "--json", input="Tr0ub4dor&3\n")
+    assert r.code == 1
+    data = r.json()
+    assert data["policy"] == "nist"
+    verdicts = {x["rule"]: x["ok"] for x in data["rules"]}
+    assert verdicts["length"] is False and verdicts["not_common"] is True
+    r = cli("policy", "check", input="correct horse battery staple\n")
+    assert r.code == 0 and "✓ 15 to 64 characters" in r.stdout
+    r = cli("policy", "check", env={"USERDESK_POLICY": "dcs"}, input="-Abcdefg1\n")
+    assert r.code == 1 and "✗ does not start with '-'" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--name", "\x1b[31mred"], "display_name"),
+        (["--name", "x" * 10_000], "display_name"),
+        (["--email", "not an email"], "email"),
+        (["--reason", "why\x00"], "reason"),
+        (["--name", "evil\u202etxt.exe"], "display_name"),
+    ],
+)
+def test_hostile_values_are_refused_naming_the_field(cli, ctx, initialized, args, field):
+    r = as_root(cli, initialized, "users", "create", "ivan", *args, "--json")
+    assert r.code == 1
+    assert r.json()["error_code"] == "INVALID_INPUT"
+    assert r.json()["error_msg"].startswith(field)
+    assert users.list_users(ctx, READER, search="ivan").items == []
+
+
+@pytest.mark.parametrize("name", ["", "x" * 10_000, "bad name", "ünï", "a\x1bb", "-dash"])
+def test_bad_usernames_are_refused(cli, initialized, name):
+    r = as_root(cli, initialized, "users", "create", "--json", "--", name)
+    assert r.code == 1
+    assert r.json()["error_code"] == "INVALID_INPUT"
+    assert r.json()["error_msg"].startswith("username")
+
+
+def test_stored_hostile_text_is_printed_inertly(cli, ctx, initialized):
+    """Rows written by the application itself may hold anything; output escapes it."""
+    as_root(cli, initialized, "users", "create", "jane")
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET display_name = :d, blocked = 1, blocked_reason = :r WHERE username='jane'"),
+                     {"d": "\x1b[2J\x1b]52;c;aGk=\x07Jane", "r": "\x9b31m\u202eevil"})
+    for args in (["users", "list"], ["users", "show", "jane"]):
+        r = cli(*args)
+        assert r.code == 0
+        assert "\x1b" not in r.stdout and "\x9b" not in r.stdout and "\u202e" not in r.stdout and "\x07" not in r.stdout
+    shown = cli("users", "show", "jane").stdout
+    assert "\\x1b[2J\\x1b]52;c;aGk=\\x07Jane" in shown
+    assert "\\x9b31m\\u202eevil" in shown
+
+
+def test_tickets_issue_list_redeem(cli, ctx, initialized):
+    as_root(cli, initialized, "users", "create", "kim")
+    r = as_root(cli, initialized, "ticket", "issue", "kim", "--lifetime", "30", "--json")
+    assert r.code == 0, r.stderr
+    issued = r.json()
+    assert issued["token"] in issued["url"]
+    listed = cli("ticket", "list", "kim", "--json").json()
+    assert [t["id"] for t in listed] == [issued["id"]]
+    assert issued["token"] not in json.dumps(listed)
+    r = cli("ticket", "redeem", input=f"{issued['token']}\na brand new passphrase for me\n")
+    assert r.code == 0, r.stderr
+    assert auth.authenticate(ctx, "kim", "a brand new passphrase for me").authenticated
+    again = cli("ticket", "redeem", "--json", input=f"{issued['token']}\nanother new passphrase here\n")
+    assert again.code == 1 and again.json()["error_code"] == "TICKET_INVALID"
+    r = as_root(cli, initialized, "ticket", "issue", "kim", "--lifetime", "5000")
+    assert r.code == 1 and "lifetime_minutes" in r.stderr
+
+
+def test_block_unblock_sessions_and_audit_verify(cli, ctx, initialized):
+    from console.services import sessions
+
+    as_root(cli, initialized, "users", "create", "lee")
+    sessions.open_session(ctx, "lee", client="web")
+    assert len(cli("sessions", "list", "lee", "--json").json()) == 1
+    r = as_root(cli, initialized, "users", "block", "lee", "--reason", "fraud review")
+    assert r.code == 0, r.stderr
+    assert cli("sessions", "list", "lee", "--json").json() == []
+    assert "blocked" in cli("users", "show", "lee", "--json").json()["status"]
+    assert as_root(cli, initialized, "users", "unblock", "lee").code == 0
+    r = cli("audit", "--verify")
+    assert r.code == 0 and "intact" in r.stdout
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET reason = 'nothing to see' WHERE action = 'user.block'"))
+    r = cli("audit", "--verify", "--json")
+    assert r.code == 1
+    assert r.json()["ok"] is False and r.json()["broken_at"] is not None
+
+
+def test_read_only_refuses_changes(cli, ctx, initialized):
+    as_root(cli, initialized, "users", "create", "mia")
+    r = as_root(cli, initialized, "--read-only", "force-change", "mia", "--off")
+    assert r.code == 1 and "[READ_ONLY]" in r.stderr
+    r = as_root(cli, initialized, "force-change", "mia", "--off", env={"USERDESK_READ_ONLY": "1"})
+    assert r.code == 1 and "[READ_ONLY]" in r.stderr
+    assert users.get_user(ctx, READER, "mia").must_change_password is True
+
+
+def test_expect_version_detects_a_stale_view(cli, ctx, initialized):
+    as_root(cli, initialized, "users", "create", "noor")
+    v = cli("users", "show", "noor", "--json").json()["version"]
+    assert as_root(cli, initialized, "expire", "noor", "--expect-version", str(v)).code == 0
+    r = as_root(cli, initialized, "force-change", "noor", "--off", "--expect-version", str(v))
+    assert r.code == 1 and "[STALE_RECORD]" in r.stderr
+
+
+def test_users_list_pages_with_cursor(cli, ctx, initialized):
+    for i in range(7):
+        as_root(cli, initialized, "users", "create", f"page{i}", "--no-password")
+    first = cli("users", "list", "--search", "page", "--limit", "3", "--json").json()
+    names = [u["username"] for u in first["items"]]
+    nxt = first["next_cursor"]
+    while nxt:
+        page = cli("users", "list", "--search", "page", "--limit", "3", "--cursor", nxt, "--json").json()
+        names += [u["username"] for u in page["items"]]
+        nxt = page["next_cursor"]
+    assert names == [f"page{i}" for i in range(7)]
+    everything = cli("users", "list", "--search", "page", "--limit", "3", "--all", "--json").json()
+    assert [u["username"] for u in everything["items"]] == names
+    r = cli("users", "list", "--cursor", "garbage!")
+    assert r.code == 1 and "cursor" in r.stderr
+
+
+def test_demo_builds_a_database_with_every_state(cli, tmp_path):
+    db = tmp_path / "demo.db"
+    r = cli("--db", f"sqlite:///{db}", "demo", "--users", "300", "--json")
+    assert r.code == 0, r.stderr
+    made = r.json()["created"]
+    assert made["users"] == 300
+    for k in ("blocked", "locked", "expired", "must_change", "external", "sessions"):
+        assert made[k] > 0, k
+    r = cli("--db", f"sqlite:///{db}", "users", "list", "--external", "--limit", "5", "--json")
+    assert all(u["source"] != "local" for u in r.json()["items"]) and r.json()["items"]
+    # Trusted operators work only where trusted mode is on.
+    r = cli("--db", f"sqlite:///{db}", "--operator", "demo-admin", "expire", "demo-viewer")
+    assert r.code == 1 and "[INVALID_INPUT]" in r.stderr  # no terminal, no password
+    r = cli("--db", f"sqlite:///{db}", "--operator", "demo-admin", "expire", "demo-viewer",
+            env={"USERDESK_TRUSTED_OPERATOR": "true"})
+    assert r.code == 0, r.stderr
+    again = cli("--db", f"sqlite:///{db}", "demo")
+    assert again.code == 0 and "already exists" in again.stdout
+
+
+def test_config_errors_are_reported(cli, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("password_expiry_days = -3\n")
+    r = cli("--config", str(bad), "users", "list")
+    assert r.code == 1 and "[CONFIG_INVALID]" in r.stderr and "password_expiry_days" in r.stderr
+    r = cli("--profile", "nope", "users", "list", "--json")
+    assert r.json()["error_code"] == "CONFIG_INVALID"
+
+
+def test_change_password_wrong_old_password(cli, initialized):
+    r = cli("--operator", "root", "--password-stdin", "change-password",
+            input="not it\nwhatever new passphrase\nwhatever new passphrase\n")
+    assert r.code == 1 and "[AUTH_FAILED]" in r.stderr
+
+
+def test_python_dash_m_console_runs(cli_env):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "console", "--version"], capture_output=True, text=True,
+                       env={**os.environ, **cli_env})
+    assert r.returncode == 0 and r.stdout.startswith("userdesk ")

@@ -1,0 +1,196 @@
+"""Shared fixtures: a throw-away SQLite database, a controllable clock, a service
+context with the cheapest argon2 parameters, and operators to act as.
+
+Everything here is function-scoped: each test gets its own database file.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
+
+import pytest
+from sqlalchemy import inspect, text
+
+from console import db
+from console.config import Settings
+from console.models import LOCAL_SOURCE
+from console.security.hashing import Argon2Params
+from console.services import audit, auth, users
+from console.services.context import Actor, ServiceContext
+from console.services.views import AuditView, PasswordResult
+
+
+class Clock:
+    """A clock a test can move: ``clock.advance(minutes=16)``.
+
+    ``ServiceContext.clock`` is called for "now"; this returns ``clock.now``,
+    which starts at the real UTC time when the fixture is created."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> datetime:
+        """Move forward by ``timedelta(**kwargs)``; returns the new time."""
+        self.now = self.now + timedelta(**kwargs)
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        if when.tzinfo is None:
+            raise ValueError("Clock.set needs an aware datetime")
+        self.now = when
+        return self.now
+
+
+class Operator(NamedTuple):
+    """A signed-in operator and the password it signed in with."""
+
+    actor: Actor
+    password: str
+
+
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 't.db'}")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_ctx(settings, clock):
+    """Build another context on the same database and clock, e.g. with other
+    settings (``make_ctx(read_only=True)``) or other argon2 parameters
+    (``make_ctx(argon2_params=Argon2Params(...))``). Engines are disposed at teardown."""
+    made: list[ServiceContext] = []
+
+    def _make(*, argon2_params: Argon2Params | None = None, **setting_updates) -> ServiceContext:
+        s = settings.model_copy(update=setting_updates) if setting_updates else settings
+        c = ServiceContext.from_settings(s, argon2_params=argon2_params or Argon2Params.cheapest(), clock=clock)
+        made.append(c)
+        return c
+
+    yield _make
+    for c in made:
+        c.engine.dispose()
+
+
+@pytest.fixture
+def ctx(settings, clock) -> ServiceContext:
+    c = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest(), clock=clock)
+    db.create_schema(c.engine)
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    """The console itself (``init``/``demo``): may do everything, never blocked."""
+    return SYSTEM
+
+
+@pytest.fixture
+def make_user(ctx):
+    """Create a user through the service layer as the system actor.
+
+    ``make_user()`` gives a member with a generated password (no forced change);
+    ``make_user("bob", role="admin")``, ``make_user(source="okta")`` (external,
+    no password), ``make_user(must_change=True)``. Returns the ``PasswordResult``
+    (``.user`` is the view, ``.password.reveal()`` the password, None if external)."""
+    counter = itertools.count(1)
+
+    def _make(
+        username: str | None = None,
+        *,
+        role: str = "member",
+        source: str = LOCAL_SOURCE,
+        must_change: bool = False,
+        email: str | None = None,
+        display_name: str | None = None,
+    ) -> PasswordResult:
+        name = username or f"{role}{next(counter)}"
+        return users.create_user(
+            ctx,
+            SYSTEM,
+            name,
+            email=email,
+            display_name=display_name,
+            role=role,
+            source=source,
+            must_change=must_change,
+        )
+
+    return _make
+
+
+@pytest.fixture
+def make_operator(ctx, make_user):
+    """Create an operator account and sign it in with its password: returns
+    ``Operator(actor, password)``."""
+
+    def _make(role: str, username: str | None = None, *, must_change: bool = False) -> Operator:
+        created = make_user(username, role=role, must_change=must_change)
+        password = created.password.reveal()
+        return Operator(auth.sign_in(ctx, created.user.username, password), password)
+
+    return _make
+
+
+@pytest.fixture
+def admin(make_operator) -> Actor:
+    return make_operator("admin", "admin").actor
+
+
+@pytest.fixture
+def helpdesk(make_operator) -> Actor:
+    return make_operator("helpdesk", "helpdesk").actor
+
+
+@pytest.fixture
+def viewer(make_operator) -> Actor:
+    return make_operator("viewer", "viewer").actor
+
+
+@pytest.fixture
+def audit_events(ctx):
+    """``audit_events()``: every audit event, oldest first (as ``AuditView``);
+    ``audit_events(after=seq)`` only those written after ``seq``."""
+
+    def _events(*, after: int = 0) -> list[AuditView]:
+        out: list[AuditView] = []
+        cursor = None
+        while True:
+            page = audit.query(ctx, SYSTEM, cursor=cursor, limit=500)
+            out.extend(e for e in page.items if e.seq > after)
+            if page.next_cursor is None or (page.items and page.items[-1].seq <= after):
+                break
+            cursor = page.next_cursor
+        return sorted(out, key=lambda e: e.seq)
+
+    return _events
+
+
+@pytest.fixture
+def db_rows(ctx):
+    """``db_rows()``: every row of every table, by raw SQL, as
+    ``{table: [tuple, ...]}`` ordered by rowid; ``db_rows(exclude=(...))`` skips tables."""
+
+    def _rows(*, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+        out: dict[str, list[tuple]] = {}
+        with ctx.engine.connect() as conn:
+            for table in sorted(inspect(conn).get_table_names()):
+                if table in exclude:
+                    continue
+                out[table] = [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY rowid'))]
+        return out
+
+    return _rows
