@@ -1,0 +1,381 @@
+"""console.services.users: create, get, list/search/filter/paginate, update,
+role, block, unblock, unlock, delete (success paths and their own rules)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from console.services import auth, passwords, sessions, tickets, users
+from console.services.context import Actor
+from console.services.errors import InvalidInput, ServiceError, UserNotFound
+from console.services.users import UserFilter
+
+SYSTEM = Actor.system("test")
+
+
+def names(page_or_items) -> list[str]:
+    items = getattr(page_or_items, "items", page_or_items)
+    return [u.username for u in items]
+
+
+def all_users(ctx, actor, **kw) -> list[str]:
+    out, cursor = [], None
+    while True:
+        page = users.list_users(ctx, actor, cursor=cursor, limit=500, **kw)
+        out += names(page)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+
+
+# -- create / get ------------------------------------------------------------------
+
+
+def test_create_user_generates_a_password_that_signs_in(ctx, admin, clock, audit_events):
+    res = users.create_user(ctx, admin, "alice", email="alice@example.com", display_name="Alice Liddell")
+    v = res.user
+    assert (v.username, v.email, v.display_name, v.role, v.source) == (
+        "alice", "alice@example.com", "Alice Liddell", "member", "local")
+    assert v.has_password and v.must_change_password  # default: change at first sign-in
+    assert v.password_changed_at == clock.now
+    assert v.password_expires_at == clock.now + timedelta(days=ctx.settings.password_expiry_days)
+    assert v.version == 1 and not v.blocked and v.status == ["must-change"]
+    assert res.entropy_bits >= 192
+    pw = res.password.reveal()
+    policy = ctx.policy
+    assert policy.min_length <= len(pw) <= policy.max_length
+    assert users.get_user(ctx, admin, "alice") == v
+    assert auth.authenticate(ctx, "alice", pw).status == "must_change"
+
+    ev = audit_events()[-1]
+    assert (ev.action, ev.operator, ev.target, ev.outcome) == ("user.create", "admin", "alice", "ok")
+    assert ev.details == {"role": "member", "source": "local", "password": "generated"}
+
+
+def test_create_user_options(ctx, admin):
+    r = users.create_user(ctx, admin, "bob", role="viewer", must_change=False)
+    assert r.user.role == "viewer" and not r.user.must_change_password
+    assert auth.authenticate(ctx, "bob", r.password.reveal()).status == "ok"
+
+    no_pw = users.create_user(ctx, admin, "carol", generate_password=False)
+    assert no_pw.password is None and no_pw.entropy_bits is None
+    assert not no_pw.user.has_password and no_pw.user.password_expires_at is None
+
+    ext = users.create_user(ctx, admin, "dave", source="okta")
+    assert ext.password is None and ext.user.source == "okta" and ext.user.external
+    assert not ext.user.has_password
+    assert "external:okta" in ext.user.status
+
+
+def test_create_user_with_expiry_zero_means_never(make_ctx, ctx, system_actor):
+    c0 = make_ctx(password_expiry_days=0)
+    r = users.create_user(c0, system_actor, "eve", must_change=False)
+    assert r.user.password_expires_at is None and not r.user.expired
+
+
+def test_get_user_is_case_insensitive_and_returns_canonical_name(ctx, viewer, make_user):
+    make_user("MixedCase")
+    assert users.get_user(ctx, viewer, "mixedcase").username == "MixedCase"
+    assert users.get_user(ctx, viewer, "MIXEDCASE").username == "MixedCase"
+
+
+def test_get_user_unknown(ctx, viewer):
+    with pytest.raises(UserNotFound) as ei:
+        users.get_user(ctx, viewer, "ghost")
+    assert ei.value.code == "USER_NOT_FOUND" and "ghost" in ei.value.message
+
+
+def test_user_view_never_carries_the_hash(ctx, make_user):
+    v = make_user().user
+    assert not any("hash" in f for f in type(v).__dataclass_fields__)
+    assert "$argon2" not in repr(v)
+
+
+# -- list / search / filter / paginate --------------------------------------------------
+
+
+def test_list_users_is_ordered_case_insensitively(ctx, viewer, make_user):
+    for n in ("bravo", "Alpha", "charlie", "ALPHA2"):
+        make_user(n)
+    got = [n for n in all_users(ctx, viewer) if n != "viewer"]
+    assert got == ["Alpha", "ALPHA2", "bravo", "charlie"]
+
+
+def test_search_matches_username_email_or_display_name_case_insensitively(ctx, viewer, make_user):
+    make_user("jdoe", email="john@corp.example.com", display_name="John Doe")
+    make_user("msmith", email="mary@home.example.org", display_name="Mary Smith")
+    make_user("corpbot", display_name="Robot")
+    assert sorted(all_users(ctx, viewer, search="CORP")) == ["corpbot", "jdoe"]
+    assert all_users(ctx, viewer, search="smith") == ["msmith"]
+    assert all_users(ctx, viewer, search="home.example") == ["msmith"]
+    assert all_users(ctx, viewer, search="nobody-matches") == []
+    # an empty search is no filter
+    assert sorted(all_users(ctx, viewer, search="")) == sorted(["corpbot", "jdoe", "msmith", "viewer"])
+
+
+def test_search_treats_like_wildcards_literally(ctx, viewer, make_user):
+    make_user("a_b")
+    make_user("axb")
+    make_user("p100", display_name="100% sure")
+    make_user("p1000", display_name="1000 sure")
+    assert all_users(ctx, viewer, search="a_b") == ["a_b"]
+    assert all_users(ctx, viewer, search="%") == ["p100"]
+
+
+def test_filter_role(ctx, viewer, make_user):
+    make_user("m1")
+    make_user("h1", role="helpdesk")
+    make_user("a1", role="admin")
+    assert all_users(ctx, viewer, filter=UserFilter(role="admin")) == ["a1"]
+    assert all_users(ctx, viewer, filter=UserFilter(role="helpdesk")) == ["h1"]
+    assert all_users(ctx, viewer, filter=UserFilter(role="viewer")) == ["viewer"]
+    assert all_users(ctx, viewer, filter=UserFilter(role="member")) == ["m1"]
+
+
+def test_filter_blocked(ctx, viewer, make_user):
+    make_user("ok1")
+    make_user("bad1")
+    users.block_user(ctx, SYSTEM, "bad1", reason="spam")
+    assert all_users(ctx, viewer, filter=UserFilter(blocked=True)) == ["bad1"]
+    assert all_users(ctx, viewer, filter=UserFilter(blocked=False)) == ["ok1", "viewer"]
+
+
+def test_filter_locked_follows_the_clock(ctx, viewer, make_user, clock):
+    make_user("calm")
+    make_user("locky")
+    for _ in range(ctx.settings.user_lockout_failures):
+        auth.authenticate(ctx, "locky", "not the password at all")
+    assert all_users(ctx, viewer, filter=UserFilter(locked=True)) == ["locky"]
+    assert all_users(ctx, viewer, filter=UserFilter(locked=False)) == ["calm", "viewer"]
+    clock.advance(minutes=ctx.settings.user_lockout_minutes, seconds=1)
+    assert all_users(ctx, viewer, filter=UserFilter(locked=True)) == []
+    assert "locky" in all_users(ctx, viewer, filter=UserFilter(locked=False))
+
+
+def test_filter_expired_follows_the_clock(make_ctx, ctx, viewer, make_user, clock, system_actor):
+    make_user("fresh")
+    make_user("stale")
+    never_expires = make_ctx(password_expiry_days=0)
+    users.create_user(never_expires, system_actor, "forever", must_change=False)
+    passwords.expire_now(ctx, SYSTEM, "stale")
+    assert all_users(ctx, viewer, filter=UserFilter(expired=True)) == ["stale"]
+    assert all_users(ctx, viewer, filter=UserFilter(expired=False)) == ["forever", "fresh", "viewer"]
+    clock.advance(days=ctx.settings.password_expiry_days, seconds=1)
+    assert all_users(ctx, viewer, filter=UserFilter(expired=True)) == ["fresh", "stale", "viewer"]
+    assert all_users(ctx, viewer, filter=UserFilter(expired=False)) == ["forever"]
+
+
+def test_filter_must_change(ctx, viewer, make_user):
+    make_user("mc", must_change=True)
+    make_user("free")
+    assert all_users(ctx, viewer, filter=UserFilter(must_change=True)) == ["mc"]
+    assert all_users(ctx, viewer, filter=UserFilter(must_change=False)) == ["free", "viewer"]
+
+
+def test_filter_external(ctx, viewer, make_user):
+    make_user("ext1", source="okta")
+    make_user("ext2", source="azure-ad")
+    make_user("loc1")
+    assert all_users(ctx, viewer, filter=UserFilter(external=True)) == ["ext1", "ext2"]
+    assert all_users(ctx, viewer, filter=UserFilter(external=False)) == ["loc1", "viewer"]
+
+
+def test_filters_and_search_combine(ctx, viewer, make_user):
+    make_user("sales-a", role="helpdesk")
+    make_user("sales-b")
+    make_user("dev-a", role="helpdesk")
+    users.block_user(ctx, SYSTEM, "sales-b", reason="left")
+    assert all_users(ctx, viewer, search="sales", filter=UserFilter(role="helpdesk")) == ["sales-a"]
+    assert all_users(ctx, viewer, search="sales", filter=UserFilter(blocked=True)) == ["sales-b"]
+    assert all_users(ctx, viewer, search="-a", filter=UserFilter(role="helpdesk", blocked=False)) == [
+        "dev-a", "sales-a"]
+
+
+def test_keyset_pagination_visits_every_user_once(ctx, viewer, make_user):
+    created = [make_user(f"{'U' if i % 2 else 'u'}ser{i:02d}").user.username for i in range(23)]
+    expected = sorted(created + ["viewer"], key=str.lower)
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = users.list_users(ctx, viewer, cursor=cursor, limit=5)
+        pages += 1
+        assert len(page.items) <= 5
+        seen += names(page)
+        if page.next_cursor is None:
+            break
+        assert len(page.items) == 5
+        cursor = page.next_cursor
+    assert pages == 5
+    assert seen == expected  # same order, no duplicates, no gaps
+    assert len(set(seen)) == len(seen)
+
+
+def test_keyset_pagination_exact_multiple_has_no_empty_last_page(ctx, viewer, make_user):
+    for i in range(9):
+        make_user(f"p{i}")  # + viewer = 10
+    p1 = users.list_users(ctx, viewer, limit=5)
+    p2 = users.list_users(ctx, viewer, limit=5, cursor=p1.next_cursor)
+    assert len(p1.items) == len(p2.items) == 5 and p2.next_cursor is None
+
+
+def test_keyset_pagination_is_stable_under_inserts(ctx, viewer, make_user):
+    for n in ("b", "d", "f", "h"):
+        make_user(n)
+    p1 = users.list_users(ctx, viewer, limit=2)
+    assert names(p1) == ["b", "d"]
+    make_user("a")  # sorts before the cursor: must not shift the next page
+    make_user("e")  # sorts after: must appear
+    p2 = users.list_users(ctx, viewer, limit=2, cursor=p1.next_cursor)
+    assert names(p2) == ["e", "f"]
+
+
+def test_pagination_with_filter(ctx, viewer, make_user):
+    for i in range(7):
+        make_user(f"x{i}", role="helpdesk")
+        make_user(f"y{i}")
+    seen, cursor = [], None
+    while True:
+        page = users.list_users(ctx, viewer, filter=UserFilter(role="helpdesk"), cursor=cursor, limit=3)
+        seen += names(page)
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == [f"x{i}" for i in range(7)]
+
+
+@pytest.mark.parametrize(
+    "kw, field, rule",
+    [
+        (dict(limit=0), "limit", "range"),
+        (dict(limit=501), "limit", "range"),
+        (dict(cursor="not-a-cursor"), "cursor", "format"),
+        (dict(search="\x1b[31m"), "search", "no_control"),
+        (dict(search="x" * 10_000), "search", "max_length"),
+        (dict(filter=UserFilter(role="root")), "role", "choice"),
+    ],
+)
+def test_list_users_rejects_bad_arguments(ctx, viewer, kw, field, rule):
+    with pytest.raises(InvalidInput) as ei:
+        users.list_users(ctx, viewer, **kw)
+    assert (ei.value.code, ei.value.field, ei.value.rule) == ("INVALID_INPUT", field, rule)
+
+
+# -- update / role / block / unblock / unlock / delete -------------------------------------
+
+
+def test_update_profile(ctx, admin, make_user, clock, audit_events):
+    v0 = make_user("frank", email="f@example.com", display_name="Frank").user
+    clock.advance(minutes=1)
+    v = users.update_profile(ctx, admin, "frank", email="frank@example.org", display_name="  Frank Zappa ",
+                             expected_version=v0.version)
+    assert (v.email, v.display_name) == ("frank@example.org", "Frank Zappa")
+    assert v.version == v0.version + 1 and v.updated_at == clock.now
+    assert users.get_user(ctx, admin, "frank") == v
+    assert audit_events()[-1].details == {"changed": ["email", "display_name"]}
+
+    v2 = users.update_profile(ctx, admin, "FRANK", email=None)  # only the email, removed
+    assert v2.email is None and v2.display_name == "Frank Zappa"
+    assert audit_events()[-1].details == {"changed": ["email"]}
+
+
+def test_set_role(ctx, admin, make_user, audit_events):
+    make_user("gina")
+    v = users.set_role(ctx, admin, "gina", "helpdesk", reason="promoted")
+    assert v.role == "helpdesk" and users.get_user(ctx, admin, "gina").role == "helpdesk"
+    ev = audit_events()[-1]
+    assert (ev.action, ev.details, ev.reason) == ("user.set_role", {"from": "member", "to": "helpdesk"}, "promoted")
+
+
+def test_demotion_takes_effect_for_a_signed_in_operator(ctx, admin, make_operator, make_user):
+    hd = make_operator("helpdesk", "hd2").actor
+    make_user("target")
+    users.set_role(ctx, admin, "hd2", "member")
+    with pytest.raises(ServiceError) as ei:
+        users.block_user(ctx, hd, "target", reason="x", identity_check="y")
+    assert ei.value.code == "PERMISSION_DENIED" and "members" in ei.value.message
+
+
+def test_block_revokes_sessions_and_tickets_and_unblock_restores(ctx, admin, make_user, clock, audit_events):
+    r = make_user("hank")
+    pw = r.password.reveal()
+    s1 = sessions.open_session(ctx, "hank", client="web")
+    tickets.issue_ticket(ctx, admin, "hank")
+    v = users.block_user(ctx, admin, "hank", reason="  fraud suspected ")
+    assert v.blocked and v.blocked_reason == "fraud suspected" and v.blocked_at == clock.now
+    assert v.status == ["blocked"]
+    ev = audit_events()[-1]
+    assert (ev.action, ev.reason, ev.details) == (
+        "user.block", "fraud suspected", {"sessions_revoked": 1, "tickets_revoked": 1})
+    assert not sessions.check_session(ctx, s1.token.reveal()).valid
+    assert tickets.list_tickets(ctx, admin, "hank") == []
+    assert auth.authenticate(ctx, "hank", pw).status == "blocked"
+    with pytest.raises(ServiceError):  # a blocked user cannot open a session
+        sessions.open_session(ctx, "hank")
+
+    v2 = users.unblock_user(ctx, admin, "hank", reason="cleared")
+    assert not v2.blocked and v2.blocked_reason is None and v2.blocked_at is None
+    assert audit_events()[-1].details == {"was_blocked_for": "fraud suspected"}
+    assert auth.authenticate(ctx, "hank", pw).status == "ok"
+    assert not sessions.check_session(ctx, s1.token.reveal()).valid  # revoked sessions stay revoked
+
+
+def test_unlock_clears_lockout_and_failure_count(ctx, admin, make_user, audit_events):
+    pw = make_user("ivan").password.reveal()
+    auth.authenticate(ctx, "ivan", "wrong-password-1")
+    assert users.get_user(ctx, admin, "ivan").failed_logins == 1
+    v = users.unlock_user(ctx, admin, "ivan")
+    assert v.failed_logins == 0 and v.locked_until is None
+    assert audit_events()[-1].details == {"failed_logins": 1, "was_locked": False}
+
+    for _ in range(ctx.settings.user_lockout_failures):
+        auth.authenticate(ctx, "ivan", "wrong-password-2")
+    assert users.get_user(ctx, admin, "ivan").locked
+    assert auth.authenticate(ctx, "ivan", pw).status == "locked"
+    v = users.unlock_user(ctx, admin, "ivan", reason="called in")
+    assert not v.locked and v.locked_until is None
+    assert audit_events()[-1].details["was_locked"] is True
+    assert auth.authenticate(ctx, "ivan", pw).status == "ok"
+
+
+def test_delete_user_removes_account_sessions_and_tickets(ctx, admin, make_user, db_rows, audit_events):
+    make_user("judy", email="judy@example.com")
+    sessions.open_session(ctx, "judy")
+    tickets.issue_ticket(ctx, admin, "judy")
+    users.delete_user(ctx, admin, "judy", reason="GDPR request")
+    with pytest.raises(UserNotFound):
+        users.get_user(ctx, admin, "judy")
+    rows = db_rows()
+    assert rows["user_sessions"] == [] and rows["reset_tickets"] == []
+    ev = audit_events()[-1]
+    assert (ev.action, ev.target, ev.outcome, ev.reason) == ("user.delete", "judy", "ok", "GDPR request")
+    assert ev.details == {"role": "member", "email": "judy@example.com", "sessions_revoked": 1}
+    # the name is free again
+    assert users.create_user(ctx, admin, "Judy").user.username == "Judy"
+
+
+def test_delete_removes_password_history(ctx, admin, make_user, db_rows):
+    make_user("kim")
+    passwords.reset_password(ctx, admin, "kim")
+    assert len(db_rows()["password_history"]) == 1
+    users.delete_user(ctx, admin, "kim")
+    assert db_rows()["password_history"] == []
+
+
+def test_deleted_operator_can_no_longer_act(ctx, admin, make_operator, make_user):
+    hd = make_operator("helpdesk", "hd3").actor
+    make_user("m")
+    users.delete_user(ctx, admin, "hd3")
+    with pytest.raises(ServiceError) as ei:
+        users.unblock_user(ctx, hd, "m", reason="r", identity_check="i")
+    assert ei.value.code == "PERMISSION_DENIED"
+
+
+def test_blocked_operator_can_no_longer_act(ctx, admin, make_operator, make_user):
+    other = make_operator("admin", "admin2").actor
+    make_user("m")
+    users.block_user(ctx, admin, "admin2", reason="compromised")
+    with pytest.raises(ServiceError) as ei:
+        users.block_user(ctx, other, "m", reason="x")
+    assert ei.value.code == "PERMISSION_DENIED"
+    assert not users.get_user(ctx, admin, "m").blocked
