@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from console.models import LOCAL_SOURCE, User
-from console.services import audit, validation
+from console.services import auditlog, validation
 from console.services.base import find_user
 from console.services.context import Actor, ServiceContext
 from console.services.errors import (
@@ -91,7 +91,7 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                     expired = u.password_expires_at is not None and u.password_expires_at <= now
                     actor = Actor(u.id, u.username, u.role, "password", u.must_change_password or expired)
             if err is not None or audit_success:
-                audit.append(
+                auditlog.append(
                     s,
                     at=now,
                     operator=(u.username if u else name) or "(invalid username)",
@@ -124,7 +124,7 @@ def trusted_operator(ctx: ServiceContext, username: str) -> Actor:
             err = AuthFailed(f"{name} is not an operator account")
         elif u.blocked:
             err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
-        audit.append(s, at=now, operator=name, action="operator.sign_in", target=name,
+        auditlog.append(s, at=now, operator=name, action="operator.sign_in", target=name,
                      outcome="ok" if err is None else err.outcome, error_code=err.code if err else None,
                      details={"method": "trusted"})
         s.commit()
@@ -172,7 +172,7 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResul
         if not result.ok:
             if u.locked_until is None or u.locked_until <= now:
                 if _register_failure(u, now, settings.user_lockout_failures, settings.user_lockout_minutes):
-                    audit.append(s, at=now, operator="application", action="user.locked", target=u.username,
+                    auditlog.append(s, at=now, operator="application", action="user.locked", target=u.username,
                                  outcome="ok", details={"until": u.locked_until})
             s.add(u)
             s.commit()

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from console.models import LOCAL_SOURCE, User
-from console.services import audit, validation
+from console.services import auditlog, validation
 from console.services.context import Actor, ServiceContext
 from console.services.errors import (
     DatabaseUnavailable,
@@ -37,6 +37,15 @@ def find_user(s: Session, username: str, *, for_update: bool = False) -> User | 
     return s.exec(stmt).one_or_none()
 
 
+def get_user_row(s: Session, username: str) -> User:
+    """A user by name for reading, or USER_NOT_FOUND."""
+    validation.username(username)
+    u = find_user(s, username)
+    if u is None:
+        raise UserNotFound(f"no user named {username!r}")
+    return u
+
+
 class Tx:
     """Handle given to the body of an action."""
 
@@ -54,28 +63,27 @@ class Tx:
 
     # -- permission -------------------------------------------------------------
 
-    def operator_row(self) -> User | None:
-        if self.actor.id is None:
-            return None
-        return self.s.get(User, self.actor.id)
+    def operator(self) -> Actor:
+        """The operator as the database has them now: a demotion, block or
+        forced password change takes effect at once."""
+        actor = self.actor
+        if actor.is_system:
+            return actor
+        if self.ctx.settings.read_only:
+            raise ReadOnly("the console is in read-only mode: no changes can be made")
+        row = self.s.get(User, actor.id) if actor.id is not None else None
+        if row is None or row.blocked:
+            raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
+        expired = row.password_expires_at is not None and row.password_expires_at <= self.now
+        if (row.must_change_password or expired) and actor.method == "password" and self.name != "password.change_own":
+            raise PasswordChangeRequired("change your own password first (userdesk change-password)")
+        return Actor(row.id, row.username, row.role, actor.method, row.must_change_password)
 
     def require(self, action: Action, target: User | None = None, *, target_role: str | None = None) -> None:
-        """Permission check against the operator's *current* role, then the rules
-        that go with it (read-only, identity check, external accounts)."""
-        actor = self.actor
-        if not actor.is_system:
-            if self.ctx.settings.read_only and action is not Action.VIEW:
-                raise ReadOnly("the console is in read-only mode: no changes can be made")
-            row = self.operator_row()
-            if row is None or row.blocked:
-                raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
-            if row.role != actor.role:
-                actor = Actor(row.id, row.username, row.role, actor.method, row.must_change_password)
-            expired = row.password_expires_at is not None and row.password_expires_at <= self.now
-            if (row.must_change_password or expired) and actor.method == "password":
-                raise PasswordChangeRequired("change your own password first (userdesk change-password)")
-        role = target.role if target is not None else target_role
-        require(actor, action, role)
+        """Permission check against the operator's current role, then the rules
+        that go with it (identity check, external accounts)."""
+        actor = self.operator()
+        require(actor, action, target.role if target is not None else target_role)
         if actor.role == "helpdesk" and action is not Action.VIEW:
             if not self.reason:
                 raise IdentityCheckRequired("reason: helpdesk actions must record a reason")
@@ -101,12 +109,21 @@ class Tx:
         self.target = u.username
         return u
 
+    def target_user(self, username: str, action: Action, *, expected_version: int | None = None) -> User:
+        """Load the user ``action`` is about and check permission: first whether
+        the role may take the action at all (so a viewer learns nothing about
+        the account), then against the account's role."""
+        require(self.operator(), action, None)
+        u = self.user(username, expected_version=expected_version)
+        self.require(action, u)
+        return u
+
 
 def _record_failure(ctx: ServiceContext, actor: Actor, name: str, target: str | None, reason: str | None,
                     identity_check: str | None, err: ServiceError) -> None:
     try:
         with ctx.write_session() as s:
-            audit.append(
+            auditlog.append(
                 s,
                 at=ctx.now(),
                 operator=actor.username,
@@ -148,7 +165,7 @@ def action(
         with ctx.write_session() as s:
             tx = Tx(ctx, actor, s, name, _safe_target(target), reason, identity_check)
             yield tx
-            audit.append(
+            auditlog.append(
                 s,
                 at=tx.now,
                 operator=actor.username,
@@ -171,6 +188,25 @@ def action(
         raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None
 
 
+@contextmanager
+def user_action(
+    ctx: ServiceContext,
+    actor: Actor,
+    name: str,
+    permission: Action,
+    username: str,
+    *,
+    reason: str | None = None,
+    identity_check: str | None = None,
+    expected_version: int | None = None,
+    reason_required: bool = False,
+) -> Iterator[tuple[Tx, User]]:
+    """``action`` for the common case: one user, loaded for update, permission checked."""
+    with action(ctx, actor, name, target=username, reason=reason, identity_check=identity_check,
+                reason_required=reason_required) as tx:
+        yield tx, tx.target_user(username, permission, expected_version=expected_version)
+
+
 def _safe_target(target: str | None) -> str | None:
     """Targets are audited as given only when they are well-formed usernames."""
     if target is None:
@@ -183,10 +219,15 @@ def _safe_target(target: str | None) -> str | None:
 
 @contextmanager
 def reading(ctx: ServiceContext, actor: Actor) -> Iterator[Session]:
-    """A read-only session for a VIEW action."""
+    """A read-only session for a VIEW action by an operator who still exists
+    and is not blocked."""
     require(actor, Action.VIEW, None)
     try:
         with ctx.read_session() as s:
+            if actor.id is not None:
+                row = s.get(User, actor.id)
+                if row is None or row.blocked:
+                    raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
             yield s
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None

@@ -12,7 +12,7 @@ from console.security import policy as policy_rules
 from console.security.generator import generate
 from console.services import validation
 from console.services.auth import sign_in
-from console.services.base import Tx, action
+from console.services.base import Tx, action, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, PasswordChoiceDisabled, WeakPassword
 from console.services.permissions import Action
@@ -102,9 +102,8 @@ def reset_password(
     ``must_change``: True/False sets the flag, None keeps the current value.
     ``expiry_days``: None uses the configured default, 0 means no expiry."""
     pol = ctx.policy
-    with action(ctx, actor, "password.reset", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.RESET_PASSWORD, u)
+    with user_action(ctx, actor, "password.reset", Action.RESET_PASSWORD, username,
+                     reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         expiry_days = validation.expiry_days(expiry_days)
         generated = generate(pol, username=u.username, email=u.email, display_name=u.display_name)
         new_hash = ctx.hasher.hash(generated.password)
@@ -138,9 +137,8 @@ def set_password(
 ) -> UserView:
     """Set a password the operator chose, under the policy. Refused when the
     configuration does not let operators choose passwords."""
-    with action(ctx, actor, "password.set", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.SET_PASSWORD, u)
+    with user_action(ctx, actor, "password.set", Action.SET_PASSWORD, username,
+                     reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         expiry_days = validation.expiry_days(expiry_days)
         if not ctx.settings.admin_may_set_password:
             raise PasswordChoiceDisabled(
@@ -165,6 +163,7 @@ def change_own_password(ctx: ServiceContext, actor: Actor, old_password: str, ne
     validation.secret(old_password, "old_password")
     sign_in(ctx, actor.username, old_password, audit_success=False)
     with action(ctx, actor, "password.change_own", target=actor.username) as tx:
+        tx.operator()
         u = tx.user(actor.username)
         if u.id != actor.id:
             raise InvalidInput("operator", "mismatch", "the signed-in operator no longer exists")
@@ -187,10 +186,8 @@ def force_change(
     expected_version: int | None = None,
 ) -> UserView:
     """Require (or stop requiring) a password change at the next sign-in."""
-    with action(ctx, actor, "password.force_change", target=username, reason=reason,
-                identity_check=identity_check) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.FORCE_CHANGE, u)
+    with user_action(ctx, actor, "password.force_change", Action.FORCE_CHANGE, username,
+                     reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         if u.must_change_password == on:
             raise InvalidInput("must_change", "no_change",
                                f"{u.username} {'already has' if on else 'does not have'} to change password")
@@ -211,9 +208,8 @@ def expire_now(
     expected_version: int | None = None,
 ) -> UserView:
     """Expire the password now: the next sign-in must change it."""
-    with action(ctx, actor, "password.expire", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.EXPIRE, u)
+    with user_action(ctx, actor, "password.expire", Action.EXPIRE, username,
+                     reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         if u.password_hash is None:
             raise InvalidInput("password", "missing", f"{u.username} has no password to expire")
         u.password_expires_at, u.updated_at = tx.now, tx.now

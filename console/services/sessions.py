@@ -11,7 +11,7 @@ from sqlmodel import select
 from console.models import User, UserSession
 from console.security import tokens
 from console.services import validation
-from console.services.base import action, find_user, reading
+from console.services.base import find_user, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import UserNotFound
 from console.services.permissions import Action
@@ -21,11 +21,8 @@ from console.services.views import OneTimeSecret, SessionView
 
 def list_sessions(ctx: ServiceContext, actor: Actor, username: str, *, include_ended: bool = False) -> list[SessionView]:
     """The user's sessions, newest first (active ones only unless include_ended)."""
-    validation.username(username)
     with reading(ctx, actor) as s:
-        u = find_user(s, username)
-        if u is None:
-            raise UserNotFound(f"no user named {username!r}")
+        u = get_user_row(s, username)
         stmt = select(UserSession).where(UserSession.user_id == u.id)
         if not include_ended:
             stmt = stmt.where(UserSession.revoked_at.is_(None), UserSession.expires_at > ctx.now())
@@ -42,9 +39,8 @@ def revoke_sessions(
     identity_check: str | None = None,
 ) -> int:
     """Revoke every active session of the user; returns how many."""
-    with action(ctx, actor, "sessions.revoke", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username)
-        tx.require(Action.REVOKE_SESSIONS, u)
+    with user_action(ctx, actor, "sessions.revoke", Action.REVOKE_SESSIONS, username,
+                     reason=reason, identity_check=identity_check) as (tx, u):
         n = revoke_sessions_of(tx, u, "revoked by operator")
         tx.details = {"sessions_revoked": n}
         return n

@@ -14,7 +14,7 @@ from console import db
 from console.models import ResetTicket, User, UserSession
 from console.security import tokens
 from console.security.generator import generate
-from console.services import audit, validation
+from console.services import auditlog, validation
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, UserExists
 from console.services.users import create_user
@@ -169,7 +169,7 @@ def seed_demo(
         if tickets:
             s.exec(insert(ResetTicket), params=tickets)
         stats["sessions"], stats["tickets"] = len(sessions), len(tickets)
-        audit.append(s, at=now, operator="demo", action="demo.seed", target=None, outcome="ok",
+        auditlog.append(s, at=now, operator="demo", action="demo.seed", target=None, outcome="ok",
                      details={"users": users, **stats})
         s.commit()
     return DemoSummary(users=users, operators=operators, **stats)

@@ -9,10 +9,9 @@ from sqlmodel import select
 from console.config import MAX_TICKET_LIFETIME_MINUTES
 from console.models import ResetTicket, User
 from console.security import tokens
-from console.services import validation
-from console.services.base import Tx, action, find_user, reading
+from console.services.base import Tx, action, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, TicketInvalid, TicketNotFound, UserNotFound
+from console.services.errors import InvalidInput, TicketInvalid, TicketNotFound
 from console.services.passwords import apply_new_hash, check_new_password, expiry_from
 from console.services.permissions import Action
 from console.services.users import revoke_sessions_of, revoke_tickets_of
@@ -41,10 +40,11 @@ def issue_ticket(
     """Issue a reset ticket; the user's older outstanding tickets stop working.
     The token and link are returned once, after the commit."""
     token = tokens.new_token()
-    with action(ctx, actor, "ticket.issue", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username)
-        tx.require(Action.ISSUE_TICKET, u)
+    with user_action(ctx, actor, "ticket.issue", Action.ISSUE_TICKET, username,
+                     reason=reason, identity_check=identity_check) as (tx, u):
         minutes = _lifetime(ctx, lifetime_minutes)
+        if u.blocked:
+            raise InvalidInput("user", "blocked", f"{u.username} is blocked: unblock the account before issuing a ticket")
         superseded = revoke_tickets_of(tx, u, "superseded")
         t = ResetTicket(user_id=u.id, token_digest=tokens.digest(token), issued_by=actor.username,
                         created_at=tx.now, expires_at=tx.now + timedelta(minutes=minutes))
@@ -59,11 +59,8 @@ def issue_ticket(
 
 def list_tickets(ctx: ServiceContext, actor: Actor, username: str, *, include_ended: bool = False) -> list[TicketView]:
     """Outstanding tickets (not used, revoked or expired), newest first."""
-    validation.username(username)
     with reading(ctx, actor) as s:
-        u = find_user(s, username)
-        if u is None:
-            raise UserNotFound(f"no user named {username!r}")
+        u = get_user_row(s, username)
         stmt = select(ResetTicket).where(ResetTicket.user_id == u.id)
         if not include_ended:
             stmt = stmt.where(ResetTicket.used_at.is_(None), ResetTicket.revoked_at.is_(None),

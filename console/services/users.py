@@ -12,9 +12,9 @@ from sqlmodel import select
 from console.models import LOCAL_SOURCE, ResetTicket, User, UserSession
 from console.security.generator import generate
 from console.services import pagination, validation
-from console.services.base import action, find_user, reading
+from console.services.base import action, find_user, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, LastAdmin, SelfAction, UserExists, UserNotFound
+from console.services.errors import InvalidInput, LastAdmin, SelfAction, UserExists
 from console.services.permissions import Action
 from console.services.views import OneTimeSecret, Page, PasswordResult, UserView
 
@@ -32,12 +32,8 @@ class UserFilter:
 
 
 def get_user(ctx: ServiceContext, actor: Actor, username: str) -> UserView:
-    validation.username(username)
     with reading(ctx, actor) as s:
-        u = find_user(s, username)
-        if u is None:
-            raise UserNotFound(f"no user named {username!r}")
-        return UserView.of(u, ctx.now())
+        return UserView.of(get_user_row(s, username), ctx.now())
 
 
 def _escape_like(q: str) -> str:
@@ -160,9 +156,8 @@ def update_profile(
     reason: str | None = None,
     identity_check: str | None = None,
 ) -> UserView:
-    with action(ctx, actor, "user.update", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.UPDATE_PROFILE, u)
+    with user_action(ctx, actor, "user.update", Action.UPDATE_PROFILE, username,
+                     reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         changed = []
         if email is not UNSET:
             new = validation.email(email)
@@ -204,9 +199,8 @@ def set_role(
     expected_version: int | None = None,
     reason: str | None = None,
 ) -> UserView:
-    with action(ctx, actor, "user.set_role", target=username, reason=reason) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.SET_ROLE, u)
+    with user_action(ctx, actor, "user.set_role", Action.SET_ROLE, username,
+                     reason=reason, expected_version=expected_version) as (tx, u):
         role = validation.role(role)
         if role == u.role:
             raise InvalidInput("role", "no_change", f"{u.username} already has the {role} role")
@@ -249,10 +243,8 @@ def block_user(
     expected_version: int | None = None,
 ) -> UserView:
     """Block an account (reason required); its sessions and tickets are revoked."""
-    with action(ctx, actor, "user.block", target=username, reason=reason, identity_check=identity_check,
-                reason_required=True) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.BLOCK, u)
+    with user_action(ctx, actor, "user.block", Action.BLOCK, username,
+                     reason=reason, identity_check=identity_check, reason_required=True, expected_version=expected_version) as (tx, u):
         if u.blocked:
             raise InvalidInput("blocked", "no_change", f"{u.username} is already blocked")
         _guard_self(tx, u, "block")
@@ -276,9 +268,8 @@ def unblock_user(
     identity_check: str | None = None,
     expected_version: int | None = None,
 ) -> UserView:
-    with action(ctx, actor, "user.unblock", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.UNBLOCK, u)
+    with user_action(ctx, actor, "user.unblock", Action.UNBLOCK, username,
+                     reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         if not u.blocked:
             raise InvalidInput("blocked", "no_change", f"{u.username} is not blocked")
         tx.details = {"was_blocked_for": u.blocked_reason}
@@ -298,9 +289,8 @@ def unlock_user(
     expected_version: int | None = None,
 ) -> UserView:
     """Clear a lockout after failed sign-ins (and the failure count)."""
-    with action(ctx, actor, "user.unlock", target=username, reason=reason, identity_check=identity_check) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.UNLOCK, u)
+    with user_action(ctx, actor, "user.unlock", Action.UNLOCK, username,
+                     reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         if u.failed_logins == 0 and u.locked_until is None:
             raise InvalidInput("locked", "no_change", f"{u.username} is not locked and has no failed sign-ins")
         tx.details = {"failed_logins": u.failed_logins, "was_locked": bool(u.locked_until and u.locked_until > tx.now)}
@@ -320,15 +310,11 @@ def delete_user(
 ) -> None:
     """Delete an account with its sessions, tickets and password history.
     The audit log keeps the username."""
-    with action(ctx, actor, "user.delete", target=username, reason=reason) as tx:
-        u = tx.user(username, expected_version=expected_version)
-        tx.require(Action.DELETE, u)
+    with user_action(ctx, actor, "user.delete", Action.DELETE, username,
+                     reason=reason, expected_version=expected_version) as (tx, u):
         _guard_self(tx, u, "delete")
         _guard_last_admin(tx, u, "deleting them")
-        tx.details = {
-            "role": u.role,
-            "email": u.email,
-            "sessions_revoked": revoke_sessions_of(tx, u, "deleted"),
-        }
+        # No personal data in the event: the account is meant to be gone.
+        tx.details = {"role": u.role, "sessions_revoked": revoke_sessions_of(tx, u, "deleted")}
         tx.s.delete(u)
         tx.s.flush()

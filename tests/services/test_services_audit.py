@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from console.services import audit, passwords, users
+from console.services import audit, auditlog, passwords, users
 from console.services.context import Actor
 from console.services.errors import InvalidInput, PermissionDenied, UserNotFound
 
@@ -185,7 +185,7 @@ def test_verify_detects_an_edited_row_with_rehashed_self(ctx, chain):
     with Session(ctx.engine) as s:
         ev = s.exec(select(AuditEvent).where(AuditEvent.seq == 3)).one()
         ev.reason = "forged"
-        ev.hash = audit.event_hash(ev.prev_hash, ev)
+        ev.hash = auditlog.event_hash(ev.prev_hash, ev)
         s.add(ev)
         s.commit()
     r = audit.verify_chain(ctx, SYSTEM)

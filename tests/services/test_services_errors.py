@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from console.services import auth, errors, passwords, sessions, tickets, users
 from console.services.context import Actor
@@ -413,9 +414,12 @@ def s_ticket_expired(w):
 
 
 def s_ticket_blocked_user(w):
+    """Blocked by the application itself, behind the console's back (block_user
+    would also have revoked the ticket)."""
     w.make_user("alice")
-    users.block_user(w.ctx, SYSTEM, "alice", reason="x")
     token = tickets.issue_ticket(w.ctx, w.admin, "alice").token.reveal()
+    with w.ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET blocked = 1 WHERE username = 'alice'"))
     return Case(lambda: tickets.redeem_ticket(w.ctx, token, strong()), "TICKET_INVALID", "ticket.redeem", "alice",
                 operator="ticket", watch=("alice",))
 
@@ -670,11 +674,14 @@ INVALID["no-change-force-on"] = ii(lambda w: passwords.force_change(w.ctx, w.adm
                                    "no_change", "password.force_change")
 INVALID["expire-without-password"] = ii(lambda w: passwords.expire_now(w.ctx, w.admin, "nopw"), "password",
                                         "missing", "password.expire", "nopw")
+INVALID["ticket-for-blocked-user"] = ii(lambda w: tickets.issue_ticket(w.ctx, w.admin, "alice"), "user", "blocked",
+                                       "ticket.issue")
 INVALID["revoke-ended-ticket"] = ii(lambda w: tickets.revoke_ticket(w.ctx, w.admin, w.revoked_ticket), "ticket",
                                     "no_change", "ticket.revoke")
 
 SETUP = {
     "no-change-block": lambda w: users.block_user(w.ctx, SYSTEM, "alice", reason="first"),
+    "ticket-for-blocked-user": lambda w: users.block_user(w.ctx, SYSTEM, "alice", reason="first"),
     "no-change-force-on": lambda w: passwords.force_change(w.ctx, SYSTEM, "alice"),
     "expire-without-password": lambda w: users.create_user(w.ctx, SYSTEM, "nopw", generate_password=False),
 }

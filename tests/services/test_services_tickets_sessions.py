@@ -10,7 +10,7 @@ import pytest
 from console.security import tokens
 from console.services import auth, passwords, sessions, tickets, users
 from console.services.context import Actor
-from console.services.errors import TicketInvalid, TicketNotFound, UserNotFound, WeakPassword
+from console.services.errors import InvalidInput, TicketInvalid, TicketNotFound, UserNotFound, WeakPassword
 
 SYSTEM = Actor.system("test")
 
@@ -146,11 +146,13 @@ def test_redeem_enforces_policy_and_keeps_ticket_usable(ctx, admin, make_user, a
 def test_redeem_refuses_blocked_users(ctx, admin, make_user):
     make_user("jan")
     it = tickets.issue_ticket(ctx, admin, "jan")
-    # blocking revokes tickets; re-issue while blocked and it is still refused
+    # blocking revokes the ticket, and no new one is issued while blocked
     users.block_user(ctx, admin, "jan", reason="x")
-    it = tickets.issue_ticket(ctx, admin, "jan")
     with pytest.raises(TicketInvalid):
         tickets.redeem_ticket(ctx, it.token.reveal(), strong())
+    with pytest.raises(InvalidInput) as ei:
+        tickets.issue_ticket(ctx, admin, "jan")
+    assert ei.value.rule == "blocked"
 
 
 @pytest.mark.parametrize("token", ["", "short", "x" * 43, "y" * 500, None, 12345])

@@ -1,0 +1,46 @@
+"""Who learns what: permission before lookup, stale operators, read-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from console.services import audit, passwords, users
+from console.services.errors import InvalidInput, PermissionDenied, ReadOnly
+
+from conftest import SYSTEM
+
+
+def test_viewer_is_denied_before_the_account_is_looked_up(ctx, viewer):
+    # Same answer whether the account exists or not: the viewer learns nothing.
+    with pytest.raises(PermissionDenied):
+        passwords.reset_password(ctx, viewer, "nobody-at-all")
+    with pytest.raises(PermissionDenied):
+        passwords.reset_password(ctx, viewer, "viewer", expected_version=999)
+
+
+def test_blocked_operator_can_no_longer_read(ctx, make_operator):
+    op = make_operator("viewer", "vera").actor
+    assert users.list_users(ctx, op).items
+    users.block_user(ctx, SYSTEM, "vera", reason="left")
+    with pytest.raises(PermissionDenied):
+        users.list_users(ctx, op)
+    with pytest.raises(PermissionDenied):
+        audit.query(ctx, op)
+
+
+def test_read_only_refuses_own_password_change(make_ctx, ctx, make_operator):
+    op = make_operator("admin", "ro")
+    ro = make_ctx(read_only=True)
+    with pytest.raises(ReadOnly):
+        passwords.change_own_password(ro, op.actor, op.password, "a brand new passphrase")
+
+
+def test_audit_query_needs_time_zones_and_ignores_username_case(ctx, admin, make_user):
+    make_user("Alice")
+    users.block_user(ctx, admin, "alice", reason="x")
+    with pytest.raises(InvalidInput) as ei:
+        audit.query(ctx, admin, since=datetime(2020, 1, 1))
+    assert ei.value.field == "since"
+    assert [e.action for e in audit.query(ctx, admin, user="ALICE").items] == ["user.block", "user.create"]
