@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from console.models import User, UserSession
 from console.security import tokens
@@ -19,15 +19,19 @@ from console.services.users import revoke_sessions_of
 from console.services.views import OneTimeSecret, SessionView
 
 
+def sessions_of(s: Session, u: User, now: datetime, *, include_ended: bool = False, limit: int = 200
+                ) -> list[SessionView]:
+    stmt = select(UserSession).where(UserSession.user_id == u.id)
+    if not include_ended:
+        stmt = stmt.where(UserSession.revoked_at.is_(None), UserSession.expires_at > now)
+    rows = s.exec(stmt.order_by(UserSession.created_at.desc()).limit(limit)).all()
+    return [SessionView.of(r, u.username) for r in rows]
+
+
 def list_sessions(ctx: ServiceContext, actor: Actor, username: str, *, include_ended: bool = False) -> list[SessionView]:
     """The user's sessions, newest first (active ones only unless include_ended)."""
     with reading(ctx, actor) as s:
-        u = get_user_row(s, username)
-        stmt = select(UserSession).where(UserSession.user_id == u.id)
-        if not include_ended:
-            stmt = stmt.where(UserSession.revoked_at.is_(None), UserSession.expires_at > ctx.now())
-        rows = s.exec(stmt.order_by(UserSession.created_at.desc()).limit(200)).all()
-        return [SessionView.of(r, u.username) for r in rows]
+        return sessions_of(s, get_user_row(s, username), ctx.now(), include_ended=include_ended)
 
 
 def revoke_sessions(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from console.config import MAX_TICKET_LIFETIME_MINUTES
 from console.models import ResetTicket, User
@@ -57,16 +57,19 @@ def issue_ticket(
     return IssuedTicket(view, OneTimeSecret(url), OneTimeSecret(token))
 
 
+def tickets_of(s: Session, u: User, now: datetime, *, include_ended: bool = False, limit: int = 100
+               ) -> list[TicketView]:
+    stmt = select(ResetTicket).where(ResetTicket.user_id == u.id)
+    if not include_ended:
+        stmt = stmt.where(ResetTicket.used_at.is_(None), ResetTicket.revoked_at.is_(None), ResetTicket.expires_at > now)
+    rows = s.exec(stmt.order_by(ResetTicket.created_at.desc(), ResetTicket.id.desc()).limit(limit)).all()
+    return [TicketView.of(t, u.username) for t in rows]
+
+
 def list_tickets(ctx: ServiceContext, actor: Actor, username: str, *, include_ended: bool = False) -> list[TicketView]:
     """Outstanding tickets (not used, revoked or expired), newest first."""
     with reading(ctx, actor) as s:
-        u = get_user_row(s, username)
-        stmt = select(ResetTicket).where(ResetTicket.user_id == u.id)
-        if not include_ended:
-            stmt = stmt.where(ResetTicket.used_at.is_(None), ResetTicket.revoked_at.is_(None),
-                              ResetTicket.expires_at > ctx.now())
-        rows = s.exec(stmt.order_by(ResetTicket.created_at.desc(), ResetTicket.id.desc()).limit(100)).all()
-        return [TicketView.of(t, u.username) for t in rows]
+        return tickets_of(s, get_user_row(s, username), ctx.now(), include_ended=include_ended)
 
 
 def revoke_ticket(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, func, or_, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -40,33 +40,31 @@ def _escape_like(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_users(
-    ctx: ServiceContext,
-    actor: Actor,
-    *,
-    search: str | None = None,
-    filter: UserFilter | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page[UserView]:
-    """Users ordered by username (case-insensitive), one keyset page at a time.
+ORDERS = ("username", "attention")
 
-    ``search`` is a case-insensitive substring of username, email or display name."""
-    limit = pagination.check_limit(limit)
-    now = ctx.now()
-    key = func.lower(User.username)
-    stmt = select(User)
+
+def _attention_rank(now):
+    """0 locked, 1 expired, 2 blocked, 3 never signed in, 4 the rest."""
+    return case(
+        ((User.locked_until.is_not(None)) & (User.locked_until > now), 0),
+        ((User.password_expires_at.is_not(None)) & (User.password_expires_at <= now), 1),
+        (User.blocked == True, 2),  # noqa: E712
+        (User.last_login_at.is_(None), 3),
+        else_=4,
+    )
+
+
+def _filtered(stmt, search: str | None, f: UserFilter, now):
     if search:
         validation.reason(search, field="search", limit=200)
         pattern = f"%{_escape_like(search.lower())}%"
         stmt = stmt.where(
             or_(
-                key.like(pattern, escape="\\"),
+                func.lower(User.username).like(pattern, escape="\\"),
                 func.lower(User.email).like(pattern, escape="\\"),
                 func.lower(User.display_name).like(pattern, escape="\\"),
             )
         )
-    f = filter or UserFilter()
     if f.role is not None:
         stmt = stmt.where(User.role == validation.role(f.role))
     if f.blocked is not None:
@@ -81,18 +79,73 @@ def list_users(
         stmt = stmt.where(User.must_change_password == f.must_change)
     if f.external is not None:
         stmt = stmt.where((User.source != LOCAL_SOURCE) if f.external else (User.source == LOCAL_SOURCE))
+    return stmt
+
+
+def list_users(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    filter: UserFilter | None = None,
+    cursor: str | None = None,
+    before: str | None = None,
+    limit: int = 50,
+    order: str = "username",
+) -> Page[UserView]:
+    """One keyset page of users (never an offset).
+
+    ``search`` is a case-insensitive substring of username, email or display name.
+    ``order``: ``username`` (case-insensitive), or ``attention``: locked, expired,
+    blocked and never-signed-in accounts first, each group by username.
+    ``cursor`` continues after a page (its ``next_cursor``); ``before`` gives the
+    page that ends just before a page (its ``prev_cursor``)."""
+    limit = pagination.check_limit(limit)
+    if order not in ORDERS:
+        raise InvalidInput("order", "choice", f"one of {', '.join(ORDERS)}")
+    if cursor and before:
+        raise InvalidInput("cursor", "exclusive", "give cursor or before, not both")
+    now = ctx.now()
+    cols = [func.lower(User.username), User.id]
+    if order == "attention":
+        cols.insert(0, _attention_rank(now))
+    key = tuple_(*cols)
+    stmt = _filtered(select(User), search, filter or UserFilter(), now)
     if cursor:
-        last_key, last_id = pagination.decode(cursor, 2)
-        stmt = stmt.where((key > last_key) | ((key == last_key) & (User.id > last_id)))
-    stmt = stmt.order_by(key, User.id).limit(limit + 1)
+        stmt = stmt.where(key > tuple_(*pagination.decode(cursor, len(cols))))
+    if before:
+        stmt = stmt.where(key < tuple_(*pagination.decode(before, len(cols))))
+    stmt = stmt.order_by(*(c.desc() for c in cols) if before else cols).limit(limit + 1)
     with reading(ctx, actor) as s:
         rows = s.exec(stmt).all()
-    items = [UserView.of(u, now) for u in rows[:limit]]
-    nxt = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        nxt = pagination.encode(last.username.lower(), last.id)
-    return Page(items=items, next_cursor=nxt)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if before:
+        rows.reverse()
+    items = [UserView.of(u, now) for u in rows]
+
+    def key_of(u: UserView) -> str:
+        parts = [u.username.lower(), u.id]
+        if order == "attention":
+            parts.insert(0, u.attention_rank)
+        return pagination.encode(*parts)
+
+    if not items:
+        return Page(items=[], next_cursor=None, prev_cursor=None)
+    return Page(
+        items=items,
+        next_cursor=key_of(items[-1]) if (more and not before) or before else None,
+        prev_cursor=key_of(items[0]) if (more and before) or cursor else None,
+    )
+
+
+def count_users(
+    ctx: ServiceContext, actor: Actor, *, search: str | None = None, filter: UserFilter | None = None
+) -> int:
+    """How many users match a search and filter."""
+    stmt = _filtered(select(func.count()).select_from(User), search, filter or UserFilter(), ctx.now())
+    with reading(ctx, actor) as s:
+        return s.exec(stmt).one()
 
 
 def create_user(

@@ -17,6 +17,8 @@ class Page(Generic[T]):
     items: list[T]
     #: Pass back as ``cursor`` for the next page; None on the last page.
     next_cursor: str | None = None
+    #: Pass back as ``before`` for the page before this one; None on the first.
+    prev_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,20 @@ class UserView:
     @property
     def external(self) -> bool:
         return self.source != LOCAL_SOURCE
+
+    @property
+    def attention_rank(self) -> int:
+        """0 locked, 1 expired, 2 blocked, 3 never signed in, 4 fine (the
+        ``attention`` order of ``list_users``)."""
+        if self.locked:
+            return 0
+        if self.expired:
+            return 1
+        if self.blocked:
+            return 2
+        if self.last_login_at is None:
+            return 3
+        return 4
 
     @property
     def status(self) -> list[str]:

@@ -9,7 +9,9 @@ import pytest
 from console.services import audit, passwords, users
 from console.services.errors import InvalidInput, PermissionDenied, ReadOnly
 
-from conftest import SYSTEM
+from console.services.context import Actor
+
+SYSTEM = Actor.system("test")
 
 
 def test_viewer_is_denied_before_the_account_is_looked_up(ctx, viewer):

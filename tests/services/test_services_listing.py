@@ -1,0 +1,67 @@
+"""Keyset paging both ways, the needs-attention order, and counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from console.services import users
+from console.services.errors import InvalidInput
+from console.services.users import UserFilter
+
+
+@pytest.fixture
+def twelve(ctx, make_user):
+    for i in range(12):
+        make_user(f"u{i:02d}")
+    return [f"u{i:02d}" for i in range(12)]
+
+
+def walk_forward(ctx, actor, **kw):
+    names, cursor = [], None
+    while True:
+        page = users.list_users(ctx, actor, cursor=cursor, limit=5, **kw)
+        names += [u.username for u in page.items]
+        if not page.next_cursor:
+            return names, page
+        cursor = page.next_cursor
+
+
+def test_before_pages_walk_back_to_the_start(ctx, admin, twelve):
+    names, last = walk_forward(ctx, admin, search="u")
+    assert names == twelve
+    back, before = [], last.prev_cursor
+    while before:
+        page = users.list_users(ctx, admin, search="u", before=before, limit=5)
+        back = [u.username for u in page.items] + back
+        before = page.prev_cursor
+    assert back + [u.username for u in last.items] == twelve
+    first = users.list_users(ctx, admin, search="u", limit=5)
+    assert first.prev_cursor is None
+
+
+def test_attention_order_puts_troubled_accounts_first(ctx, admin, clock, twelve):
+    now = clock.now
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET last_login_at = :t"), {"t": (now - timedelta(days=1)).replace(tzinfo=None)})
+        conn.execute(text("UPDATE users SET locked_until = :t WHERE username = 'u07'"),
+                     {"t": (now + timedelta(minutes=5)).replace(tzinfo=None)})
+        conn.execute(text("UPDATE users SET password_expires_at = :t WHERE username = 'u03'"),
+                     {"t": (now - timedelta(days=1)).replace(tzinfo=None)})
+        conn.execute(text("UPDATE users SET blocked = 1 WHERE username = 'u09'"))
+        conn.execute(text("UPDATE users SET last_login_at = NULL WHERE username IN ('u05', 'u01')"))
+    names, _ = walk_forward(ctx, admin, search="u", order="attention")
+    assert names[:5] == ["u07", "u03", "u09", "u01", "u05"]
+    assert sorted(names[5:]) == names[5:] and len(names) == 12
+    with pytest.raises(InvalidInput):
+        users.list_users(ctx, admin, order="surname")
+
+
+def test_count_matches_what_paging_returns(ctx, admin, twelve):
+    assert users.count_users(ctx, admin, search="u0") == 10
+    users.block_user(ctx, admin, "u04", reason="x")
+    assert users.count_users(ctx, admin, filter=UserFilter(blocked=True)) == 1
+    names, _ = walk_forward(ctx, admin, filter=UserFilter(blocked=False), search="u")
+    assert len(names) == users.count_users(ctx, admin, filter=UserFilter(blocked=False), search="u") == 11
