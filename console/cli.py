@@ -249,8 +249,23 @@ def root(
 ) -> None:
     _STATE.set(State(profile, config, database, operator, password_stdin, read_only))
     if ctx.invoked_subcommand is None:
-        # The TUI arrives with the console issue; until then, help.
-        typer.echo(ctx.get_help())
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            typer.echo(ctx.get_help())
+            return
+        open_console()
+
+
+@handles_errors
+def open_console(*, demo: bool = False) -> None:
+    """Open the Textual console; sign-in unless the operator is trusted."""
+    from console.tui.app import UserdeskApp
+
+    st = state()
+    ctx = st.ctx()
+    setup.check_ready(ctx)
+    operator = st.operator or (setup.DEMO_OPERATORS[0][0] if demo else None)
+    actor = auth.trusted_operator(ctx, operator) if operator and ctx.settings.trusted_operator else None
+    UserdeskApp(ctx, actor=actor, demo=demo).run()
 
 
 @app.command()
@@ -278,9 +293,11 @@ def init(
 def demo(
     users_count: int = typer.Option(250, "--users", min=1, max=10_000_000, help="How many users to create."),
     reset: bool = typer.Option(False, "--reset", help="Delete the demo database and build it again."),
+    no_console: bool = typer.Option(False, "--no-console", help="Only build the database; do not open the console."),
     as_json: bool = JSON,
 ) -> None:
-    """Build a demo database of realistic accounts (profile 'demo', trusted operators)."""
+    """Build a demo database of realistic accounts and open the console on it
+    as demo-admin (profile 'demo': trusted operators)."""
     st = state()
     if st.profile is None and st.database is None:
         st.profile = "demo"
@@ -309,8 +326,13 @@ def demo(
         typer.echo(f"  {summary.users} users: {summary.blocked} blocked, {summary.locked} locked, "
                    f"{summary.expired} expired, {summary.must_change} must change, {summary.external} external; "
                    f"{summary.sessions} sessions, {summary.tickets} tickets")
+    if not no_console and sys.stdin.isatty() and sys.stdout.isatty():
+        st.close()
+        open_console(demo=True)
+        return
     typer.echo("operators (trusted in the demo profile): demo-admin, demo-helpdesk, demo-viewer")
-    typer.echo("try: userdesk --profile demo users list")
+    typer.echo("try: userdesk demo                     (opens the console)")
+    typer.echo("     userdesk --profile demo users list")
     typer.echo("     userdesk --profile demo --operator demo-admin reset-password <username>")
 
 

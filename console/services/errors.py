@@ -114,3 +114,7 @@ class ConfigError(ServiceError):
 class DatabaseUnavailable(ServiceError):
     code = "DB_UNAVAILABLE"
     outcome = "error"
+
+
+class NotInitialized(ServiceError):
+    code = "NOT_INITIALIZED"

@@ -16,7 +16,7 @@ from console.security import tokens
 from console.security.generator import generate
 from console.services import auditlog, validation
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, UserExists
+from console.services.errors import InvalidInput, NotInitialized, UserExists
 from console.services.users import create_user
 from console.services.views import PasswordResult
 
@@ -34,6 +34,20 @@ def initialize(ctx: ServiceContext, admin_username: str = "admin", *, email: str
         raise UserExists("this database already has an admin; sign in as them to create more")
     return create_user(ctx, Actor.system("init"), admin_username, email=email, role="admin",
                        must_change=False, reason="initial admin")
+
+
+def check_ready(ctx: ServiceContext) -> int:
+    """Raise NOT_INITIALIZED unless the database has its tables and an operator
+    to sign in with; returns how many operators it has."""
+    from sqlalchemy import inspect
+
+    if not inspect(ctx.engine).has_table(User.__tablename__):
+        raise NotInitialized("this database has no userdesk tables: run `userdesk init` (or `userdesk demo`)")
+    with ctx.read_session() as s:
+        n = s.exec(select(func.count()).select_from(User).where(User.role.in_(("admin", "helpdesk", "viewer")))).one()
+    if not n:
+        raise NotInitialized("this database has no operators: run `userdesk init` to create the first admin")
+    return n
 
 
 FIRST = ("Ada Alan Amara Anika Ben Bruno Carla Chen Chloe Dario Diego Elena Emil Eva Farah Felix Greta Hana Hugo "
@@ -93,7 +107,7 @@ def seed_demo(
         first, last = rng.choice(FIRST), rng.choice(LAST)
         username = f"{first[0].lower()}{last.lower()}{i}" if i >= len(FIRST) * 4 else f"{first.lower()}.{last.lower()}{i}"
         created = now - timedelta(days=rng.randint(1, 1500), minutes=rng.randint(0, 1440))
-        changed = created + timedelta(days=rng.randint(0, max(0, (now - created).days)))
+        changed = now - timedelta(days=rng.randint(0, min(700, (now - created).days)), minutes=rng.randint(0, 1440))
         roll = rng.random()
         external = roll < 0.08
         row = dict(

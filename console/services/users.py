@@ -90,6 +90,7 @@ def list_users(
     filter: UserFilter | None = None,
     cursor: str | None = None,
     before: str | None = None,
+    from_end: bool = False,
     limit: int = 50,
     order: str = "username",
 ) -> Page[UserView]:
@@ -99,12 +100,13 @@ def list_users(
     ``order``: ``username`` (case-insensitive), or ``attention``: locked, expired,
     blocked and never-signed-in accounts first, each group by username.
     ``cursor`` continues after a page (its ``next_cursor``); ``before`` gives the
-    page that ends just before a page (its ``prev_cursor``)."""
+    page that ends just before a page (its ``prev_cursor``); ``from_end`` gives
+    the last page."""
     limit = pagination.check_limit(limit)
     if order not in ORDERS:
         raise InvalidInput("order", "choice", f"one of {', '.join(ORDERS)}")
-    if cursor and before:
-        raise InvalidInput("cursor", "exclusive", "give cursor or before, not both")
+    if sum(map(bool, (cursor, before, from_end))) > 1:
+        raise InvalidInput("cursor", "exclusive", "give one of cursor, before and from_end")
     now = ctx.now()
     cols = [func.lower(User.username), User.id]
     if order == "attention":
@@ -115,12 +117,13 @@ def list_users(
         stmt = stmt.where(key > tuple_(*pagination.decode(cursor, len(cols))))
     if before:
         stmt = stmt.where(key < tuple_(*pagination.decode(before, len(cols))))
-    stmt = stmt.order_by(*(c.desc() for c in cols) if before else cols).limit(limit + 1)
+    backwards = bool(before) or from_end
+    stmt = stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(limit + 1)
     with reading(ctx, actor) as s:
         rows = s.exec(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    if before:
+    if backwards:
         rows.reverse()
     items = [UserView.of(u, now) for u in rows]
 
@@ -134,8 +137,8 @@ def list_users(
         return Page(items=[], next_cursor=None, prev_cursor=None)
     return Page(
         items=items,
-        next_cursor=key_of(items[-1]) if (more and not before) or before else None,
-        prev_cursor=key_of(items[0]) if (more and before) or cursor else None,
+        next_cursor=key_of(items[-1]) if (more and not backwards) or before else None,
+        prev_cursor=key_of(items[0]) if (more and backwards) or cursor else None,
     )
 
 

@@ -168,7 +168,17 @@ class OneTimeSecret:
         self._value = value
 
     def reveal(self) -> str:
+        if self._value is None:
+            raise ValueError("this one-time secret was already discarded")
         return self._value
+
+    def discard(self) -> None:
+        """Drop the secret: it has been shown and must not be shown again."""
+        self._value = None
+
+    @property
+    def discarded(self) -> bool:
+        return self._value is None
 
     def __repr__(self) -> str:
         return "OneTimeSecret(<hidden>)"

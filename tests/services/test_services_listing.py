@@ -65,3 +65,13 @@ def test_count_matches_what_paging_returns(ctx, admin, twelve):
     assert users.count_users(ctx, admin, filter=UserFilter(blocked=True)) == 1
     names, _ = walk_forward(ctx, admin, filter=UserFilter(blocked=False), search="u")
     assert len(names) == users.count_users(ctx, admin, filter=UserFilter(blocked=False), search="u") == 11
+
+
+def test_from_end_gives_the_last_page_and_walks_back(ctx, admin, twelve):
+    last = users.list_users(ctx, admin, search="u", from_end=True, limit=5)
+    assert [u.username for u in last.items] == twelve[-5:]
+    assert last.next_cursor is None and last.prev_cursor
+    prev = users.list_users(ctx, admin, search="u", before=last.prev_cursor, limit=5)
+    assert [u.username for u in prev.items] == twelve[-10:-5]
+    with pytest.raises(InvalidInput):
+        users.list_users(ctx, admin, from_end=True, cursor=last.prev_cursor)

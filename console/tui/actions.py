@@ -1,0 +1,100 @@
+"""The danger zone's actions: what each one says to the operator, which fields it
+asks for, and the one service function it calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from console.services import passwords, sessions, tickets, users
+from console.services.context import Actor, ServiceContext
+from console.services.permissions import Action
+from console.services.views import UserView
+
+Runner = Callable[[ServiceContext, Actor, UserView, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    title: str
+    summary: str
+    explanation: str
+    run: Runner
+    #: Extra fields: expiry, must_change, lifetime, role, password, confirm_username.
+    fields: tuple[str, ...] = ()
+    reason_required: bool = False
+    destructive: bool = False
+    #: The result carries a one-time secret to reveal.
+    reveals: bool = False
+
+
+def _common(v: dict[str, Any], u: UserView) -> dict[str, Any]:
+    return {"reason": v.get("reason") or None, "identity_check": v.get("identity_check") or None,
+            "expected_version": u.version}
+
+
+ACTIONS: dict[Action, ActionSpec] = {
+    Action.RESET_PASSWORD: ActionSpec(
+        "Reset password", "set a generated password, shown once",
+        "Sets a new generated password and shows it once. Signs the user out everywhere and cancels "
+        "outstanding reset tickets. Tell the user the password over a trusted channel.",
+        lambda c, a, u, v: passwords.reset_password(c, a, u.username, expiry_days=v.get("expiry"),
+                                                    must_change=v.get("must_change"), **_common(v, u)),
+        fields=("expiry", "must_change"), reveals=True),
+    Action.SET_PASSWORD: ActionSpec(
+        "Set password", "choose the password (policy applies)",
+        "Sets a password you type, checked against every rule of the policy as you type. Signs the user "
+        "out everywhere and cancels outstanding reset tickets.",
+        lambda c, a, u, v: passwords.set_password(c, a, u.username, v["password"], expiry_days=v.get("expiry"),
+                                                  must_change=v.get("must_change"), **_common(v, u)),
+        fields=("password", "expiry", "must_change")),
+    Action.FORCE_CHANGE: ActionSpec(
+        "Force change", "require a new password at next sign-in",
+        "The user keeps signing in with the current password but must choose a new one first.",
+        lambda c, a, u, v: passwords.force_change(c, a, u.username, **_common(v, u))),
+    Action.EXPIRE: ActionSpec(
+        "Expire now", "the password stops working for sign-in",
+        "Marks the password as expired now: the next sign-in has to change it.",
+        lambda c, a, u, v: passwords.expire_now(c, a, u.username, **_common(v, u))),
+    Action.ISSUE_TICKET: ActionSpec(
+        "Issue reset ticket", "a single-use link, shown once",
+        "Creates a single-use link with which the user sets a password themselves. Older links stop "
+        "working. The link is shown once.",
+        lambda c, a, u, v: tickets.issue_ticket(c, a, u.username, lifetime_minutes=v.get("lifetime"),
+                                                reason=v.get("reason") or None,
+                                                identity_check=v.get("identity_check") or None),
+        fields=("lifetime",), reveals=True),
+    Action.REVOKE_SESSIONS: ActionSpec(
+        "Revoke sessions", "sign the user out everywhere",
+        "Ends every active session of the user in the application; they must sign in again.",
+        lambda c, a, u, v: sessions.revoke_sessions(c, a, u.username, reason=v.get("reason") or None,
+                                                    identity_check=v.get("identity_check") or None)),
+    Action.BLOCK: ActionSpec(
+        "Block", "no sign-in until unblocked",
+        "Blocks the account: sign-in is refused, sessions are revoked and reset tickets cancelled. "
+        "The reason is shown on the account.",
+        lambda c, a, u, v: users.block_user(c, a, u.username, **_common(v, u)),
+        reason_required=True, destructive=True),
+    Action.UNBLOCK: ActionSpec(
+        "Unblock", "allow sign-in again",
+        "Lifts the block; the user can sign in with their current password.",
+        lambda c, a, u, v: users.unblock_user(c, a, u.username, **_common(v, u))),
+    Action.UNLOCK: ActionSpec(
+        "Unlock", "clear the lockout after failed sign-ins",
+        "Clears the temporary lockout and the count of failed sign-ins.",
+        lambda c, a, u, v: users.unlock_user(c, a, u.username, **_common(v, u))),
+    Action.SET_ROLE: ActionSpec(
+        "Change role", "member, helpdesk, admin or viewer",
+        "Changes what the account may do in this console. Admins only.",
+        lambda c, a, u, v: users.set_role(c, a, u.username, v["role"], reason=v.get("reason") or None,
+                                          expected_version=u.version),
+        fields=("role",)),
+    Action.DELETE: ActionSpec(
+        "Delete account", "remove it for good",
+        "Deletes the account with its sessions, tickets and password history. The audit log keeps the "
+        "username. This cannot be undone: type the username to confirm.",
+        lambda c, a, u, v: users.delete_user(c, a, u.username, reason=v.get("reason") or None,
+                                             expected_version=u.version),
+        fields=("confirm_username",), destructive=True),
+}

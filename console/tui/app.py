@@ -1,0 +1,201 @@
+"""The userdesk console application."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, get_current_worker
+
+from console.services.context import Actor, ServiceContext
+from console.services.errors import ServiceError
+from console.tui.clipboard import Clipboard
+from console.tui.commands import UserdeskCommands
+from console.tui.themes import DEFAULT_THEME, load_themes
+
+log = logging.getLogger(__name__)
+
+
+def state_path() -> Path:
+    return Path(platformdirs.user_state_dir("userdesk")) / "console.json"
+
+
+class UserdeskApp(App):
+    """Sign in, find a user, see the account, act on it from the danger zone."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "userdesk"
+    COMMANDS = App.COMMANDS | {UserdeskCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        actor: Actor | None = None,
+        demo: bool = False,
+        remember_path: Path | None = None,
+        clipboard: Clipboard | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.actor: Actor | None = actor
+        self.demo = demo
+        self._remember_path = remember_path if remember_path is not None else state_path()
+        self.clip = clipboard or Clipboard(self.copy_to_clipboard)
+        self._clear_timer = None
+        self.clipboard_deadline: float | None = None
+        self._themes = load_themes()
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        for theme in self._themes.values():
+            self.register_theme(theme)
+        remembered = self._remembered().get("theme")
+        for name in (remembered, self.ctx.settings.theme, DEFAULT_THEME):
+            if name in self._themes:
+                self.theme = name
+                break
+        self.sub_title = self._subtitle()
+        if self.actor is None:
+            from console.tui.screens.signin import SignInScreen
+
+            self.push_screen(SignInScreen())
+        else:
+            self.signed_in(self.actor)
+
+    def signed_in(self, actor: Actor) -> None:
+        from console.tui.screens.password import ChangePasswordScreen
+        from console.tui.screens.users import UsersScreen
+
+        self.actor = actor
+        self.sub_title = self._subtitle()
+        self.push_screen(UsersScreen())
+        if actor.must_change_password:
+            self.push_screen(ChangePasswordScreen(forced=True))
+
+    def _subtitle(self) -> str:
+        parts = []
+        if self.demo:
+            parts.append("DEMO")
+        if self.actor is not None:
+            parts.append(f"{self.actor.username} ({self.actor.role})")
+        if self.ctx.settings.read_only:
+            parts.append("READ-ONLY")
+        return " · ".join(parts)
+
+    # -- themes ----------------------------------------------------------------------------
+
+    @property
+    def userdesk_themes(self) -> list[str]:
+        return list(self._themes)
+
+    def watch_theme(self, theme: str) -> None:
+        if theme in self._themes:
+            self._remember(theme=theme)
+
+    def _remembered(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._remember_path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _remember(self, **values: Any) -> None:
+        data = {**self._remembered(), **values}
+        try:
+            self._remember_path.parent.mkdir(parents=True, exist_ok=True)
+            self._remember_path.write_text(json.dumps(data))
+        except OSError:
+            log.warning("could not remember the console state in %s", self._remember_path)
+
+    def get_system_commands(self, screen: Screen):
+        for command in super().get_system_commands(screen):
+            if command.title != "Theme":  # ours below, limited to userdesk's themes
+                yield command
+        for name in self._themes:
+            yield SystemCommand(f"Theme: {name}", "Switch the colour theme (remembered)",
+                                lambda name=name: setattr(self, "theme", name))
+
+    # -- service calls in worker threads ------------------------------------------------------
+
+    def service(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[ServiceError], None] | None = None,
+        group: str = "service",
+        exclusive: bool = False,
+        **kwargs: Any,
+    ) -> Worker:
+        """Run a service function off the event loop; deliver its result (or its
+        error) back on it. A result from a cancelled (superseded) call is dropped."""
+
+        def job() -> None:
+            worker = get_current_worker()
+            try:
+                result = fn(*args, **kwargs)
+            except ServiceError as err:
+                if not worker.is_cancelled:
+                    self.call_from_thread(self._failed, err, failed)
+                return
+            except Exception:  # a bug, not an operator error: keep the console alive
+                log.exception("service call %s failed", getattr(fn, "__name__", fn))
+                if not worker.is_cancelled:
+                    self.call_from_thread(self.notify, "unexpected error: see the log", severity="error",
+                                          markup=False)
+                return
+            if not worker.is_cancelled and done is not None:
+                self.call_from_thread(done, result)
+
+        return self.run_worker(job, thread=True, group=group, exclusive=exclusive, exit_on_error=False)
+
+    def _failed(self, err: ServiceError, failed: Callable[[ServiceError], None] | None) -> None:
+        if failed is not None:
+            failed(err)
+        else:
+            self.notify(f"{err.message} [{err.code}]", severity="error", markup=False, timeout=8)
+
+    # -- clipboard ---------------------------------------------------------------------------
+
+    def copy_secret(self, secret: str):
+        """Copy a one-time secret; schedule clearing. Returns the CopyReport."""
+        report = self.clip.copy(secret)
+        delay = self.ctx.settings.clipboard_clear_seconds
+        if self._clear_timer is not None:
+            self._clear_timer.stop()
+        self._clear_timer = None
+        self.clipboard_deadline = None
+        if report.copied and delay:
+            self._clear_timer = self.set_timer(delay, self.clear_clipboard)
+            self.clipboard_deadline = time.monotonic() + delay
+        return report
+
+    def clipboard_seconds_left(self) -> int | None:
+        if self.clipboard_deadline is None:
+            return None
+        return max(0, round(self.clipboard_deadline - time.monotonic()))
+
+    def clear_clipboard(self) -> None:
+        self.clip.clear()
+        self.forget_clipboard()
+        self._clear_timer = None
+        self.clipboard_deadline = None
+
+    def forget_clipboard(self) -> None:
+        """Drop Textual's own copy of the last clipboard text (it keeps one for
+        its in-app paste); the terminal's clipboard is cleared by the timer."""
+        if getattr(self, "_clipboard", ""):
+            self._clipboard = ""

@@ -1,0 +1,231 @@
+"""The danger-zone dialog: explains the action, asks for its fields, a reason and
+(for helpdesk) the identity check, then runs the one service function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from console.models import ROLES
+from console.services import policy as policy_service
+from console.security.policy import RuleResult
+from console.services.errors import ServiceError
+from console.services.permissions import Action
+from console.services.views import IssuedTicket, PasswordResult, UserView
+from console.tui.actions import ACTIONS
+from console.tui.text import plain
+
+LIFETIMES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "24 hours"))
+
+
+def checklist(results) -> Content:
+    """One line per policy rule: ✓ passing, ✗ failing."""
+    return Content("\n").join(
+        Content.assemble(("✓ " if r.ok else "✗ ", "bold $success" if r.ok else "bold $error"), r.text)
+        for r in results
+    )
+
+
+class ActionDialog(ModalScreen):
+    CSS_PATH = "action.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "confirm", "Confirm"),
+    ]
+
+    def __init__(self, action: Action, user: UserView) -> None:
+        super().__init__()
+        self.action_ = action
+        self.spec = ACTIONS[action]
+        self.user = user
+        self.running = False
+
+    @property
+    def helpdesk(self) -> bool:
+        return self.app.actor.role == "helpdesk"
+
+    def compose(self) -> ComposeResult:
+        spec, u = self.spec, self.user
+        settings = self.app.ctx.settings
+        with Vertical(id="action-box", classes="-destructive" if spec.destructive else ""):
+            yield Static(Content.assemble((spec.title, "bold"), " — ", plain(u.username, "bold")), id="action-title")
+            yield Static(spec.explanation, id="action-explanation")
+            with VerticalScroll(id="action-fields"):
+                if "password" in spec.fields:
+                    with Horizontal(classes="field"):
+                        yield Label("New password")
+                        yield Input(password=True, id="f-password", compact=True, max_length=1024)
+                    with Horizontal(classes="field"):
+                        yield Label("Repeat it")
+                        yield Input(password=True, id="f-password2", compact=True, max_length=1024)
+                    yield Static("", id="f-checklist")
+                if "expiry" in spec.fields:
+                    with Horizontal(classes="field"):
+                        yield Label("Expires in days")
+                        yield Input(placeholder=f"{settings.password_expiry_days} (0 = never)", id="f-expiry",
+                                    compact=True, restrict=r"[0-9]*", max_length=5)
+                if "must_change" in spec.fields:
+                    with Horizontal(classes="field"):
+                        yield Label("Must change")
+                        yield Select([("keep as is", "keep"), ("yes, at next sign-in", "yes"), ("no", "no")],
+                                     value="yes" if "password" not in spec.fields else "keep", allow_blank=False,
+                                     id="f-must-change", compact=True)
+                if "lifetime" in spec.fields:
+                    choices = [(label, m) for m, label in LIFETIMES if m <= 1440]
+                    default = settings.ticket_lifetime_minutes
+                    if default not in [m for _, m in choices]:
+                        choices.insert(0, (f"{default} minutes", default))
+                    with Horizontal(classes="field"):
+                        yield Label("Valid for")
+                        yield Select(choices, value=default, allow_blank=False, id="f-lifetime", compact=True)
+                if "role" in spec.fields:
+                    with Horizontal(classes="field"):
+                        yield Label("New role")
+                        yield Select([(r, r) for r in ROLES if r != u.role], allow_blank=False, id="f-role",
+                                     compact=True)
+                if "confirm_username" in spec.fields:
+                    with Horizontal(classes="field"):
+                        yield Label("Type username")
+                        yield Input(placeholder=u.username, id="f-confirm", compact=True, max_length=64)
+                with Horizontal(classes="field"):
+                    required = spec.reason_required or self.helpdesk
+                    yield Label("Reason" + (" *" if required else ""))
+                    yield Input(placeholder="why (audited)", id="f-reason", compact=True, max_length=500)
+                if self.helpdesk:
+                    with Horizontal(classes="field"):
+                        yield Label("Identity check *")
+                        yield Input(placeholder="how you verified the caller", id="f-identity", compact=True,
+                                    max_length=200)
+            yield Static("", id="action-error")
+            with Horizontal(id="action-buttons"):
+                yield Button(spec.title, id="action-confirm", variant="error" if spec.destructive else "primary",
+                             compact=True)
+                yield Button("Cancel", id="action-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        inputs = self.query(Input)
+        if inputs:
+            inputs.first().focus()
+        else:
+            self.query_one("#action-confirm", Button).focus()
+        if "password" in self.spec.fields:
+            self._check_password("")
+
+    # -- live policy checklist ---------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ("f-password", "f-password2"):
+            self._check_password(self.query_one("#f-password", Input).value)
+
+    def _check_password(self, value: str) -> None:
+        app, u = self.app, self.user
+        if not value:
+            rules = policy_service.active_policy(app.ctx).describe()
+            self._show_checklist([RuleResult("", False, text) for text in rules])
+            return
+        app.service(policy_service.check_password, app.ctx, value, username=u.username, email=u.email,
+                    display_name=u.display_name, done=self._show_checklist, failed=lambda e: None,
+                    group="checklist", exclusive=True)
+
+    def _show_checklist(self, results) -> None:
+        if not self.is_attached:
+            return
+        match = self.query_one("#f-password", Input).value == self.query_one("#f-password2", Input).value
+        rows = checklist(results)
+        rows = Content("\n").join([rows, Content.assemble(("✓ " if match else "✗ ", "bold $success" if match else
+                                                            "bold $error"), "both entries match")])
+        self.query_one("#f-checklist", Static).update(rows)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_confirm()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "action-cancel":
+            self.action_cancel()
+        else:
+            self.action_confirm()
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            self.dismiss(None)
+
+    def _values(self) -> dict[str, Any] | None:
+        def value(id_: str) -> Any:
+            found = self.query(f"#{id_}")
+            return found.first().value if found else None
+
+        v: dict[str, Any] = {"reason": (value("f-reason") or "").strip(),
+                             "identity_check": (value("f-identity") or "").strip()}
+        expiry = value("f-expiry")
+        if expiry:
+            v["expiry"] = int(expiry)
+        mc = value("f-must-change")
+        v["must_change"] = {"yes": True, "no": False}.get(mc) if mc else None
+        if "lifetime" in self.spec.fields:
+            v["lifetime"] = value("f-lifetime")
+        if "role" in self.spec.fields:
+            v["role"] = value("f-role")
+        if "password" in self.spec.fields:
+            v["password"] = value("f-password") or ""
+            if v["password"] != value("f-password2"):
+                return self._refuse("password: the two entries differ")
+        if "confirm_username" in self.spec.fields and value("f-confirm") != self.user.username:
+            return self._refuse("confirmation: type the username exactly to delete the account")
+        if self.spec.reason_required and not v["reason"]:
+            return self._refuse("reason: required for this action")
+        return v
+
+    def _refuse(self, message: str) -> None:
+        self.query_one("#action-error", Static).update(plain(message, "$error"))
+        return None
+
+    def action_confirm(self) -> None:
+        if self.running:
+            return
+        values = self._values()
+        if values is None:
+            return
+        self.running = True
+        self.query_one("#action-confirm", Button).disabled = True
+        self.query_one("#action-error", Static).update("working…")
+        app = self.app
+        app.service(self.spec.run, app.ctx, app.actor, self.user, values, done=self._done, failed=self._failed,
+                    group="action", exclusive=True)
+        # The typed password is not kept in the form once sent.
+        for id_ in ("f-password", "f-password2"):
+            for field in self.query(f"#{id_}"):
+                field.value = ""
+
+    def _failed(self, err: ServiceError) -> None:
+        self.running = False
+        self.query_one("#action-confirm", Button).disabled = False
+        self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
+
+    def _done(self, result: Any) -> None:
+        from console.tui.screens.reveal import RevealScreen
+
+        u = self.user
+        if isinstance(result, PasswordResult) and result.password is not None:
+            self.dismiss(True)
+            self.app.push_screen(RevealScreen(result.password, kind="password", username=u.username,
+                                              note=f"{result.entropy_bits:.0f} bits · revoked "
+                                                   f"{result.sessions_revoked} session(s), "
+                                                   f"{result.tickets_revoked} ticket(s)"))
+            return
+        if isinstance(result, IssuedTicket):
+            self.dismiss(True)
+            self.app.push_screen(RevealScreen(result.url, kind="link", username=u.username,
+                                              note=f"valid until {result.ticket.expires_at:%Y-%m-%d %H:%M} UTC, "
+                                                   "single use"))
+            result.token.discard()
+            return
+        self.app.notify(f"{self.spec.title}: done for {u.username}", markup=False)
+        self.dismiss("deleted" if self.action_ is Action.DELETE else True)

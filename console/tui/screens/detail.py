@@ -1,0 +1,191 @@
+"""One account: profile, password state, sessions, tickets, activity, danger zone."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from console.services import detail as detail_service
+from console.services.detail import DANGER_ACTIONS, UserDetail
+from console.services.permissions import Action
+from console.tui.actions import ACTIONS
+from console.tui.text import cell, plain, relative, safe, when
+
+
+def _row(label: str, value: object, note: str = "", style: str = "") -> Content:
+    return Content.assemble((f"{label:>14}  ", "dim"), plain(value, style), (f"  {note}" if note else "", "dim"))
+
+
+class UserDetailScreen(Screen):
+    CSS_PATH = "detail.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("d", "danger", "Danger zone"),
+        Binding("1", "tab('account')", "Account", show=False),
+        Binding("2", "tab('sessions')", "Sessions", show=False),
+        Binding("3", "tab('tickets')", "Tickets", show=False),
+        Binding("4", "tab('activity')", "Activity", show=False),
+        Binding("5", "tab('danger')", "Danger", show=False),
+    ]
+
+    def __init__(self, username: str) -> None:
+        super().__init__()
+        self.username = username
+        self.detail: UserDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(plain(self.username), id="detail-title")
+        with TabbedContent(initial="account", id="detail-tabs"):
+            with TabPane("Account", id="account"):
+                with VerticalScroll():
+                    yield Static("loading…", id="detail-account")
+            with TabPane("Sessions", id="sessions"):
+                yield DataTable(id="detail-sessions", cursor_type="row", zebra_stripes=True)
+            with TabPane("Tickets", id="tickets"):
+                yield DataTable(id="detail-tickets", cursor_type="row", zebra_stripes=True)
+            with TabPane("Activity", id="activity"):
+                yield DataTable(id="detail-activity", cursor_type="row", zebra_stripes=True)
+            with TabPane("Danger zone", id="danger"):
+                yield OptionList(id="detail-danger")
+                yield Static("", id="detail-danger-help")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-sessions", DataTable).add_columns("client", "started", "last seen", "expires")
+        self.query_one("#detail-tickets", DataTable).add_columns("id", "issued by", "created", "expires")
+        self.query_one("#detail-activity", DataTable).add_columns("#", "at (UTC)", "by", "action", "outcome",
+                                                                  "reason")
+        self.action_refresh()
+
+    # -- data --------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        app = self.app
+        app.service(detail_service.user_detail, app.ctx, app.actor, self.username, done=self.show,
+                    group="detail", exclusive=True)
+
+    def show(self, d: UserDetail) -> None:
+        if not self.is_attached:
+            return
+        self.detail = d
+        u = d.user
+        now = self.app.ctx.now()
+        title = Content.assemble(
+            plain(u.username, "bold"), "  ", (u.role, "bold"), "  ",
+            plain(" ".join(u.status), "$warning" if u.status != ["active"] else "$success"), "  ",
+            plain(u.display_name), "  ", plain(f"<{u.email}>" if u.email else ""),
+        )
+        self.query_one("#detail-title", Static).update(title)
+        expires = "never" if u.password_expires_at is None else when(u.password_expires_at)
+        lines = [
+            Content.styled("Profile", "bold $primary"),
+            _row("display name", u.display_name),
+            _row("email", u.email),
+            _row("role", u.role),
+            _row("source", "local password" if not u.external else f"identity provider {safe(u.source)}"),
+            _row("created", when(u.created_at), relative(u.created_at, now)),
+            Content.styled("Password", "bold $primary"),
+            _row("password", "set" if u.has_password else "none"),
+            _row("changed", when(u.password_changed_at), relative(u.password_changed_at, now)),
+            _row("expires", expires, relative(u.password_expires_at, now) if u.password_expires_at else "",
+                 "$warning" if u.expired else ""),
+            _row("must change", "yes, at next sign-in" if u.must_change_password else "no"),
+            Content.styled("Access", "bold $primary"),
+            _row("blocked", f"yes: {safe(u.blocked_reason)} (since {when(u.blocked_at)})" if u.blocked else "no",
+                 style="$error" if u.blocked else ""),
+            _row("locked", f"until {when(u.locked_until)}" if u.locked else "no",
+                 f"{u.failed_logins} failed sign-in(s)", "$warning" if u.locked else ""),
+            _row("last sign-in", when(u.last_login_at), relative(u.last_login_at, now) if u.last_login_at else
+                 "never signed in"),
+            _row("sessions", f"{len(d.sessions)} active"),
+            _row("reset tickets", f"{len(d.tickets)} outstanding"),
+        ]
+        self.query_one("#detail-account", Static).update(Content("\n").join(lines))
+        sessions = self.query_one("#detail-sessions", DataTable)
+        sessions.clear()
+        for s in d.sessions:
+            sessions.add_row(cell(s.client), cell(when(s.created_at)), cell(relative(s.last_seen_at, now)),
+                             cell(when(s.expires_at)))
+        tickets = self.query_one("#detail-tickets", DataTable)
+        tickets.clear()
+        for t in d.tickets:
+            tickets.add_row(cell(t.id), cell(t.issued_by), cell(when(t.created_at)), cell(when(t.expires_at)))
+        activity = self.query_one("#detail-activity", DataTable)
+        activity.clear()
+        for e in d.events:
+            outcome = e.outcome + (f" {e.error_code}" if e.error_code else "")
+            activity.add_row(cell(e.seq), cell(when(e.at)), cell(e.operator), cell(e.action),
+                             cell(outcome, "" if e.outcome == "ok" else "bold red"), cell(e.reason))
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("sessions").label = f"Sessions ({len(d.sessions)})"
+        tabs.get_tab("tickets").label = f"Tickets ({len(d.tickets)})"
+        self._fill_danger(d)
+
+    def _fill_danger(self, d: UserDetail) -> None:
+        options = self.query_one("#detail-danger", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        for action in DANGER_ACTIONS:
+            spec = ACTIONS[action]
+            why = d.actions[action]
+            label = Content.assemble((spec.title, "bold" if why is None else "dim"),
+                                     (f" — {why}" if why else f" — {spec.summary}", "dim"))
+            options.add_option(Option(label, id=action.value, disabled=why is not None))
+        if highlighted is None:
+            highlighted = next((i for i, a in enumerate(DANGER_ACTIONS) if d.actions[a] is None), None)
+        if highlighted is not None:
+            options.highlighted = highlighted
+        self._explain()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._explain()
+
+    def _explain(self) -> None:
+        options = self.query_one("#detail-danger", OptionList)
+        help_box = self.query_one("#detail-danger-help", Static)
+        if options.highlighted is None or self.detail is None:
+            help_box.update("")
+            return
+        action = Action(options.get_option_at_index(options.highlighted).id)
+        why = self.detail.actions[action]
+        text = ACTIONS[action].explanation
+        help_box.update(Content.assemble(text, ("\nUnavailable: " + why, "$error") if why else ""))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.start_action(Action(event.option.id))
+
+    def start_action(self, action: Action) -> None:
+        from console.tui.screens.action import ActionDialog
+
+        if self.detail is None:
+            return
+        why = self.detail.actions.get(action)
+        if why is not None:
+            self.notify(f"{ACTIONS[action].title}: {why}", severity="warning", markup=False)
+            return
+        self.app.push_screen(ActionDialog(action, self.detail.user), callback=self._after_action)
+
+    def _after_action(self, result: object) -> None:
+        if result == "deleted":
+            self.dismiss()
+        elif result:
+            self.action_refresh()
+
+    # -- navigation ------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_danger(self) -> None:
+        self.action_tab("danger")
+        self.query_one("#detail-danger", OptionList).focus()

@@ -1,0 +1,107 @@
+"""Change my password: the signed-in operator's own (old one verified)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from console.security.policy import RuleResult
+from console.services import passwords
+from console.services import policy as policy_service
+from console.services.errors import ServiceError
+from console.tui.screens.action import checklist
+from console.tui.text import plain
+
+
+class ChangePasswordScreen(ModalScreen):
+    CSS_PATH = "action.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Change")]
+
+    def __init__(self, *, forced: bool = False) -> None:
+        super().__init__()
+        self.forced = forced
+
+    def compose(self) -> ComposeResult:
+        actor = self.app.actor
+        with Vertical(id="action-box"):
+            yield Static(Content.assemble(("Change my password", "bold"), " — ", plain(actor.username, "bold")),
+                         id="action-title")
+            yield Static("You must choose a new password before you can go on." if self.forced else
+                         "Your current password is checked first; the console stays signed in with the new one.",
+                         id="action-explanation")
+            with Vertical(id="action-fields"):
+                for label, id_ in (("Current", "p-old"), ("New password", "p-new"), ("Repeat it", "p-new2")):
+                    with Horizontal(classes="field"):
+                        yield Label(label)
+                        yield Input(password=True, id=id_, compact=True, max_length=1024)
+                yield Static("", id="f-checklist")
+            yield Static("", id="action-error")
+            with Horizontal(id="action-buttons"):
+                yield Button("Change password", id="action-confirm", variant="primary", compact=True)
+                yield Button("Sign out" if self.forced else "Cancel", id="action-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#p-old", Input).focus()
+        self._check()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ("p-new", "p-new2"):
+            self._check()
+
+    def _check(self) -> None:
+        app, actor = self.app, self.app.actor
+        value = self.query_one("#p-new", Input).value
+        if not value:
+            rules = policy_service.active_policy(app.ctx).describe()
+            self._show([RuleResult("", False, text) for text in rules])
+            return
+        app.service(policy_service.check_password, app.ctx, value, username=actor.username, done=self._show,
+                    failed=lambda e: None, group="checklist", exclusive=True)
+
+    def _show(self, results) -> None:
+        if not self.is_attached:
+            return
+        match = self.query_one("#p-new", Input).value == self.query_one("#p-new2", Input).value
+        extra = Content.assemble(("✓ " if match else "✗ ", "bold $success" if match else "bold $error"),
+                                 "both entries match")
+        self.query_one("#f-checklist", Static).update(Content("\n").join([checklist(results), extra]))
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "action-cancel":
+            self.action_cancel()
+        else:
+            self.action_save()
+
+    def action_cancel(self) -> None:
+        if self.forced:
+            self.app.exit(message="Signed out: the password change was not completed.")
+        else:
+            self.dismiss(None)
+
+    def action_save(self) -> None:
+        old, new, again = (self.query_one(f"#{i}", Input).value for i in ("p-old", "p-new", "p-new2"))
+        if new != again:
+            self.query_one("#action-error", Static).update(plain("new password: the two entries differ", "$error"))
+            return
+        for i in ("p-old", "p-new", "p-new2"):
+            self.query_one(f"#{i}", Input).value = ""
+        app = self.app
+        self.query_one("#action-error", Static).update("working…")
+        app.service(passwords.change_own_password, app.ctx, app.actor, old, new, done=self._done,
+                    failed=self._failed, group="own-password", exclusive=True)
+
+    def _failed(self, err: ServiceError) -> None:
+        self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
+        self.query_one("#p-old", Input).focus()
+
+    def _done(self, actor) -> None:
+        self.app.actor = actor
+        self.app.notify("Your password was changed.", markup=False)
+        self.dismiss(True)

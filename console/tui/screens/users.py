@@ -1,0 +1,132 @@
+"""The user list: search as you type, filters, the needs-attention view."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Select, Static
+
+from console.services.users import UserFilter
+from console.tui.widgets.userlist import Query, UserList
+
+#: (label, filter, order) for the filter selector.
+VIEWS: dict[str, tuple[str, UserFilter, str]] = {
+    "all": ("All users", UserFilter(), "username"),
+    "attention": ("Needs attention first", UserFilter(), "attention"),
+    "locked": ("Locked", UserFilter(locked=True), "username"),
+    "blocked": ("Blocked", UserFilter(blocked=True), "username"),
+    "expired": ("Password expired", UserFilter(expired=True), "username"),
+    "must_change": ("Must change password", UserFilter(must_change=True), "username"),
+    "external": ("External provider", UserFilter(external=True), "username"),
+    "admin": ("Role: admin", UserFilter(role="admin"), "username"),
+    "helpdesk": ("Role: helpdesk", UserFilter(role="helpdesk"), "username"),
+    "viewer": ("Role: viewer", UserFilter(role="viewer"), "username"),
+    "member": ("Role: member", UserFilter(role="member"), "username"),
+}
+
+DEBOUNCE = 0.25
+
+
+class UsersScreen(Screen):
+    CSS_PATH = "users.tcss"
+    AUTO_FOCUS = "UserList"
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("f", "focus_filter", "Filter"),
+        Binding("n", "attention", "Attention"),
+        Binding("l", "focus_list", "List", show=False),
+        Binding("a", "audit", "Audit"),
+        Binding("p", "change_password", "My password", show=False),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="users-bar"):
+            yield Input(placeholder="Search username, email, name…  (/)", id="users-search", max_length=200)
+            yield Select([(label, key) for key, (label, _, _) in VIEWS.items()], value="all", allow_blank=False,
+                         id="users-view")
+        yield UserList(id="users-list")
+        yield Static("", id="users-position")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(UserList).reload(self._query())
+
+    def _query(self) -> Query:
+        search = self.query_one("#users-search", Input).value.strip()
+        view = self.query_one("#users-view", Select).value
+        _, flt, order = VIEWS[view if isinstance(view, str) else "all"]
+        return Query(search=search, filter=flt, order=order)
+
+    # -- search as you type -------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "users-search":
+            return
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE, self._search_now)
+
+    def _search_now(self) -> None:
+        self._debounce = None
+        self.query_one(UserList).reload(self._query())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "users-search":
+            if self._debounce is not None:
+                self._debounce.stop()
+                self._search_now()
+            self.query_one(UserList).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.query_one(UserList).reload(self._query())
+
+    # -- list ------------------------------------------------------------------------------------
+
+    def on_user_list_changed(self, _event: UserList.Changed) -> None:
+        lst = self.query_one(UserList)
+        self.query_one("#users-position", Static).update(lst.position())
+
+    def on_user_list_opened(self, event: UserList.Opened) -> None:
+        self.open_user(event.user.username)
+
+    def open_user(self, username: str) -> None:
+        from console.tui.screens.detail import UserDetailScreen
+
+        self.app.push_screen(UserDetailScreen(username), callback=lambda _=None: self.action_refresh())
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#users-search", Input).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#users-view", Select).focus()
+
+    def action_focus_list(self) -> None:
+        self.query_one(UserList).focus()
+
+    def action_attention(self) -> None:
+        select = self.query_one("#users-view", Select)
+        select.value = "all" if select.value == "attention" else "attention"
+
+    def action_refresh(self) -> None:
+        self.query_one(UserList).reload(self._query())
+
+    def action_audit(self) -> None:
+        from console.tui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen())
+
+    def action_change_password(self) -> None:
+        from console.tui.screens.password import ChangePasswordScreen
+
+        self.app.push_screen(ChangePasswordScreen())

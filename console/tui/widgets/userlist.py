@@ -1,0 +1,302 @@
+"""A user list that stays fast at a million rows.
+
+It draws only the lines on screen (Textual's line API) and holds at most
+``MAX_ROWS`` users: keyset pages are fetched from the service as the cursor
+nears either end of what is loaded, and pages at the far end are dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rich.segment import Segment
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+
+from console.services import users
+from console.services.views import Page, UserView
+from console.tui.text import age, day, safe
+
+PAGE = 100
+MAX_ROWS = 4 * PAGE
+
+#: (title, width) of each column; 79 cells with the separators.
+COLUMNS = (("USERNAME", 13), ("NAME", 13), ("EMAIL", 15), ("ROLE", 8), ("STATUS", 9), ("LAST IN", 10), ("AGE", 5))
+
+
+@dataclass(frozen=True)
+class Query:
+    search: str = ""
+    filter: users.UserFilter = field(default_factory=users.UserFilter)
+    order: str = "username"
+
+
+def _fit(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
+
+
+class UserList(Widget, can_focus=True):
+    """Keyboard: ↑/↓, PgUp/PgDn, Home/End, Enter to open."""
+
+    COMPONENT_CLASSES = {
+        "userlist--header",
+        "userlist--cursor",
+        "userlist--blocked",
+        "userlist--locked",
+        "userlist--expired",
+        "userlist--attention",
+        "userlist--muted",
+    }
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "open", "Open", show=True),
+    ]
+
+    class Opened(Message):
+        def __init__(self, user: UserView) -> None:
+            super().__init__()
+            self.user = user
+
+    class Changed(Message):
+        """The visible window, the cursor or the total changed."""
+
+    total: reactive[int | None] = reactive(None, layout=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.query_ = Query()
+        self.pages: list[Page[UserView]] = []
+        self.rows: list[UserView] = []
+        self.base = 0  # absolute index of rows[0]
+        self.cursor = 0  # absolute index
+        self.top = 0  # absolute index of the first visible row
+        self.loading: set[str] = set()
+        self.generation = 0
+        self.now: datetime | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def reload(self, query: Query | None = None) -> None:
+        """Start over (new search, filter or order): first page and the count."""
+        if query is not None:
+            self.query_ = query
+        self.generation += 1
+        self.pages, self.rows, self.base, self.cursor, self.top = [], [], 0, 0, 0
+        self.loading = set()
+        self.total = None
+        self._fetch("first")
+        app = self.app
+        q = self.query_
+        gen = self.generation
+        app.service(users.count_users, app.ctx, app.actor, search=q.search or None, filter=q.filter,
+                    done=lambda n: self._got_count(gen, n), group="userlist-count", exclusive=True)
+        self.refresh()
+
+    def _fetch(self, where: str) -> None:
+        if where in self.loading:
+            return
+        self.loading.add(where)
+        app, q, gen = self.app, self.query_, self.generation
+        kw: dict = dict(search=q.search or None, filter=q.filter, order=q.order, limit=PAGE)
+        if where == "next":
+            kw["cursor"] = self.pages[-1].next_cursor
+        elif where == "prev":
+            kw["before"] = self.pages[0].prev_cursor
+        elif where == "last":
+            kw["from_end"] = True
+        app.service(users.list_users, app.ctx, app.actor, **kw, done=lambda page: self._got(gen, where, page),
+                    failed=lambda err: self._failed(gen, where, err), group=f"userlist-{where}",
+                    exclusive=where in ("first", "last"))
+
+    def _failed(self, gen: int, where: str, err) -> None:
+        if gen == self.generation:
+            self.loading.discard(where)
+        self.app.notify(f"{err.message} [{err.code}]", severity="error", markup=False)
+
+    def _got_count(self, gen: int, n: int) -> None:
+        if gen == self.generation:
+            self.total = n
+            if self.pages and self.pages[-1].next_cursor is None and not self.pages[0].prev_cursor:
+                self.total = len(self.rows)
+            self.post_message(self.Changed())
+
+    def _got(self, gen: int, where: str, page: Page[UserView]) -> None:
+        if gen != self.generation:
+            return
+        self.loading.discard(where)
+        self.now = self.app.ctx.now()
+        if where in ("first", "last"):
+            self.pages = [page] if page.items else []
+            self.rows = list(page.items)
+            if where == "last":
+                total = self.total if self.total is not None else len(self.rows)
+                self.base = max(0, total - len(self.rows))
+                self.cursor = self.base + max(0, len(self.rows) - 1)
+            else:
+                self.base = self.cursor = self.top = 0
+        elif where == "next" and page.items:
+            self.pages.append(page)
+            self.rows.extend(page.items)
+            while len(self.rows) > MAX_ROWS and len(self.pages) > 1:
+                dropped = self.pages.pop(0)
+                self.rows = self.rows[len(dropped.items):]
+                self.base += len(dropped.items)
+        elif where == "prev" and page.items:
+            self.pages.insert(0, page)
+            self.rows[:0] = page.items
+            self.base = max(0, self.base - len(page.items))
+            while len(self.rows) > MAX_ROWS and len(self.pages) > 1:
+                dropped = self.pages.pop()
+                del self.rows[-len(dropped.items):]
+        self._clamp()
+        self._maybe_fetch()
+        self.refresh()
+        self.post_message(self.Changed())
+
+    def _maybe_fetch(self) -> None:
+        if not self.pages:
+            return
+        end = self.base + len(self.rows)
+        if self.pages[-1].next_cursor and self.cursor >= end - PAGE // 5:
+            self._fetch("next")
+        if self.pages[0].prev_cursor and self.base > 0 and self.cursor < self.base + PAGE // 5:
+            self._fetch("prev")
+
+    # -- cursor ----------------------------------------------------------------------------
+
+    @property
+    def visible_rows(self) -> int:
+        return max(1, self.size.height - 1)
+
+    def _clamp(self) -> None:
+        if not self.rows:
+            self.cursor = self.top = self.base
+            return
+        self.cursor = min(max(self.cursor, self.base), self.base + len(self.rows) - 1)
+        if self.cursor < self.top:
+            self.top = self.cursor
+        if self.cursor >= self.top + self.visible_rows:
+            self.top = self.cursor - self.visible_rows + 1
+        self.top = max(self.top, self.base)
+
+    @property
+    def current(self) -> UserView | None:
+        i = self.cursor - self.base
+        return self.rows[i] if 0 <= i < len(self.rows) else None
+
+    def action_move(self, delta: int) -> None:
+        self.cursor += delta
+        self._clamp()
+        self._maybe_fetch()
+        self.refresh()
+        self.post_message(self.Changed())
+
+    def action_page(self, direction: int) -> None:
+        self.action_move(direction * self.visible_rows)
+
+    def action_first(self) -> None:
+        if self.base == 0:
+            self.cursor = 0
+            self._clamp()
+            self.refresh()
+            self.post_message(self.Changed())
+        else:
+            self.reload()
+
+    def action_last(self) -> None:
+        if self.pages and self.pages[-1].next_cursor is None:
+            self.action_move(len(self.rows))
+            return
+        self.generation += 1
+        self.loading = set()
+        self._fetch("last")
+
+    def action_open(self) -> None:
+        if self.current is not None:
+            self.post_message(self.Opened(self.current))
+
+    def on_mouse_scroll_down(self) -> None:
+        self.action_move(3)
+
+    def on_mouse_scroll_up(self) -> None:
+        self.action_move(-3)
+
+    def on_click(self, event) -> None:
+        row = event.y - 1
+        if row >= 0:
+            self.cursor = self.top + row
+            self._clamp()
+            self.refresh()
+            self.post_message(self.Changed())
+
+    def on_resize(self) -> None:
+        self._clamp()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def position(self) -> str:
+        """e.g. "rows 51–70 of 1,234"."""
+        total = self.total
+        if not self.rows:
+            if self.loading:
+                return "loading…"
+            return "no users match" if total == 0 else ""
+        first = self.top + 1
+        last = min(self.top + self.visible_rows, self.base + len(self.rows))
+        of = f"{total:,}" if total is not None else "…"
+        return f"rows {first:,}–{last:,} of {of}"
+
+    def _status(self, u: UserView) -> tuple[str, str]:
+        for flag, cls in (("locked", "userlist--locked"), ("blocked", "userlist--blocked"),
+                          ("expired", "userlist--expired"), ("must-change", "userlist--attention")):
+            if flag in u.status:
+                return ("must-chg" if flag == "must-change" else flag), cls
+        if u.external:
+            return "external", "userlist--muted"
+        return "active", ""
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base_style = self.rich_style
+        if y == 0:
+            text = " ".join(_fit(title, w) for title, w in COLUMNS)
+            style = base_style + self.get_component_rich_style("userlist--header")
+            return Strip([Segment(_fit(text, width), style)]).adjust_cell_length(width, style)
+        index = self.top + y - 1
+        i = index - self.base
+        if not 0 <= i < len(self.rows):
+            if y == 1 and not self.rows:
+                return Strip([Segment(_fit(self.position() or "", width), base_style)]).adjust_cell_length(width)
+            return Strip.blank(width, base_style)
+        u = self.rows[i]
+        now = self.now or self.app.ctx.now()
+        status, status_cls = self._status(u)
+        values = [u.username, u.display_name, u.email, u.role, status, day(u.last_login_at),
+                  age(u.password_changed_at, now) if u.has_password else "-"]
+        row_style = base_style
+        if index == self.cursor:
+            row_style = base_style + self.get_component_rich_style(
+                "userlist--cursor" if self.has_focus else "userlist--muted")
+        segments: list[Segment] = []
+        for n, ((_, w), value) in enumerate(zip(COLUMNS, values)):
+            style = row_style
+            if n == 4 and status_cls and index != self.cursor:
+                style = row_style + self.get_component_rich_style(status_cls)
+            segments.append(Segment(_fit(safe(value), w), style))
+            segments.append(Segment(" ", row_style))
+        return Strip(segments[:-1]).adjust_cell_length(width, row_style)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
