@@ -1,0 +1,50 @@
+"""Setting a database up: init, demo data, readiness."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.config import Settings
+from console.security.hashing import Argon2Params
+from console.services import auth, setup, users
+from console.services.context import Actor, ServiceContext
+from console.services.errors import NotInitialized, UserExists
+from console.services.users import UserFilter
+
+
+@pytest.fixture
+def empty_ctx(tmp_path):
+    c = ServiceContext.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}"),
+                                     argon2_params=Argon2Params.cheapest())
+    yield c
+    c.engine.dispose()
+
+
+def test_check_ready_explains_what_to_run(empty_ctx):
+    with pytest.raises(NotInitialized) as ei:
+        setup.check_ready(empty_ctx)
+    assert "userdesk init" in ei.value.message
+    from console import db
+
+    db.create_schema(empty_ctx.engine)
+    with pytest.raises(NotInitialized) as ei:
+        setup.check_ready(empty_ctx)
+    assert "no operators" in ei.value.message
+    r = setup.initialize(empty_ctx, "root")
+    assert setup.check_ready(empty_ctx) == 1
+    assert auth.sign_in(empty_ctx, "root", r.password.reveal()).role == "admin"
+    with pytest.raises(UserExists):
+        setup.initialize(empty_ctx, "another")
+
+
+def test_demo_has_every_state_and_refuses_to_run_twice(empty_ctx):
+    summary = setup.seed_demo(empty_ctx, 400)
+    assert summary.users == 400
+    reader = Actor(None, "t", "viewer", "local")
+    assert users.count_users(empty_ctx, reader) == 400 + len(setup.DEMO_OPERATORS)
+    for flt, expected in ((UserFilter(blocked=True), summary.blocked), (UserFilter(external=True), summary.external),
+                          (UserFilter(must_change=True), summary.must_change)):
+        assert users.count_users(empty_ctx, reader, filter=flt) == expected > 0
+    assert users.count_users(empty_ctx, reader, filter=UserFilter(locked=True)) == summary.locked > 0
+    with pytest.raises(UserExists):
+        setup.seed_demo(empty_ctx, 10)
