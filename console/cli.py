@@ -19,6 +19,7 @@ import typer
 
 from console import __version__
 from console.config import Settings, demo_database_url, load_settings
+from console.db import describe as describe_db
 from console.security.text import escape_controls
 from console.services import audit, auth, passwords, policy, sessions, setup, tickets, users
 from console.services.context import Actor, ServiceContext
@@ -283,7 +284,7 @@ def init(
         data["password"] = result.password.reveal()
         typer.echo(json.dumps(data, indent=2))
     else:
-        typer.echo(f"database ready: {safe(st.settings().database_url)}")
+        typer.echo(f"database ready: {safe(describe_db(st.settings().database_url))}")
         print_secret(f"admin {safe(result.user.username)} password", result.password,
                      "This password is shown once. Store it now; use 'userdesk change-password' to change it.")
 
@@ -317,12 +318,12 @@ def demo(
                 raise
             summary = None
     if as_json:
-        emit_json({"database_url": url, "created": summary})
+        emit_json({"database": describe_db(url), "created": summary})
         return
     if summary is None:
-        typer.echo(f"demo database already exists: {safe(url)} (use --reset to rebuild it)")
+        typer.echo(f"demo database already exists: {safe(describe_db(url))} (use --reset to rebuild it)")
     else:
-        typer.echo(f"demo database: {safe(url)}")
+        typer.echo(f"demo database: {safe(describe_db(url))}")
         typer.echo(f"  {summary.users} users: {summary.blocked} blocked, {summary.locked} locked, "
                    f"{summary.expired} expired, {summary.must_change} must change, {summary.external} external; "
                    f"{summary.sessions} sessions, {summary.tickets} tickets")

@@ -59,3 +59,17 @@ def create_schema(engine: Engine) -> None:
 
 def read_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
+
+
+def describe(url: str) -> str:
+    """A short, password-free description of a database URL for display."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "unknown database"
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        name = Path(parsed.database).name if parsed.database and parsed.database != ":memory:" else "in memory"
+        return f"SQLite · {name}"
+    where = f" on {parsed.host}" if parsed.host else ""
+    return f"{'PostgreSQL' if backend == 'postgresql' else backend} · {parsed.database or ''}{where}"

@@ -16,7 +16,7 @@ from console.security import tokens
 from console.security.generator import generate
 from console.services import auditlog, validation
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, NotInitialized, UserExists
+from console.services.errors import InvalidInput, NotInitialized, ServiceError, UserExists
 from console.services.users import create_user
 from console.services.views import PasswordResult
 
@@ -184,6 +184,51 @@ def seed_demo(
             s.exec(insert(ResetTicket), params=tickets)
         stats["sessions"], stats["tickets"] = len(sessions), len(tickets)
         auditlog.append(s, at=now, operator="demo", action="demo.seed", target=None, outcome="ok",
-                     details={"users": users, **stats})
+                        details={"users": users, **stats})
         s.commit()
+    admin = _demo_history(ctx)
+    # The history changed a few accounts: report the states as they now are.
+    from console.services.users import UserFilter, count_users
+
+    for key, flt in (("blocked", UserFilter(blocked=True)), ("locked", UserFilter(locked=True)),
+                     ("expired", UserFilter(expired=True)), ("must_change", UserFilter(must_change=True)),
+                     ("external", UserFilter(external=True))):
+        stats[key] = count_users(ctx, admin, filter=flt)
     return DemoSummary(users=users, operators=operators, **stats)
+
+
+def _demo_history(ctx: ServiceContext) -> Actor:
+    """A few real actions by the demo operators, so the audit log and the
+    accounts have a history (including one refusal)."""
+    from console.services import passwords, tickets
+    from console.services.users import UserFilter, block_user, list_users, unlock_user
+
+    with ctx.read_session() as s:
+        names = [n for n, _ in DEMO_OPERATORS]
+        ids = dict(s.exec(select(User.username, User.id).where(User.username.in_(names))).all())
+    admin, helpdesk = (Actor(ids[n], n, r, "trusted") for n, r in DEMO_OPERATORS[:2])
+    members = UserFilter(role="member", external=False, blocked=False, locked=False)
+    picks = [u.username for u in list_users(ctx, admin, filter=members, limit=5).items]
+    locked = [u.username for u in list_users(ctx, admin, filter=UserFilter(role="member", locked=True), limit=1).items]
+    steps = []
+    if len(picks) >= 4:
+        steps += [
+            lambda: passwords.reset_password(ctx, helpdesk, picks[0], reason="forgot password, called the helpdesk",
+                                             identity_check="call-back to the number on file", must_change=True),
+            lambda: tickets.issue_ticket(ctx, helpdesk, picks[1], reason="new phone, asked for a reset link",
+                                         identity_check="employee id and manager confirmation"),
+            lambda: block_user(ctx, admin, picks[2], reason="suspicious sign-ins from a new country"),
+            lambda: passwords.expire_now(ctx, admin, picks[3], reason="password shared in a ticket"),
+            # refused and audited: helpdesk may not touch admin accounts
+            lambda: passwords.reset_password(ctx, helpdesk, admin.username, reason="asked by phone",
+                                             identity_check="voice"),
+        ]
+    if locked:
+        steps.append(lambda: unlock_user(ctx, helpdesk, locked[0], reason="locked out after the holidays",
+                                         identity_check="video call"))
+    for step in steps:
+        try:
+            step()
+        except ServiceError:
+            pass
+    return admin

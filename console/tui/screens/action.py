@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from console.models import ROLES
 from console.services import policy as policy_service
@@ -25,11 +25,15 @@ LIFETIMES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "24 ho
 
 
 def checklist(results) -> Content:
-    """One line per policy rule: ✓ passing, ✗ failing."""
-    return Content("\n").join(
-        Content.assemble(("✓ " if r.ok else "✗ ", "bold $success" if r.ok else "bold $error"), r.text)
-        for r in results
-    )
+    """One line per policy rule: ✓ passing, ✗ failing. Reuse of an earlier
+    password can only be checked against the stored hashes when saving."""
+
+    def line(r) -> Content:
+        if r.rule == "not_reused":
+            return Content.assemble(("• ", "bold $text-muted"), r.text, (" (checked when saved)", "dim"))
+        return Content.assemble(("✓ " if r.ok else "✗ ", "bold $success" if r.ok else "bold $error"), r.text)
+
+    return Content("\n").join(line(r) for r in results)
 
 
 class ActionDialog(ModalScreen):
@@ -107,6 +111,7 @@ class ActionDialog(ModalScreen):
                 yield Button(spec.title, id="action-confirm", variant="error" if spec.destructive else "primary",
                              compact=True)
                 yield Button("Cancel", id="action-cancel", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         inputs = self.query(Input)

@@ -40,7 +40,7 @@ class AuditScreen(Screen):
         with Horizontal(id="audit-filters"):
             yield Input(self.initial_user or "", placeholder="user", id="a-user", compact=True, max_length=64)
             yield Input(placeholder="operator", id="a-operator", compact=True, max_length=64)
-            yield Input(placeholder="action e.g. password.reset", id="a-action", compact=True, max_length=64)
+            yield Input(placeholder="action", id="a-action", compact=True, max_length=64)
             yield Input(placeholder="since YYYY-MM-DD", id="a-since", compact=True, max_length=10,
                         restrict=r"[0-9-]*")
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)

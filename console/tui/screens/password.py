@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from console.security.policy import RuleResult
 from console.services import passwords
@@ -43,6 +43,7 @@ class ChangePasswordScreen(ModalScreen):
             with Horizontal(id="action-buttons"):
                 yield Button("Change password", id="action-confirm", variant="primary", compact=True)
                 yield Button("Sign out" if self.forced else "Cancel", id="action-cancel", compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#p-old", Input).focus()

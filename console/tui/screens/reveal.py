@@ -98,7 +98,8 @@ class RevealScreen(ModalScreen):
         secret = self.secret.reveal()
         box = self.query_one("#reveal-secret", Static)
         if self.hidden:
-            box.update(masked(secret if self.kind == "password" else "x" * 24))
+            box.update(Content.assemble(masked(secret if self.kind == "password" else "x" * 24),
+                                        ("\n(hidden: press h to show)", "dim")))
         elif self.kind == "password":
             box.update(font_safe(secret))
         else:

@@ -40,7 +40,7 @@ class UsersScreen(Screen):
         Binding("l", "focus_list", "List", show=False),
         Binding("a", "audit", "Audit"),
         Binding("p", "change_password", "My password", show=False),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),
     ]
 
     def __init__(self) -> None:

@@ -1,0 +1,183 @@
+"""The user list: search as you type, filters, opening a user, paging through many."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select
+
+from console.services import users
+from console.services.users import UserFilter
+from console.tui.screens.detail import UserDetailScreen
+from console.tui.screens.users import DEBOUNCE, UsersScreen
+from console.tui.widgets.userlist import MAX_ROWS, UserList
+
+
+def _names(lst: UserList) -> list[str]:
+    return [u.username for u in lst.rows]
+
+
+async def _list_ready(tui, pilot) -> UserList:
+    await tui.wait_screen(pilot, UsersScreen)
+    lst = pilot.app.screen.query_one(UserList)
+    await tui.wait_for(pilot, lambda: lst.total is not None and not lst.loading, what="the first page")
+    return lst
+
+
+async def test_the_list_shows_the_users_and_where_the_cursor_is(tui, admin, make_user):
+    for name in ("bob", "carol", "dave"):
+        make_user(name, display_name=f"{name.title()} Example")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        assert _names(lst) == ["admin", "bob", "carol", "dave"]
+        assert app.focused is lst
+        text = tui.screen_text(app)
+        for name in ("bob", "carol", "dave", "Carol Example"):
+            assert name in text
+        assert "of 4" in tui.text(app, "#users-position")
+        # The header line is drawn, then one line per user.
+        assert "USERNAME" in text and "STATUS" in text
+
+
+async def test_typing_a_search_filters_after_the_debounce(tui, admin, make_user):
+    for name in ("bob", "bobby", "carol", "robert"):
+        make_user(name)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("slash")
+        assert app.focused.id == "users-search"
+        await pilot.press("b", "o", "b")
+        # Not yet: the search waits for the typing to pause.
+        assert len(lst.rows) == 5
+        await pilot.pause(DEBOUNCE + 0.1)
+        await tui.wait_for(pilot, lambda: _names(lst) == ["bob", "bobby"] and lst.total == 2,
+                           what="search results")
+        assert "of 2" in tui.text(app, "#users-position")
+        screen = tui.screen_text(app)
+        assert "bobby" in screen and "carol" not in screen and "robert" not in screen
+        # Enter in the search box hands the focus to the list.
+        await pilot.press("enter")
+        assert app.focused is lst
+
+
+async def test_a_search_matching_nobody_says_so(tui, admin, make_user):
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await tui.fill(pilot, "#users-search", "zzz-nobody")
+        await pilot.press("enter")  # searches at once
+        await tui.wait_for(pilot, lambda: lst.total == 0 and not lst.rows)
+        assert "no users match" in tui.text(app, "#users-position")
+
+
+async def test_the_blocked_filter_shows_only_blocked_users(tui, ctx, admin, make_user, system_actor):
+    for name in ("bob", "carol", "dave", "erin"):
+        make_user(name)
+    users.block_user(ctx, system_actor, "carol", reason="left")
+    users.block_user(ctx, system_actor, "erin", reason="left")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        app.screen.query_one("#users-view", Select).value = "blocked"
+        await tui.wait_for(pilot, lambda: _names(lst) == ["carol", "erin"] and lst.total == 2)
+        assert all(u.blocked for u in lst.rows)
+        assert "of 2" in tui.text(app, "#users-position")
+        assert "blocked" in tui.screen_text(app)
+        # And back to everyone.
+        app.screen.query_one("#users-view", Select).value = "all"
+        await tui.wait_for(pilot, lambda: lst.total == 5 and len(lst.rows) == 5)
+
+
+async def test_the_filter_is_reachable_from_the_keyboard(tui, ctx, admin, make_user, system_actor):
+    make_user("bob")
+    make_user("viv", role="viewer")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("f")
+        assert app.focused.id == "users-view"
+        await pilot.press("n")  # "n" is the needs-attention toggle, a binding of the screen
+        await pilot.pause()
+        assert app.screen.query_one("#users-view", Select).value == "attention"
+        app.screen.query_one("#users-view", Select).value = "viewer"
+        await tui.wait_for(pilot, lambda: _names(lst) == ["viv"])
+
+
+async def test_enter_on_a_row_opens_that_user(tui, admin, make_user):
+    for name in ("bob", "carol", "dave"):
+        make_user(name)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("down", "down")
+        assert lst.current.username == "carol"
+        await pilot.press("enter")
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        await tui.wait_for(pilot, lambda: screen.detail is not None)
+        assert screen.username == "carol" and screen.detail.user.username == "carol"
+        # Escape goes back to the list, where the user still is.
+        await pilot.press("escape")
+        await tui.wait_screen(pilot, UsersScreen)
+        await tui.wait_for(pilot, lambda: "carol" in _names(lst))
+
+
+async def test_paging_through_a_thousand_users_holds_a_bounded_window(tui, ctx, make_operator):
+    from console.services.setup import seed_demo
+
+    seed_demo(ctx, 1000)  # only into an empty database: the operator comes after
+    admin = make_operator("admin", "zz-admin").actor
+    total = users.count_users(ctx, admin)
+    everyone = []
+    cursor = None
+    while True:
+        page = users.list_users(ctx, admin, cursor=cursor, limit=500)
+        everyone += [u.username for u in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(everyone) == total > 1000
+    app, _ = tui.app(admin)
+    # A tall terminal: a page is ~60 rows, so a thousand users take ~17 key presses.
+    async with app.run_test(size=(80, 64)) as pilot:
+        lst = await _list_ready(tui, pilot)
+        assert lst.visible_rows > 50
+        assert lst.total == total
+        most = 0
+        for _ in range(200):
+            await pilot.press("pagedown")
+            if lst.loading:
+                await tui.wait_for(pilot, lambda: not lst.loading)
+            most = max(most, len(lst.rows))
+            assert len(lst.rows) <= MAX_ROWS
+            assert lst.current is not None
+            if lst.cursor == total - 1:
+                break
+        # Paging reached the very end by loading pages on the way...
+        assert lst.cursor == total - 1
+        assert lst.current.username == everyone[-1]
+        assert most == MAX_ROWS
+        assert lst.base > 0
+        # ...and the rows held are the right slice of the whole list.
+        assert _names(lst) == everyone[lst.base:lst.base + len(lst.rows)]
+        position = tui.text(app, "#users-position")
+        assert f"of {total:,}" in position and f"{total:,} of" in position
+        assert everyone[-1] in tui.screen_text(app)
+
+        await pilot.press("home")
+        await tui.wait_for(pilot, lambda: lst.cursor == 0 and lst.current is not None)
+        assert lst.current.username == everyone[0]
+        assert _names(lst) == everyone[:len(lst.rows)]
+
+        await pilot.press("end")
+        await tui.wait_for(pilot, lambda: lst.current is not None and lst.current.username == everyone[-1])
+        assert lst.cursor == total - 1
+        assert len(lst.rows) <= MAX_ROWS
+        # Up from the end pages back in as needed.
+        for _ in range(15):
+            await pilot.press("pageup")
+            if lst.loading:
+                await tui.wait_for(pilot, lambda: not lst.loading)
+            assert len(lst.rows) <= MAX_ROWS
+            assert lst.current.username == everyone[lst.cursor]
+        assert lst.cursor < total - 1 - 10 * lst.visible_rows
