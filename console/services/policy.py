@@ -24,3 +24,8 @@ def check_password(
     (Reuse of earlier passwords is checked when the password is set.)"""
     validation.secret(password)
     return rules.check(ctx.policy, password, username=username, email=email, display_name=display_name)
+
+
+def unmet_rules(ctx: ServiceContext) -> list[RuleResult]:
+    """Every rule of the active policy, none met yet (an empty form's checklist)."""
+    return [RuleResult(r.rule, False, r.text) for r in rules.check(ctx.policy, "")]

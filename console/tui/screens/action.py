@@ -14,7 +14,6 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from console.models import ROLES
 from console.services import policy as policy_service
-from console.security.policy import RuleResult
 from console.services.errors import ServiceError
 from console.services.permissions import Action
 from console.services.views import IssuedTicket, PasswordResult, UserView
@@ -131,8 +130,7 @@ class ActionDialog(ModalScreen):
     def _check_password(self, value: str) -> None:
         app, u = self.app, self.user
         if not value:
-            rules = policy_service.active_policy(app.ctx).describe()
-            self._show_checklist([RuleResult("", False, text) for text in rules])
+            self._show_checklist(policy_service.unmet_rules(app.ctx))
             return
         app.service(policy_service.check_password, app.ctx, value, username=u.username, email=u.email,
                     display_name=u.display_name, done=self._show_checklist, failed=lambda e: None,

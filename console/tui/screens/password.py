@@ -9,7 +9,6 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from console.security.policy import RuleResult
 from console.services import passwords
 from console.services import policy as policy_service
 from console.services.errors import ServiceError
@@ -57,8 +56,7 @@ class ChangePasswordScreen(ModalScreen):
         app, actor = self.app, self.app.actor
         value = self.query_one("#p-new", Input).value
         if not value:
-            rules = policy_service.active_policy(app.ctx).describe()
-            self._show([RuleResult("", False, text) for text in rules])
+            self._show(policy_service.unmet_rules(app.ctx))
             return
         app.service(policy_service.check_password, app.ctx, value, username=actor.username, done=self._show,
                     failed=lambda e: None, group="checklist", exclusive=True)
