@@ -11,7 +11,8 @@ Two routes:
 
 The operator is told which route was taken, or that there was none. After the
 configured delay the clipboard is overwritten with an empty value through the
-same routes. This object never keeps the secret itself.
+same routes; inside tmux, the paste buffers tmux made of the secret are deleted
+too. This object never keeps the secret itself, only its SHA-256.
 """
 
 from __future__ import annotations
@@ -41,16 +42,35 @@ class CopyReport:
         return bool(self.routes)
 
 
+def _tmux(*args: str) -> bytes | None:
+    try:
+        out = subprocess.run(["tmux", *args], capture_output=True, timeout=2, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def _tmux_forget(digest: str) -> int:
+    """Delete tmux paste buffers holding the secret (tmux keeps every OSC 52 it
+    accepts as a buffer, and an empty OSC 52 does not replace it)."""
+    names = _tmux("list-buffers", "-F", "#{buffer_name}")
+    removed = 0
+    for name in (names or b"").decode(errors="replace").split():
+        content = _tmux("show-buffer", "-b", name)
+        if content is not None and hashlib.sha256(content).hexdigest() == digest:
+            if _tmux("delete-buffer", "-b", name) is not None:
+                removed += 1
+    return removed
+
+
 def _tmux_set_clipboard(env: Mapping[str, str]) -> str | None:
     """tmux's set-clipboard option ("on", "external", "off"), or None if unknown."""
     if not env.get("TMUX") or not shutil.which("tmux"):
         return None
-    try:
-        out = subprocess.run(["tmux", "show-options", "-gv", "set-clipboard"], capture_output=True, text=True,
-                             timeout=2, check=False)
-    except (OSError, subprocess.SubprocessError):
+    out = _tmux("show-options", "-gv", "set-clipboard")
+    if out is None:
         return None
-    return out.stdout.strip() or None
+    return out.decode(errors="replace").strip() or None
 
 
 class Clipboard:
@@ -61,15 +81,17 @@ class Clipboard:
         env: Mapping[str, str] | None = None,
         local_copy: Callable[[str], None] = pyperclip.copy,
         local_paste: Callable[[], str] = pyperclip.paste,
+        tmux_forget: Callable[[str], int] = _tmux_forget,
     ) -> None:
+        self._forget_in_tmux = tmux_forget
         self._osc52 = osc52
         self._env = os.environ if env is None else env
         self._local_copy = local_copy
         self._local_paste = local_paste
         self._routes: tuple[str, ...] = ()
         self._sent_osc52 = False
-        #: SHA-256 of what was put on the local clipboard, to clear only our own.
-        self._local_digest: str | None = None
+        #: SHA-256 of what was copied, to clear only our own.
+        self._digest: str | None = None
 
     @property
     def over_ssh(self) -> bool:
@@ -93,7 +115,7 @@ class Clipboard:
                 pass
             else:
                 routes.append(LOCAL)
-                self._local_digest = hashlib.sha256(text.encode()).hexdigest()
+        self._digest = hashlib.sha256(text.encode()).hexdigest()
         tmux = _tmux_set_clipboard(self._env) if self.in_tmux else None
         # Always sent (it costs nothing); counted as a route unless tmux is
         # known to drop it: only `set-clipboard on` lets an application's OSC 52 out.
@@ -123,12 +145,14 @@ class Clipboard:
         if LOCAL in self._routes:
             try:
                 current = self._local_paste()
-                if hashlib.sha256(current.encode()).hexdigest() == self._local_digest:
+                if hashlib.sha256(current.encode()).hexdigest() == self._digest:
                     self._local_copy("")
             except pyperclip.PyperclipException:
                 pass
         if self._sent_osc52:
             self._osc52("")
+            if self.in_tmux and self._digest:
+                self._forget_in_tmux(self._digest)
         self._sent_osc52 = False
         self._routes = ()
-        self._local_digest = None
+        self._digest = None
