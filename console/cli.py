@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -259,11 +260,15 @@ def root(
 @handles_errors
 def open_console(*, demo: bool = False) -> None:
     """Open the Textual console; sign-in unless the operator is trusted."""
-    from console.tui.app import UserdeskApp
+    from console.tui.app import UserdeskApp, console_log_path
 
     st = state()
     ctx = st.ctx()
     setup.check_ready(ctx)
+    log_path = console_log_path()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=log_path, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     operator = st.operator or (setup.DEMO_OPERATORS[0][0] if demo else None)
     actor = auth.trusted_operator(ctx, operator) if operator and ctx.settings.trusted_operator else None
     UserdeskApp(ctx, actor=actor, demo=demo).run()

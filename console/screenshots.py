@@ -62,9 +62,13 @@ def make_app(ctx: ServiceContext, workdir: Path, *, signed_in: bool = True) -> U
 
 
 async def _settle(pilot) -> None:
+    from textual.widgets import Input
+
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False  # a blinking cursor makes a picture depend on timing
 
 
 async def _nothing(pilot) -> None:
@@ -136,8 +140,16 @@ async def _own_password(pilot) -> None:
 
 
 async def _palette(pilot) -> None:
+    from textual.command import CommandList
+
     await _settle(pilot)
     await pilot.press("ctrl+p", *"theme")
+    # Results arrive in batches: wait until all three themes are listed and settled.
+    for _ in range(50):
+        await pilot.pause(0.1)
+        lists = pilot.app.screen.query(CommandList)
+        if lists and lists.first().option_count >= 3:
+            break
     await pilot.pause(0.5)
     await _settle(pilot)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from console.models import LOCAL_SOURCE, User
 from console.services import auditlog, validation
@@ -36,13 +38,22 @@ def _username_or_none(username: str) -> str | None:
         return None
 
 
-def _register_failure(u: User, now, failures: int, minutes: int) -> bool:
+def _bookkeep(s, u: User, **values) -> None:
+    """Write sign-in bookkeeping (failure count, lockout, last sign-in, rehash)
+    without bumping the record's version: a user signing in is not an edit
+    that an operator's open dialog should be refused over."""
+    s.exec(update(User).where(User.id == u.id).values(**values))
+    for key, value in values.items():
+        set_committed_value(u, key, value)
+
+
+def _register_failure(s, u: User, now, failures: int, minutes: int) -> bool:
     """Count a failed sign-in; return True when this one locks the account."""
-    u.failed_logins += 1
-    if u.failed_logins >= failures:
-        u.locked_until = now + timedelta(minutes=minutes)
-        u.failed_logins = 0
+    count = u.failed_logins + 1
+    if count >= failures:
+        _bookkeep(s, u, failed_logins=0, locked_until=now + timedelta(minutes=minutes))
         return True
+    _bookkeep(s, u, failed_logins=count)
     return False
 
 
@@ -70,7 +81,8 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
             else:
                 result = ctx.hasher.verify(u.password_hash, password)
                 if not result.ok:
-                    if _register_failure(u, now, settings.operator_lockout_failures, settings.operator_lockout_minutes):
+                    if _register_failure(s, u, now, settings.operator_lockout_failures,
+                                         settings.operator_lockout_minutes):
                         action = "operator.locked"
                         details = {"failures": settings.operator_lockout_failures, "until": u.locked_until}
                         err = LockedOut(
@@ -79,15 +91,14 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                         )
                     else:
                         err = AuthFailed(WRONG)
-                    s.add(u)
                 elif u.blocked:
                     err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
                 else:
+                    values: dict = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
                     if result.needs_rehash:
-                        u.password_hash = ctx.hasher.hash(password)
+                        values["password_hash"] = ctx.hasher.hash(password)
                         details["rehashed"] = True
-                    u.failed_logins, u.locked_until, u.last_login_at = 0, None, now
-                    s.add(u)
+                    _bookkeep(s, u, **values)
                     expired = u.password_expires_at is not None and u.password_expires_at <= now
                     actor = Actor(u.id, u.username, u.role, "password", u.must_change_password or expired)
             if err is not None or audit_success:
@@ -171,10 +182,9 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResul
         result = ctx.hasher.verify(u.password_hash, password)
         if not result.ok:
             if u.locked_until is None or u.locked_until <= now:
-                if _register_failure(u, now, settings.user_lockout_failures, settings.user_lockout_minutes):
+                if _register_failure(s, u, now, settings.user_lockout_failures, settings.user_lockout_minutes):
                     auditlog.append(s, at=now, operator="application", action="user.locked", target=u.username,
-                                 outcome="ok", details={"until": u.locked_until})
-            s.add(u)
+                                    outcome="ok", details={"until": u.locked_until})
             s.commit()
             return AuthResult("invalid")
         if u.blocked:
@@ -187,10 +197,10 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResul
             status = "must_change"
         else:
             status = "ok"
+        values = {"failed_logins": 0, "last_login_at": now} if status != "blocked" else {}
         if result.needs_rehash:
-            u.password_hash = ctx.hasher.hash(password)
-        if status != "blocked":
-            u.failed_logins, u.last_login_at = 0, now
-        s.add(u)
+            values["password_hash"] = ctx.hasher.hash(password)
+        if values:
+            _bookkeep(s, u, **values)
         s.commit()
         return AuthResult(status, u.id, u.username)

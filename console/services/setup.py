@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, insert
 from sqlmodel import select
@@ -78,6 +78,68 @@ class DemoSummary:
     tickets: int
 
 
+_DEMO_COLUMNS = ("username", "email", "display_name", "role", "source", "password_hash", "password_changed_at",
+                 "password_expires_at", "must_change_password", "blocked", "blocked_reason", "blocked_at",
+                 "failed_logins", "locked_until", "last_login_at", "created_at", "updated_at", "version")
+
+
+def _insert_sql(dialect, table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def _demo_rows(dialect, rng: random.Random, now: datetime, hashes: list[str], expiry_days: int, stats: dict):
+    """Endless realistic user rows as driver-level tuples, made fast enough for a
+    million: every timestamp comes from tables computed once, per day offset."""
+    if dialect.name == "sqlite":  # stored as SQLAlchemy stores it: naive UTC text
+        def stamp(dt: datetime):
+            return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    else:
+        def stamp(dt: datetime):
+            return dt.astimezone(timezone.utc).replace(tzinfo=None)
+    ago = [now - timedelta(days=d, minutes=(d * 7919) % 1440) for d in range(1601)]
+    ago_s = [stamp(t) for t in ago]
+    expires_s = [stamp(t + timedelta(days=expiry_days)) for t in ago]
+    soon_s = [stamp(now + timedelta(minutes=m)) for m in range(1, 16)]
+    first = [(f, f.lower()) for f in FIRST]
+    last = [(x, x.lower()) for x in LAST]
+    r = rng.random
+    nf, nl, nd, np_, nb = len(first), len(last), len(DOMAINS), len(PROVIDERS), len(BLOCK_REASONS)
+    i = 0
+    while True:
+        f, fl = first[int(r() * nf)]
+        la, ll = last[int(r() * nl)]
+        username = f"{fl}.{ll}{i}" if i < nf * 4 else f"{fl[0]}{ll}{i}"
+        created = 1 + int(r() * 1500)
+        changed = int(r() * min(700, created))
+        roll = r()
+        role = "member" if r() > 0.03 else ("helpdesk", "viewer", "admin")[int(r() * 3)]
+        last_in = None if r() < 0.07 else ago_s[int(r() * 200)]
+        if roll < 0.08:  # external identity provider: no password here
+            stats["external"] += 1
+            row = (username, f"{fl}.{ll}{i}@{DOMAINS[int(r() * nd)]}", f"{f} {la}", role, PROVIDERS[int(r() * np_)],
+                   None, None, None, False, False, None, None, 0, None, last_in, ago_s[created], ago_s[changed], 1)
+        else:
+            blocked, reason, blocked_at, locked, expires, must = False, None, None, None, expires_s[changed], False
+            if roll < 0.13:
+                blocked, reason, blocked_at = True, BLOCK_REASONS[int(r() * nb)], ago_s[changed]
+                stats["blocked"] += 1
+            elif roll < 0.17:
+                locked = soon_s[int(r() * 15)]
+                stats["locked"] += 1
+            elif roll < 0.23:
+                expires = ago_s[1 + int(r() * 90)]
+                stats["expired"] += 1
+            elif roll < 0.28:
+                must = True
+                stats["must_change"] += 1
+            row = (username, f"{fl}.{ll}{i}@{DOMAINS[int(r() * nd)]}", f"{f} {la}", role, "local",
+                   hashes[int(r() * 4)], ago_s[changed], expires, must, blocked, reason, blocked_at, 0, locked,
+                   last_in, ago_s[created], ago_s[changed], 1)
+        i += 1
+        yield row
+
+
 def seed_demo(
     ctx: ServiceContext,
     users: int = 250,
@@ -103,58 +165,18 @@ def seed_demo(
     stats = dict(blocked=0, locked=0, expired=0, must_change=0, external=0, sessions=0, tickets=0)
     operators = tuple(name for name, _ in DEMO_OPERATORS)
 
-    def make(i: int) -> dict:
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        username = f"{first[0].lower()}{last.lower()}{i}" if i >= len(FIRST) * 4 else f"{first.lower()}.{last.lower()}{i}"
-        created = now - timedelta(days=rng.randint(1, 1500), minutes=rng.randint(0, 1440))
-        changed = now - timedelta(days=rng.randint(0, min(700, (now - created).days)), minutes=rng.randint(0, 1440))
-        roll = rng.random()
-        external = roll < 0.08
-        row = dict(
-            username=username,
-            email=f"{first.lower()}.{last.lower()}{i}@{rng.choice(DOMAINS)}",
-            display_name=f"{first} {last}",
-            role="member" if rng.random() > 0.03 else rng.choice(("helpdesk", "viewer", "admin")),
-            source=rng.choice(PROVIDERS) if external else "local",
-            password_hash=None if external else rng.choice(hashes),
-            password_changed_at=None if external else changed,
-            password_expires_at=None if external else changed + timedelta(days=ctx.settings.password_expiry_days or 760),
-            must_change_password=False,
-            blocked=False,
-            blocked_reason=None,
-            blocked_at=None,
-            failed_logins=0,
-            locked_until=None,
-            last_login_at=None if rng.random() < 0.07 else now - timedelta(minutes=rng.randint(5, 200 * 1440)),
-            created_at=created,
-            updated_at=changed,
-            version=1,
-        )
-        if external:
-            stats["external"] += 1
-        elif roll < 0.13:
-            row["blocked"], row["blocked_reason"], row["blocked_at"] = True, rng.choice(BLOCK_REASONS), changed
-            stats["blocked"] += 1
-        elif roll < 0.17:
-            row["failed_logins"], row["locked_until"] = 0, now + timedelta(minutes=rng.randint(1, 15))
-            stats["locked"] += 1
-        elif roll < 0.23:
-            row["password_expires_at"] = now - timedelta(days=rng.randint(1, 90))
-            stats["expired"] += 1
-        elif roll < 0.28:
-            row["must_change_password"] = True
-            stats["must_change"] += 1
-        return row
-
     with ctx.write_session() as s:
         for name, role in DEMO_OPERATORS:
             s.add(User(username=name, email=f"{name}@example.com", display_name=f"Demo {role.title()}", role=role,
                        password_hash=rng.choice(hashes), password_changed_at=now, created_at=now, updated_at=now))
         s.flush()
+        conn = s.connection()
+        rows = _demo_rows(conn.dialect, rng, now, hashes, ctx.settings.password_expiry_days or 760, stats)
+        sql = _insert_sql(conn.dialect, User.__tablename__, _DEMO_COLUMNS)
         done = 0
         while done < users:
             n = min(batch, users - done)
-            s.exec(insert(User), params=[make(done + i) for i in range(n)])
+            conn.exec_driver_sql(sql, [next(rows) for _ in range(n)])
             done += n
             if progress:
                 progress(done, users)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 
 def state_path() -> Path:
     return Path(platformdirs.user_state_dir("userdesk")) / "console.json"
+
+
+def console_log_path() -> Path:
+    """Where the console logs (never a secret: see the service layer's rules)."""
+    return Path(platformdirs.user_log_dir("userdesk")) / "console.log"
 
 
 class UserdeskApp(App):
@@ -101,9 +107,10 @@ class UserdeskApp(App):
     def userdesk_themes(self) -> list[str]:
         return list(self._themes)
 
-    def watch_theme(self, theme: str) -> None:
-        if theme in self._themes:
-            self._remember(theme=theme)
+    def choose_theme(self, name: str) -> None:
+        """The operator picked a theme: use it and remember it."""
+        self.theme = name
+        self._remember(theme=name)
 
     def _remembered(self) -> dict[str, Any]:
         try:
@@ -126,7 +133,7 @@ class UserdeskApp(App):
                 yield command
         for name in self._themes:
             yield SystemCommand(f"Theme: {name}", "Switch the colour theme (remembered)",
-                                lambda name=name: setattr(self, "theme", name))
+                                lambda name=name: self.choose_theme(name))
 
     # -- service calls in worker threads ------------------------------------------------------
 
@@ -151,11 +158,13 @@ class UserdeskApp(App):
                 if not worker.is_cancelled:
                     self.call_from_thread(self._failed, err, failed)
                 return
-            except Exception:  # a bug, not an operator error: keep the console alive
-                log.exception("service call %s failed", getattr(fn, "__name__", fn))
+            except Exception as exc:  # a bug, not an operator error: keep the console alive
+                # Type and stack only: a driver's message may quote parameters (hashes).
+                log.error("service call %s failed with %s\n%s", getattr(fn, "__name__", fn), type(exc).__name__,
+                          "".join(traceback.format_tb(exc.__traceback__)))
                 if not worker.is_cancelled:
-                    self.call_from_thread(self.notify, "unexpected error: see the log", severity="error",
-                                          markup=False)
+                    self.call_from_thread(self.notify, f"unexpected error: see {console_log_path()}",
+                                          severity="error", markup=False)
                 return
             if not worker.is_cancelled and done is not None:
                 self.call_from_thread(done, result)
@@ -167,6 +176,12 @@ class UserdeskApp(App):
             failed(err)
         else:
             self.notify(f"{err.message} [{err.code}]", severity="error", markup=False, timeout=8)
+
+    async def action_quit(self) -> None:
+        """Quitting before the clear delay still clears what we copied."""
+        if self.clip.pending:
+            self.clear_clipboard()
+        self.exit()
 
     # -- clipboard ---------------------------------------------------------------------------
 

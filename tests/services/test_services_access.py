@@ -46,3 +46,15 @@ def test_audit_query_needs_time_zones_and_ignores_username_case(ctx, admin, make
         audit.query(ctx, admin, since=datetime(2020, 1, 1))
     assert ei.value.field == "since"
     assert [e.action for e in audit.query(ctx, admin, user="ALICE").items] == ["user.block", "user.create"]
+
+
+def test_a_user_signing_in_does_not_make_an_operators_view_stale(ctx, admin, make_user):
+    pw = make_user("sam").password.reveal()
+    seen = users.get_user(ctx, admin, "sam").version
+    from console.services import auth
+
+    assert auth.authenticate(ctx, "sam", pw).authenticated
+    assert auth.authenticate(ctx, "sam", "wrong password").status == "invalid"
+    after = users.get_user(ctx, admin, "sam")
+    assert after.last_login_at is not None and after.failed_logins == 1
+    passwords.force_change(ctx, admin, "sam", expected_version=seen)  # not STALE_RECORD

@@ -2,7 +2,7 @@
 
 ``tui.app(actor)`` builds a ``UserdeskApp`` on the ``ctx`` database with a
 recording clipboard (nothing reaches the real clipboard of the machine running
-the tests) and a theme file under ``tmp_path``. Helpers wait for the service
+the tests) and its remembered state (theme) under ``tmp_path``. Helpers wait for the service
 workers and read what is actually on screen."""
 
 from __future__ import annotations
@@ -95,22 +95,25 @@ class Tui:
     # -- waiting ---------------------------------------------------------------------------------
 
     @staticmethod
-    async def settle(pilot: Pilot, rounds: int = 3) -> None:
+    async def workers_done(pilot: Pilot) -> None:
+        """Wait for every running worker (a cancelled one counts as done)."""
+        running = [w for w in pilot.app.workers if not w.is_finished]
+        if running:
+            await asyncio.gather(*(w.wait() for w in running), return_exceptions=True)
+
+    async def settle(self, pilot: Pilot, rounds: int = 2) -> None:
         """Let service workers finish and their results be delivered (a result
         may start another worker, hence a few rounds)."""
         for _ in range(rounds):
-            await pilot.app.workers.wait_for_complete()
+            await self.workers_done(pilot)
             await pilot.pause()
         await pilot.pause()
 
-    @staticmethod
-    async def wait_for(pilot: Pilot, predicate: Callable[[], object], *, timeout: float = 10.0,
+    async def wait_for(self, pilot: Pilot, predicate: Callable[[], object], *, timeout: float = 10.0,
                        what: str = "") -> None:
         """Poll ``predicate`` (letting workers and messages run) until it is true."""
         deadline = time.monotonic() + timeout
         while True:
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
             try:
                 if predicate():
                     return
@@ -118,7 +121,8 @@ class Tui:
                 pass
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or predicate}")
-            await asyncio.sleep(0.02)
+            await self.workers_done(pilot)
+            await pilot.pause()
 
     async def wait_screen(self, pilot: Pilot, cls: type, *, timeout: float = 10.0):
         await self.wait_for(pilot, lambda: isinstance(pilot.app.screen, cls), timeout=timeout,

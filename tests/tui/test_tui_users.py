@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input, Select
+import asyncio
+import threading
+
+import pytest
+from textual.widgets import Select
 
 from console.services import users
-from console.services.users import UserFilter
 from console.tui.screens.detail import UserDetailScreen
 from console.tui.screens.users import DEBOUNCE, UsersScreen
 from console.tui.widgets.userlist import MAX_ROWS, UserList
+
+
+async def _poll(predicate, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
 
 
 def _names(lst: UserList) -> list[str]:
@@ -19,6 +30,8 @@ async def _list_ready(tui, pilot) -> UserList:
     await tui.wait_screen(pilot, UsersScreen)
     lst = pilot.app.screen.query_one(UserList)
     await tui.wait_for(pilot, lambda: lst.total is not None and not lst.loading, what="the first page")
+    # The position line follows on the list's Changed message.
+    await tui.wait_for(pilot, lambda: "of " in tui.text(pilot.app, "#users-position"), what="the position line")
     return lst
 
 
@@ -181,3 +194,78 @@ async def test_paging_through_a_thousand_users_holds_a_bounded_window(tui, ctx, 
             assert len(lst.rows) <= MAX_ROWS
             assert lst.current.username == everyone[lst.cursor]
         assert lst.cursor < total - 1 - 10 * lst.visible_rows
+
+
+async def test_coming_back_from_a_user_keeps_the_place_in_the_list(tui, admin, make_user):
+    for i in range(30):
+        make_user(f"user{i:02d}")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("pagedown", "down", "down")
+        chosen = lst.current.username
+        assert chosen > "user10"
+        await pilot.press("enter")
+        await tui.wait_screen(pilot, UserDetailScreen)
+        await tui.settle(pilot)
+        await pilot.press("escape")
+        await tui.wait_screen(pilot, UsersScreen)
+        await tui.wait_for(pilot, lambda: lst.total is not None and not lst.loading)
+        assert lst.current.username == chosen
+
+
+async def test_the_list_forgets_a_user_deleted_after_opening_it_from_the_palette(tui, admin, make_user):
+    from console.services.permissions import Action
+
+    make_user("bob")
+    make_user("carol")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"bob")
+        await tui.wait_for(pilot, lambda: "Open user bob" in tui.screen_text(app), timeout=5)
+        await pilot.press("enter")
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        await tui.wait_for(pilot, lambda: screen.detail is not None)
+        await tui.start(pilot, Action.DELETE)
+        await tui.fill(pilot, "#f-confirm", "bob")
+        await tui.confirm(pilot)
+        await tui.wait_screen(pilot, UsersScreen)
+        await tui.settle(pilot)
+        assert _names(lst) == ["admin", "carol"]
+
+
+async def test_end_before_the_count_arrives_still_pages_back_up(tui, ctx, make_operator, monkeypatch):
+    from console.services.setup import seed_demo
+
+    seed_demo(ctx, 300)
+    admin = make_operator("admin", "zz-admin").actor
+    everyone = [u.username for u in users.list_users(ctx, admin, limit=500).items]
+    total = len(everyone)
+    counted = threading.Event()
+    real_count = users.count_users
+
+    def slow_count(*args, **kwargs):  # a count over a large table takes longer than one keyset page
+        counted.wait(5)
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(users, "count_users", slow_count)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        lst = app.screen.query_one(UserList)
+        # (Not tui.wait_for: that waits for the held count too.)
+        await _poll(lambda: lst.rows)
+        await pilot.press("end")
+        await _poll(lambda: lst.current and lst.current.username == everyone[-1])
+        counted.set()  # now the count comes back
+        await tui.settle(pilot)
+        for _ in range(8):
+            await pilot.press("pageup")
+            await tui.settle(pilot, rounds=1)
+        assert lst.total == total
+        assert f"of {total}" in lst.position()
+        assert lst.cursor == total - 1 - 8 * lst.visible_rows
+        assert lst.current.username == everyone[lst.cursor]

@@ -132,17 +132,24 @@ class UserDetailScreen(Screen):
         options = self.query_one("#detail-danger", OptionList)
         highlighted = options.highlighted
         options.clear_options()
-        for action in DANGER_ACTIONS:
+        for action in self.shown_actions():
             spec = ACTIONS[action]
             why = d.actions[action]
             label = Content.assemble((spec.title, "bold" if why is None else "dim"),
                                      (f" — {why}" if why else f" — {spec.summary}", "dim"))
             options.add_option(Option(label, id=action.value, disabled=why is not None))
         if highlighted is None:
-            highlighted = next((i for i, a in enumerate(DANGER_ACTIONS) if d.actions[a] is None), None)
+            highlighted = next((i for i, a in enumerate(self.shown_actions()) if d.actions[a] is None), None)
         if highlighted is not None:
             options.highlighted = highlighted
         self._explain()
+
+    def shown_actions(self) -> list[Action]:
+        """Every danger-zone action, disabled ones included (with their reason),
+        except "set password" where the configuration rules it out entirely
+        (ASVS 6.4.6: only generated passwords and tickets)."""
+        allowed_choice = self.app.ctx.settings.admin_may_set_password
+        return [a for a in DANGER_ACTIONS if allowed_choice or a is not Action.SET_PASSWORD]
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._explain()
@@ -175,7 +182,7 @@ class UserDetailScreen(Screen):
     def _after_action(self, result: object) -> None:
         if result == "deleted":
             self.dismiss()
-        elif result:
+        else:  # also after a cancel or failure: the account may have changed meanwhile
             self.action_refresh()
 
     # -- navigation ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ class ChangePasswordScreen(ModalScreen):
     def __init__(self, *, forced: bool = False) -> None:
         super().__init__()
         self.forced = forced
+        self.running = False
 
     def compose(self) -> ComposeResult:
         actor = self.app.actor
@@ -79,12 +80,16 @@ class ChangePasswordScreen(ModalScreen):
             self.action_save()
 
     def action_cancel(self) -> None:
+        if self.running:
+            return
         if self.forced:
             self.app.exit(message="Signed out: the password change was not completed.")
         else:
             self.dismiss(None)
 
     def action_save(self) -> None:
+        if self.running:
+            return
         old, new, again = (self.query_one(f"#{i}", Input).value for i in ("p-old", "p-new", "p-new2"))
         if new != again:
             self.query_one("#action-error", Static).update(plain("new password: the two entries differ", "$error"))
@@ -92,15 +97,23 @@ class ChangePasswordScreen(ModalScreen):
         for i in ("p-old", "p-new", "p-new2"):
             self.query_one(f"#{i}", Input).value = ""
         app = self.app
+        self.running = True
+        self.query_one("#action-confirm", Button).disabled = True
         self.query_one("#action-error", Static).update("working…")
         app.service(passwords.change_own_password, app.ctx, app.actor, old, new, done=self._done,
                     failed=self._failed, group="own-password", exclusive=True)
 
     def _failed(self, err: ServiceError) -> None:
+        self.running = False
+        if not self.is_current:
+            return
+        self.query_one("#action-confirm", Button).disabled = False
         self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
         self.query_one("#p-old", Input).focus()
 
     def _done(self, actor) -> None:
+        self.running = False
         self.app.actor = actor
         self.app.notify("Your password was changed.", markup=False)
-        self.dismiss(True)
+        if self.is_current:
+            self.dismiss(True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
@@ -15,7 +16,7 @@ from console.tui.text import plain, when
 
 class SignInScreen(Screen):
     CSS_PATH = "signin.tcss"
-    BINDINGS = [("escape", "app.quit", "Quit")]
+    BINDINGS = [Binding("escape", "app.quit", "Quit", show=False)]
 
     def compose(self) -> ComposeResult:
         yield Header()

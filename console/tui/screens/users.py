@@ -101,7 +101,14 @@ class UsersScreen(Screen):
     def open_user(self, username: str) -> None:
         from console.tui.screens.detail import UserDetailScreen
 
-        self.app.push_screen(UserDetailScreen(username), callback=lambda _=None: self.action_refresh())
+        self.app.push_screen(UserDetailScreen(username))
+
+    def on_screen_resume(self) -> None:
+        """Back from a detail screen (however it was opened): redraw the rows
+        in place, so an action's effect shows and the cursor stays put."""
+        lst = self.query_one(UserList)
+        if lst.pages:
+            lst.refresh_window()
 
     # -- actions ---------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.message import Message
@@ -35,7 +36,10 @@ class Query:
 
 
 def _fit(text: str, width: int) -> str:
-    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
+    """Pad or cut to exactly ``width`` terminal cells (wide characters count twice)."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
 
 
 class UserList(Widget, can_focus=True):
@@ -75,12 +79,19 @@ class UserList(Widget, can_focus=True):
         super().__init__(id=id)
         self.query_ = Query()
         self.pages: list[Page[UserView]] = []
+        #: How each loaded page was fetched, to fetch the same window again.
+        self.page_args: list[dict] = []
         self.rows: list[UserView] = []
         self.base = 0  # absolute index of rows[0]
         self.cursor = 0  # absolute index
         self.top = 0  # absolute index of the first visible row
         self.loading: set[str] = set()
+        #: Bumped by a new query: drops every answer to an older one.
         self.generation = 0
+        #: Bumped by a jump (End): drops page answers from before the jump only.
+        self.jump = 0
+        #: The window came from the end while the total was unknown: rebase when it arrives.
+        self.from_end_unanchored = False
         self.now: datetime | None = None
 
     # -- loading ---------------------------------------------------------------------------
@@ -90,9 +101,10 @@ class UserList(Widget, can_focus=True):
         if query is not None:
             self.query_ = query
         self.generation += 1
-        self.pages, self.rows, self.base, self.cursor, self.top = [], [], 0, 0, 0
+        self.pages, self.page_args, self.rows, self.base, self.cursor, self.top = [], [], [], 0, 0, 0
         self.loading = set()
         self.total = None
+        self.from_end_unanchored = False
         self._fetch("first")
         app = self.app
         q = self.query_
@@ -105,7 +117,7 @@ class UserList(Widget, can_focus=True):
         if where in self.loading:
             return
         self.loading.add(where)
-        app, q, gen = self.app, self.query_, self.generation
+        app, q, token = self.app, self.query_, (self.generation, self.jump)
         kw: dict = dict(search=q.search or None, filter=q.filter, order=q.order, limit=PAGE)
         if where == "next":
             kw["cursor"] = self.pages[-1].next_cursor
@@ -113,49 +125,68 @@ class UserList(Widget, can_focus=True):
             kw["before"] = self.pages[0].prev_cursor
         elif where == "last":
             kw["from_end"] = True
-        app.service(users.list_users, app.ctx, app.actor, **kw, done=lambda page: self._got(gen, where, page),
-                    failed=lambda err: self._failed(gen, where, err), group=f"userlist-{where}",
+        app.service(users.list_users, app.ctx, app.actor, **kw, done=lambda page: self._got(token, where, kw, page),
+                    failed=lambda err: self._failed(token, where, err), group=f"userlist-{where}",
                     exclusive=where in ("first", "last"))
 
-    def _failed(self, gen: int, where: str, err) -> None:
-        if gen == self.generation:
+    def _failed(self, token: tuple[int, int], where: str, err) -> None:
+        if token == (self.generation, self.jump):
             self.loading.discard(where)
         self.app.notify(f"{err.message} [{err.code}]", severity="error", markup=False)
 
     def _got_count(self, gen: int, n: int) -> None:
-        if gen == self.generation:
-            self.total = n
-            if self.pages and self.pages[-1].next_cursor is None and not self.pages[0].prev_cursor:
-                self.total = len(self.rows)
-            self.post_message(self.Changed())
-
-    def _got(self, gen: int, where: str, page: Page[UserView]) -> None:
         if gen != self.generation:
+            return
+        self.total = n
+        if self.pages and self.pages[-1].next_cursor is None and not self.pages[0].prev_cursor:
+            self.total = len(self.rows)
+        if self.from_end_unanchored:
+            self._rebase(max(0, n - len(self.rows)))
+            self.from_end_unanchored = False
+        self.refresh()
+        self.post_message(self.Changed())
+
+    def _rebase(self, base: int) -> None:
+        """The window's absolute position became known: shift every index."""
+        delta = base - self.base
+        self.base, self.cursor, self.top = base, self.cursor + delta, self.top + delta
+
+    def _got(self, token: tuple[int, int], where: str, args: dict, page: Page[UserView]) -> None:
+        if token != (self.generation, self.jump):
             return
         self.loading.discard(where)
         self.now = self.app.ctx.now()
         if where in ("first", "last"):
             self.pages = [page] if page.items else []
+            self.page_args = [args] if page.items else []
             self.rows = list(page.items)
             if where == "last":
-                total = self.total if self.total is not None else len(self.rows)
-                self.base = max(0, total - len(self.rows))
+                self.from_end_unanchored = self.total is None
+                self.base = max(0, (self.total or 0) - len(self.rows))
                 self.cursor = self.base + max(0, len(self.rows) - 1)
+                self.top = self.base
             else:
                 self.base = self.cursor = self.top = 0
         elif where == "next" and page.items:
             self.pages.append(page)
+            self.page_args.append(args)
             self.rows.extend(page.items)
             while len(self.rows) > MAX_ROWS and len(self.pages) > 1:
                 dropped = self.pages.pop(0)
+                self.page_args.pop(0)
                 self.rows = self.rows[len(dropped.items):]
                 self.base += len(dropped.items)
         elif where == "prev" and page.items:
             self.pages.insert(0, page)
+            self.page_args.insert(0, args)
             self.rows[:0] = page.items
-            self.base = max(0, self.base - len(page.items))
+            if self.from_end_unanchored:
+                # Position still unknown: renumber so the new first row is not below 0.
+                self._rebase(self.base + len(page.items))
+            self.base -= len(page.items)
             while len(self.rows) > MAX_ROWS and len(self.pages) > 1:
                 dropped = self.pages.pop()
+                self.page_args.pop()
                 del self.rows[-len(dropped.items):]
         self._clamp()
         self._maybe_fetch()
@@ -216,9 +247,38 @@ class UserList(Widget, can_focus=True):
         if self.pages and self.pages[-1].next_cursor is None:
             self.action_move(len(self.rows))
             return
-        self.generation += 1
+        self.jump += 1
         self.loading = set()
         self._fetch("last")
+
+    def refresh_window(self) -> None:
+        """Fetch the loaded pages again (after an action elsewhere): changed rows
+        are redrawn, deleted ones drop out, and the cursor stays where it was."""
+        if not self.page_args:
+            self.reload()
+            return
+        app, token, args = self.app, (self.generation, self.jump), list(self.page_args)
+
+        def fetch_all() -> list[Page[UserView]]:
+            return [users.list_users(app.ctx, app.actor, **a) for a in args]
+
+        app.service(fetch_all, done=lambda pages: self._got_window(token, args, pages), group="userlist-window",
+                    exclusive=True)
+
+    def _got_window(self, token: tuple[int, int], args: list[dict], pages: list[Page[UserView]]) -> None:
+        if token != (self.generation, self.jump):
+            return
+        current = self.current
+        self.pages, self.page_args = pages, args
+        self.rows = [u for p in pages for u in p.items]
+        self.now = self.app.ctx.now()
+        if current is not None:
+            ids = [u.id for u in self.rows]
+            if current.id in ids:
+                self.cursor = self.base + ids.index(current.id)
+        self._clamp()
+        self.refresh()
+        self.post_message(self.Changed())
 
     def action_open(self) -> None:
         if self.current is not None:

@@ -1,0 +1,138 @@
+"""Text stored in the database is shown as text: never markup, never a terminal
+escape sequence, never an action link."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from console.services import users
+from console.services.permissions import Action
+from console.tui.screens.detail import UserDetailScreen
+from console.tui.screens.users import UsersScreen
+from console.tui.widgets.userlist import COLUMNS, UserList
+
+BOLD = "[bold]x[/bold]"
+ESC = "\x1b[31mred"
+CLICK = "[@click=app.quit]"
+HOSTILE = f"{BOLD} {ESC} {CLICK}"
+
+
+def _set(ctx, username: str, **columns) -> None:
+    """Behind the services' back (they refuse control characters)."""
+    sets = ", ".join(f"{k} = :{k}" for k in columns)
+    with ctx.engine.begin() as conn:
+        conn.execute(text(f"UPDATE users SET {sets} WHERE username = :u"), {**columns, "u": username})
+
+
+def _assert_inert(tui, app) -> None:
+    assert app.is_running
+    assert "\x1b" not in tui.raw_segments(app)
+    svg = app.export_screenshot()
+    assert "\x1b" not in svg
+
+
+async def test_the_list_shows_markup_and_escapes_as_text(tui, ctx, admin, make_user):
+    make_user("h1")
+    make_user("h2")
+    make_user("h3")
+    _set(ctx, "h1", display_name=BOLD)
+    _set(ctx, "h2", display_name=ESC)
+    _set(ctx, "h3", display_name=CLICK)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        lst = app.screen.query_one(UserList)
+        await tui.wait_for(pilot, lambda: len(lst.rows) == 4)
+        lines = tui.lines(app)
+        row = {name: next(line for line in lines if line.startswith(name + " ")) for name in ("h1", "h2", "h3")}
+        assert "[bold]x[/bol" in row["h1"]  # literally, cut to the column
+        assert "\\x1b[31mred" in row["h2"]  # the control character made visible
+        assert "[@click=app." in row["h3"]
+        _assert_inert(tui, app)
+        assert "[bold]" in app.export_screenshot()
+        # Clicking on the would-be link selects the row; nothing else happens.
+        y = lines.index(row["h3"])
+        await pilot.click(UserList, offset=(row["h3"].index("[@click") + 2, y - lst.region.y))
+        await tui.settle(pilot)
+        assert app.is_running and lst.current.username == "h3"
+
+
+async def test_the_detail_screen_shows_them_as_text(tui, ctx, admin, make_user):
+    make_user("h1")
+    users.block_user(ctx, admin, "h1", reason="[red]left[/red]")
+    _set(ctx, "h1", display_name=HOSTILE, blocked_reason=f"{CLICK} {ESC}")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await tui.open_user(pilot, "h1")
+        account = tui.text(app, "#detail-account")
+        assert "[bold]x[/bold] \\x1b[31mred [@click=app.quit]" in account
+        assert "[@click=app.quit] \\x1b[31mred" in account  # the block reason
+        title_line = next(line for line in tui.lines(app) if "[bold]x" in line)
+        assert "[bold]x[/bold]" in title_line
+        screen_text = tui.screen_text(app)
+        assert "[bold]x[/bold]" in screen_text and "\\x1b" in screen_text
+        _assert_inert(tui, app)
+        # Click on the would-be link in the title: the app does not quit.
+        x = title_line.find("[@click")
+        assert x >= 0, title_line
+        await pilot.click(offset=(x + 2, tui.lines(app).index(title_line)))
+        await tui.settle(pilot)
+        assert app.is_running and isinstance(app.screen, UserDetailScreen)
+        # The activity table shows the reasons as text too.
+        await pilot.press("4")
+        await pilot.pause()
+        assert "[red]left[/red]" in tui.screen_text(app)
+        _assert_inert(tui, app)
+        assert screen.detail.user.display_name == HOSTILE
+
+
+async def test_the_palette_lists_a_hostile_user_as_text(tui, ctx, admin, make_user):
+    make_user("h1", display_name="x")
+    _set(ctx, "h1", display_name=HOSTILE)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press("h", "1")
+        await tui.wait_for(pilot, lambda: "Open user h1" in tui.screen_text(app), timeout=5)
+        shown = tui.screen_text(app)
+        assert "[bold]x[/bold]" in shown
+        _assert_inert(tui, app)
+        await pilot.press("enter")
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        await tui.wait_for(pilot, lambda: screen.detail is not None)
+        assert screen.username == "h1" and app.is_running
+
+
+async def test_the_palette_offers_the_danger_actions_of_the_user_on_screen(tui, admin, make_user):
+    from console.tui.screens.action import ActionDialog
+
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.open_user(pilot, "bob")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"force")
+        await tui.wait_for(pilot, lambda: "Force change: bob" in tui.screen_text(app), timeout=5)
+        await pilot.press("enter")
+        dialog = await tui.wait_screen(pilot, ActionDialog)
+        assert dialog.action_ is Action.FORCE_CHANGE and dialog.user.username == "bob"
+
+
+async def test_wide_characters_keep_the_columns_aligned(tui, ctx, admin, make_user):
+    make_user("wide", display_name="山田太郎山田太郎山田太郎")  # 12 characters, 24 cells
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        lst = app.screen.query_one(UserList)
+        await tui.wait_for(pilot, lambda: len(lst.rows) == 2)
+        header = lst.render_line(0)
+        row = next(lst.render_line(i) for i in range(1, 3) if lst.render_line(i).text.startswith("wide"))
+        assert row.cell_length == header.cell_length == lst.size.width
+        # The ROLE column starts at the same cell in the row as in the header.
+        role_at = sum(w + 1 for _, w in COLUMNS[:3])
+        assert header.crop(role_at, role_at + 4).text == "ROLE"
+        assert row.crop(role_at, role_at + 6).text == "member", row.text
