@@ -161,6 +161,16 @@ async def test_read_only_console_disables_every_action(tui, make_ctx, admin, mak
             assert not enabled and "read-only" in label, (action, label)
 
 
+async def test_set_password_is_not_offered_when_operators_may_not_choose(tui, make_ctx, admin, make_user):
+    make_user("bob")
+    app, _ = tui.app(admin, ctx=make_ctx(admin_may_set_password=False))
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await tui.open_user(pilot, "bob")
+        danger = tui.danger(screen)
+        assert "set_password" not in danger
+        assert danger["reset_password"][0] and danger["issue_ticket"][0]
+
+
 async def test_a_user_deleted_meanwhile_is_reported_not_a_crash(tui, ctx, admin, make_user, system_actor):
     make_user("bob")
     app, _ = tui.app(admin)
