@@ -48,9 +48,36 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+#: SQLite: a trigram full-text index over the searchable columns, kept in sync
+#: with ``users`` by triggers, so substring search never scans the table.
+SQLITE_FTS = (
+    """CREATE VIRTUAL TABLE IF NOT EXISTS users_fts USING fts5(
+        username, email, display_name, content='users', content_rowid='id',
+        tokenize='trigram case_sensitive 0')""",
+    """CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
+        INSERT INTO users_fts(rowid, username, email, display_name)
+        VALUES (new.id, new.username, new.email, new.display_name);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS users_fts_delete AFTER DELETE ON users BEGIN
+        INSERT INTO users_fts(users_fts, rowid, username, email, display_name)
+        VALUES ('delete', old.id, old.username, old.email, old.display_name);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS users_fts_update AFTER UPDATE OF username, email, display_name ON users BEGIN
+        INSERT INTO users_fts(users_fts, rowid, username, email, display_name)
+        VALUES ('delete', old.id, old.username, old.email, old.display_name);
+        INSERT INTO users_fts(rowid, username, email, display_name)
+        VALUES (new.id, new.username, new.email, new.display_name);
+    END""",
+)
+
+
 def create_schema(engine: Engine) -> None:
-    """Create missing tables and the audit chain's head row."""
+    """Create missing tables, search indexes and the audit chain's head row."""
     SQLModel.metadata.create_all(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            for ddl in SQLITE_FTS:
+                conn.exec_driver_sql(ddl)
     with Session(engine) as s:
         if s.get(models.AuditHead, 1) is None:
             s.add(models.AuditHead(id=1))

@@ -73,6 +73,7 @@ class User(SQLModel, table=True):
 # every backend); email lookups are case-insensitive too.
 Index("ux_users_username_lower", func.lower(User.username), unique=True)
 Index("ix_users_email_lower", func.lower(User.email))
+Index("ix_users_display_name_lower", func.lower(User.display_name))
 
 
 class PasswordHistory(SQLModel, table=True):

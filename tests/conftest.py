@@ -188,7 +188,8 @@ def db_rows(ctx):
         out: dict[str, list[tuple]] = {}
         with ctx.engine.connect() as conn:
             for table in sorted(inspect(conn).get_table_names()):
-                if table in exclude:
+                # The search index's shadow tables hold derived trigrams, not rows.
+                if table in exclude or table.startswith("users_fts"):
                     continue
                 out[table] = [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY rowid'))]
         return out

@@ -177,6 +177,7 @@ def action(
                 details=tx.details,
             )
             s.commit()
+            ctx.writes += 1
     except StaleDataError:
         err = StaleRecord(f"{tx.target if tx else target} was changed by someone else at the same time; reload and try again")
         _record_failure(ctx, actor, name, tx.target if tx else target, reason, identity_check, err)

@@ -4,6 +4,7 @@ clock) and the actor (the signed-in operator on whose behalf it acts)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -28,6 +29,23 @@ class ServiceContext:
 
     def __post_init__(self) -> None:
         self.hasher = PasswordHasher(self.argon2_params or self.settings.argon2_params())
+        self._cache: dict[str, tuple[object, float, int]] = {}
+        #: Bumped by every committed change made through this context.
+        self.writes = 0
+
+    # A small cache for expensive, slowly changing answers (the total user
+    # count): valid for ``ttl`` seconds and until this context writes.
+    def cache_get(self, key: str, ttl: float):
+        hit = self._cache.get(key)
+        if hit is None:
+            return None
+        value, at, writes = hit
+        if writes != self.writes or time.monotonic() - at > ttl:
+            return None
+        return value
+
+    def cache_put(self, key: str, value: object) -> None:
+        self._cache[key] = (value, time.monotonic(), self.writes)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw) -> "ServiceContext":

@@ -208,6 +208,7 @@ def seed_demo(
         auditlog.append(s, at=now, operator="demo", action="demo.seed", target=None, outcome="ok",
                         details={"users": users, **stats})
         s.commit()
+        ctx.writes += 1
     admin = _demo_history(ctx)
     # The history changed a few accounts: report the states as they now are.
     from console.services.users import UserFilter, count_users
@@ -215,7 +216,7 @@ def seed_demo(
     for key, flt in (("blocked", UserFilter(blocked=True)), ("locked", UserFilter(locked=True)),
                      ("expired", UserFilter(expired=True)), ("must_change", UserFilter(must_change=True)),
                      ("external", UserFilter(external=True))):
-        stats[key] = count_users(ctx, admin, filter=flt)
+        stats[key] = count_users(ctx, admin, filter=flt).value
     return DemoSummary(users=users, operators=operators, **stats)
 
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, func, or_, tuple_, update
+from sqlalchemy import case, func, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from console.models import LOCAL_SOURCE, ResetTicket, User, UserSession
 from console.security.generator import generate
 from console.services import pagination, validation
+from console.services import search as search_index
 from console.services.base import action, find_user, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, LastAdmin, SelfAction, UserExists
 from console.services.permissions import Action
-from console.services.views import OneTimeSecret, Page, PasswordResult, UserView
+from console.services.views import Count, OneTimeSecret, Page, PasswordResult, UserView
 
 UNSET = object()
 
@@ -36,10 +37,6 @@ def get_user(ctx: ServiceContext, actor: Actor, username: str) -> UserView:
         return UserView.of(get_user_row(s, username), ctx.now())
 
 
-def _escape_like(q: str) -> str:
-    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 ORDERS = ("username", "attention")
 
 
@@ -54,17 +51,7 @@ def _attention_rank(now):
     )
 
 
-def _filtered(stmt, search: str | None, f: UserFilter, now):
-    if search:
-        validation.reason(search, field="search", limit=200)
-        pattern = f"%{_escape_like(search.lower())}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(User.username).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.display_name).like(pattern, escape="\\"),
-            )
-        )
+def _filtered(stmt, f: UserFilter, now):
     if f.role is not None:
         stmt = stmt.where(User.role == validation.role(f.role))
     if f.blocked is not None:
@@ -108,11 +95,17 @@ def list_users(
     if sum(map(bool, (cursor, before, from_end))) > 1:
         raise InvalidInput("cursor", "exclusive", "give one of cursor, before and from_end")
     now = ctx.now()
-    cols = [func.lower(User.username), User.id]
+    stmt = _filtered(select(User), filter or UserFilter(), now)
+    searching = bool(search and search.strip())
+    if searching:
+        validation.reason(search, field="search", limit=200)
+        stmt, id_col = search_index.apply(stmt, ctx.engine.dialect.name, search.strip())
+        cols = [id_col]
+    else:
+        cols = [func.lower(User.username), User.id]
     if order == "attention":
         cols.insert(0, _attention_rank(now))
     key = tuple_(*cols)
-    stmt = _filtered(select(User), search, filter or UserFilter(), now)
     if cursor:
         stmt = stmt.where(key > tuple_(*pagination.decode(cursor, len(cols))))
     if before:
@@ -128,7 +121,7 @@ def list_users(
     items = [UserView.of(u, now) for u in rows]
 
     def key_of(u: UserView) -> str:
-        parts = [u.username.lower(), u.id]
+        parts: list = [u.id] if searching else [u.username.lower(), u.id]
         if order == "attention":
             parts.insert(0, u.attention_rank)
         return pagination.encode(*parts)
@@ -142,13 +135,36 @@ def list_users(
     )
 
 
+#: Counts beyond this are reported as "at least", never scanned to the end.
+COUNT_CAP = 10_000
+TOTAL_TTL = 60.0
+
+
 def count_users(
     ctx: ServiceContext, actor: Actor, *, search: str | None = None, filter: UserFilter | None = None
-) -> int:
-    """How many users match a search and filter."""
-    stmt = _filtered(select(func.count()).select_from(User), search, filter or UserFilter(), ctx.now())
+) -> Count:
+    """How many users match, without scanning a million rows on each keystroke:
+    the full-text index counts a search; a filter is counted up to COUNT_CAP
+    ("10,000+" beyond); the unfiltered total is cached (labelled "~")."""
+    f = filter or UserFilter()
+    now = ctx.now()
+    searching = bool(search and search.strip())
     with reading(ctx, actor) as s:
-        return s.exec(stmt).one()
+        if not searching and f == UserFilter():
+            cached = ctx.cache_get("users.total", TOTAL_TTL)
+            if cached is None:
+                cached = s.exec(select(func.count()).select_from(User)).one()
+                ctx.cache_put("users.total", cached)
+                return Count(cached)
+            return Count(cached, exact=False)
+        stmt = _filtered(select(User.id), f, now)
+        if searching:
+            validation.reason(search, field="search", limit=200)
+            stmt, _ = search_index.apply(stmt, ctx.engine.dialect.name, search.strip())
+            if f == UserFilter() and search_index.uses_fts(ctx.engine.dialect.name, search.strip()):
+                return Count(s.exec(select(func.count()).select_from(stmt.subquery())).one())
+        n = s.exec(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())).one()
+    return Count(COUNT_CAP, at_least=True) if n > COUNT_CAP else Count(n)
 
 
 def create_user(

@@ -22,6 +22,23 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
+class Count:
+    """A count that says how sure it is: exact, an estimate (cached), or a floor."""
+
+    value: int
+    exact: bool = True
+    at_least: bool = False
+
+    def label(self) -> str:
+        if self.at_least:
+            return f"{self.value:,}+"
+        return f"{self.value:,}" if self.exact else f"~{self.value:,}"
+
+    def __int__(self) -> int:
+        return self.value
+
+
+@dataclass(frozen=True)
 class UserView:
     id: int
     username: str

@@ -60,11 +60,11 @@ def test_attention_order_puts_troubled_accounts_first(ctx, admin, clock, twelve)
 
 
 def test_count_matches_what_paging_returns(ctx, admin, twelve):
-    assert users.count_users(ctx, admin, search="u0") == 10
+    assert users.count_users(ctx, admin, search="u0").value == 10
     users.block_user(ctx, admin, "u04", reason="x")
-    assert users.count_users(ctx, admin, filter=UserFilter(blocked=True)) == 1
+    assert users.count_users(ctx, admin, filter=UserFilter(blocked=True)).value == 1
     names, _ = walk_forward(ctx, admin, filter=UserFilter(blocked=False), search="u")
-    assert len(names) == users.count_users(ctx, admin, filter=UserFilter(blocked=False), search="u") == 11
+    assert len(names) == users.count_users(ctx, admin, filter=UserFilter(blocked=False), search="u").value == 11
 
 
 def test_from_end_gives_the_last_page_and_walks_back(ctx, admin, twelve):

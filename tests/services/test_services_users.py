@@ -121,7 +121,20 @@ def test_search_treats_like_wildcards_literally(ctx, viewer, make_user):
     make_user("p100", display_name="100% sure")
     make_user("p1000", display_name="1000 sure")
     assert all_users(ctx, viewer, search="a_b") == ["a_b"]
-    assert all_users(ctx, viewer, search="%") == ["p100"]
+    assert all_users(ctx, viewer, search="0% s") == ["p100"]
+    assert all_users(ctx, viewer, search="a_") == ["a_b"]  # short: a prefix, wildcards literal
+
+
+def test_short_searches_match_prefixes_through_the_indexes(ctx, viewer, make_user):
+    """Under three characters there are no trigrams: username, email or display
+    name must start with the query."""
+    make_user("zed", email="zed@example.com", display_name="Zed Zulu")
+    make_user("azure", email="sky@example.com", display_name="Blue Sky")
+    assert all_users(ctx, viewer, search="ZE") == ["zed"]
+    assert all_users(ctx, viewer, search="sk") == ["azure"]  # email prefix
+    assert all_users(ctx, viewer, search="bl") == ["azure"]  # display name prefix
+    assert all_users(ctx, viewer, search="zu") == []  # inside "Zed Zulu", not a prefix
+    assert all_users(ctx, viewer, search="zul") == ["zed"]  # three characters: substring
 
 
 def test_filter_role(ctx, viewer, make_user):
@@ -183,14 +196,15 @@ def test_filter_external(ctx, viewer, make_user):
 
 
 def test_filters_and_search_combine(ctx, viewer, make_user):
-    make_user("sales-a", role="helpdesk")
+    make_user("sales-ab", role="helpdesk")
     make_user("sales-b")
-    make_user("dev-a", role="helpdesk")
+    make_user("dev-ab", role="helpdesk")
     users.block_user(ctx, SYSTEM, "sales-b", reason="left")
-    assert all_users(ctx, viewer, search="sales", filter=UserFilter(role="helpdesk")) == ["sales-a"]
+    assert all_users(ctx, viewer, search="sales", filter=UserFilter(role="helpdesk")) == ["sales-ab"]
     assert all_users(ctx, viewer, search="sales", filter=UserFilter(blocked=True)) == ["sales-b"]
-    assert all_users(ctx, viewer, search="-a", filter=UserFilter(role="helpdesk", blocked=False)) == [
-        "dev-a", "sales-a"]
+    # Search results come in creation order (the index's order).
+    assert all_users(ctx, viewer, search="-ab", filter=UserFilter(role="helpdesk", blocked=False)) == [
+        "sales-ab", "dev-ab"]
 
 
 def test_keyset_pagination_visits_every_user_once(ctx, viewer, make_user):

@@ -390,7 +390,7 @@ async def test_delete_needs_the_username_typed_then_deletes_and_returns_to_the_l
         await tui.confirm(pilot)
         assert app.screen is dialog
         assert "type the username exactly" in tui.text(dialog, "#action-error")
-        assert users.count_users(ctx, admin, search="bob") == 1
+        assert users.count_users(ctx, admin, search="bob").value == 1
         await tui.fill(pilot, "#f-confirm", "bob")
         await tui.fill(pilot, "#f-reason", "duplicate account")
         await tui.confirm(pilot)
@@ -398,7 +398,7 @@ async def test_delete_needs_the_username_typed_then_deletes_and_returns_to_the_l
         lst = app.screen.query_one(UserList)
         await tui.wait_for(pilot, lambda: [u.username for u in lst.rows] == ["admin", "carol"])
         assert "bob" not in tui.screen_text(app)
-    assert users.count_users(ctx, admin, search="bob") == 0
+    assert users.count_users(ctx, admin, search="bob").value == 0
     event = audit_events()[-1]
     assert (event.action, event.target, event.outcome, event.reason) == ("user.delete", "bob", "ok",
                                                                          "duplicate account")

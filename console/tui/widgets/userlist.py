@@ -18,7 +18,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from console.services import users
-from console.services.views import Page, UserView
+from console.services.views import Count, Page, UserView
 from console.tui.text import age, day, safe
 
 PAGE = 100
@@ -73,7 +73,7 @@ class UserList(Widget, can_focus=True):
     class Changed(Message):
         """The visible window, the cursor or the total changed."""
 
-    total: reactive[int | None] = reactive(None, layout=False)
+    total: reactive[Count | None] = reactive(None, layout=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -134,14 +134,14 @@ class UserList(Widget, can_focus=True):
             self.loading.discard(where)
         self.app.notify(f"{err.message} [{err.code}]", severity="error", markup=False)
 
-    def _got_count(self, gen: int, n: int) -> None:
+    def _got_count(self, gen: int, count: Count) -> None:
         if gen != self.generation:
             return
-        self.total = n
+        self.total = count
         if self.pages and self.pages[-1].next_cursor is None and not self.pages[0].prev_cursor:
-            self.total = len(self.rows)
+            self.total = Count(len(self.rows))  # everything is loaded: exact
         if self.from_end_unanchored:
-            self._rebase(max(0, n - len(self.rows)))
+            self._rebase(max(0, self.total.value - len(self.rows)))
             self.from_end_unanchored = False
         self.refresh()
         self.post_message(self.Changed())
@@ -162,7 +162,7 @@ class UserList(Widget, can_focus=True):
             self.rows = list(page.items)
             if where == "last":
                 self.from_end_unanchored = self.total is None
-                self.base = max(0, (self.total or 0) - len(self.rows))
+                self.base = max(0, (self.total.value if self.total else 0) - len(self.rows))
                 self.cursor = self.base + max(0, len(self.rows) - 1)
                 self.top = self.base
             else:
@@ -309,10 +309,10 @@ class UserList(Widget, can_focus=True):
         if not self.rows:
             if self.loading:
                 return "loading…"
-            return "no users match" if total == 0 else ""
+            return "no users match" if total is not None and total.value == 0 else ""
         first = self.top + 1
         last = min(self.top + self.visible_rows, self.base + len(self.rows))
-        of = f"{total:,}" if total is not None else "…"
+        of = total.label() if total is not None else "…"
         return f"rows {first:,}–{last:,} of {of}"
 
     def _status(self, u: UserView) -> tuple[str, str]:
