@@ -1,0 +1,91 @@
+"""The mechanisms that keep a million users fast: keyset paging (never OFFSET),
+a search index kept in sync with the table, counts that do not scan."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event, text
+
+from console.services import audit, detail, setup, users
+from console.services.users import UserFilter
+
+
+@pytest.fixture
+def statements(ctx):
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append((statement, params))
+
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(ctx.engine, "before_cursor_execute", record)
+
+
+def fts_ids(ctx, q: str) -> set[int]:
+    with ctx.engine.connect() as conn:
+        return {r[0] for r in conn.execute(text("SELECT rowid FROM users_fts WHERE users_fts MATCH :q"),
+                                           {"q": f'"{q}"'})}
+
+
+def test_no_offset_in_any_listing_search_or_count(ctx, make_operator, statements):
+    setup.seed_demo(ctx, 300)
+    admin = make_operator("admin", "zz-admin").actor
+    statements.clear()
+    for order in ("username", "attention"):
+        for search in (None, "ab", "nova", "example.org"):
+            first = users.list_users(ctx, admin, search=search, order=order, limit=20)
+            if first.next_cursor:
+                nxt = users.list_users(ctx, admin, search=search, order=order, cursor=first.next_cursor, limit=20)
+                users.list_users(ctx, admin, search=search, order=order, before=nxt.prev_cursor, limit=20)
+            users.list_users(ctx, admin, search=search, order=order, from_end=True, limit=20)
+            users.count_users(ctx, admin, search=search, filter=UserFilter(blocked=False))
+    users.count_users(ctx, admin)
+    page = audit.query(ctx, admin, limit=5)
+    audit.query(ctx, admin, limit=5, cursor=page.next_cursor)
+    detail.user_detail(ctx, admin, "demo-helpdesk")
+    assert len(statements) > 40
+
+    def skips_rows(statement: str, params) -> bool:
+        """SQLAlchemy's SQLite dialect writes "LIMIT ? OFFSET ?" with 0 for the
+        offset on every limited query; anything but 0 would be offset paging."""
+        m = re.search(r"\bOFFSET\s+(\?|\d+)", statement, re.I)
+        if not m:
+            return False
+        value = params[-1] if m.group(1) == "?" else int(m.group(1))
+        return value != 0
+
+    assert [s for s, p in statements if skips_rows(s, p)] == []
+
+
+def test_the_search_index_follows_create_update_and_delete(ctx, admin, make_user):
+    bob = make_user("bobsled", email="bob@example.com", display_name="Robert Quixote").user
+    assert fts_ids(ctx, "quixote") == {bob.id}
+    assert [u.username for u in users.list_users(ctx, admin, search="Quixo").items] == ["bobsled"]
+    users.update_profile(ctx, admin, "bobsled", display_name="Robert Zebulon", email="rz@example.org")
+    assert fts_ids(ctx, "quixote") == set() and fts_ids(ctx, "bob@ex") == set()
+    assert fts_ids(ctx, "zebulon") == {bob.id} and fts_ids(ctx, "rz@example") == {bob.id}
+    assert users.list_users(ctx, admin, search="quixote").items == []
+    users.delete_user(ctx, admin, "bobsled")
+    assert fts_ids(ctx, "zebulon") == set() and fts_ids(ctx, "bobsled") == set()
+    with ctx.engine.connect() as conn:  # the index agrees with the table as a whole
+        conn.execute(text("INSERT INTO users_fts(users_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_counts_do_not_scan_past_the_cap(ctx, make_operator, monkeypatch):
+    setup.seed_demo(ctx, 300)
+    admin = make_operator("admin", "zz-admin").actor
+    monkeypatch.setattr(users, "COUNT_CAP", 50)
+    count = users.count_users(ctx, admin, filter=UserFilter(role="member"))
+    assert count.at_least and count.value == 50 and count.label() == "50+"
+    small = users.count_users(ctx, admin, filter=UserFilter(role="admin"))
+    assert small.exact and not small.at_least
+    # The unfiltered total is exact when counted, then served from the cache as "~"
+    # until this context writes.
+    first = users.count_users(ctx, admin)
+    assert first.exact
+    assert users.count_users(ctx, admin).label() == f"~{first.value:,}"
+    users.create_user(ctx, admin, "newcomer")
+    assert users.count_users(ctx, admin) == type(first)(first.value + 1)
