@@ -30,6 +30,12 @@ class UserFilter:
     expired: bool | None = None
     must_change: bool | None = None
     external: bool | None = None
+    #: Not signed in for this many days (or never).
+    inactive_days: int | None = None
+
+    def describe(self) -> dict:
+        """The filter's set fields, for audit events and previews."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 def get_user(ctx: ServiceContext, actor: Actor, username: str) -> UserView:
@@ -51,22 +57,34 @@ def _attention_rank(now):
     )
 
 
-def _filtered(stmt, f: UserFilter, now):
+def filter_conditions(f: UserFilter, now) -> list:
+    """SQL conditions on ``users`` for a filter (shared with bulk actions)."""
+    conds: list = []
     if f.role is not None:
-        stmt = stmt.where(User.role == validation.role(f.role))
+        conds.append(User.role == validation.role(f.role))
     if f.blocked is not None:
-        stmt = stmt.where(User.blocked == f.blocked)
+        conds.append(User.blocked == f.blocked)
     if f.locked is not None:
         locked = (User.locked_until.is_not(None)) & (User.locked_until > now)
-        stmt = stmt.where(locked if f.locked else ~locked)
+        conds.append(locked if f.locked else ~locked)
     if f.expired is not None:
         expired = (User.password_expires_at.is_not(None)) & (User.password_expires_at <= now)
-        stmt = stmt.where(expired if f.expired else ~expired)
+        conds.append(expired if f.expired else ~expired)
     if f.must_change is not None:
-        stmt = stmt.where(User.must_change_password == f.must_change)
+        conds.append(User.must_change_password == f.must_change)
     if f.external is not None:
-        stmt = stmt.where((User.source != LOCAL_SOURCE) if f.external else (User.source == LOCAL_SOURCE))
-    return stmt
+        conds.append((User.source != LOCAL_SOURCE) if f.external else (User.source == LOCAL_SOURCE))
+    if f.inactive_days is not None:
+        if not isinstance(f.inactive_days, int) or isinstance(f.inactive_days, bool) or not 1 <= f.inactive_days <= 36500:
+            raise InvalidInput("inactive_days", "range", "a whole number of days from 1 to 36500")
+        since = now - timedelta(days=f.inactive_days)
+        conds.append(User.last_login_at.is_(None) | (User.last_login_at < since))
+    return conds
+
+
+def _filtered(stmt, f: UserFilter, now):
+    conds = filter_conditions(f, now)
+    return stmt.where(*conds) if conds else stmt
 
 
 def list_users(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
@@ -320,3 +321,23 @@ def test_python_dash_m_console_runs(cli_env):
     r = subprocess.run([sys.executable, "-m", "console", "--version"], capture_output=True, text=True,
                        env={**os.environ, **cli_env})
     assert r.returncode == 0 and r.stdout.startswith("userdesk ")
+
+
+def test_bulk_previews_confirms_and_applies(cli, ctx, initialized):
+    for i in range(5):
+        as_root(cli, initialized, "users", "create", f"bulk{i}", "--no-password")
+    for i in range(3):
+        as_root(cli, initialized, "users", "create", f"pw{i}")
+    r = as_root(cli, initialized, "bulk", "expire", "--role", "member", "--dry-run", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["count"] == 3  # only accounts with a local password
+    r = as_root(cli, initialized, "bulk", "expire", "--role", "member")
+    assert r.code == 1 and "--yes" in r.stderr  # no terminal to confirm on
+    r = as_root(cli, initialized, "bulk", "expire", "--role", "member", "--yes", "--reason", "audit", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["count"] == 3
+    now = datetime.now(timezone.utc)  # the CLI ran on the real clock, not the fixture's
+    assert all(users.get_user(ctx, READER, f"pw{i}").password_expires_at <= now for i in range(3))
+    assert users.get_user(ctx, READER, "bulk0").password_expires_at is None
+    r = as_root(cli, initialized, "bulk", "delete", "--yes")
+    assert r.code == 1 and "[INVALID_INPUT]" in r.stderr
