@@ -127,6 +127,15 @@ async def _reveal(pilot) -> None:
     await _settle(pilot)
 
 
+async def _bulk(pilot) -> None:
+    await _settle(pilot)
+    await pilot.press("b")
+    await _settle(pilot)
+    await pilot.press("tab", "tab", *"90")
+    await pilot.pause(0.5)
+    await _settle(pilot)
+
+
 async def _audit(pilot) -> None:
     await _settle(pilot)
     await pilot.press("a")
@@ -165,6 +174,7 @@ SCENES = [
     Scene("set-password", "Set password with the live policy checklist", True, _set_dialog),
     Scene("reveal", "Reveal (hidden with h)", True, _reveal),
     Scene("audit", "Audit log", True, _audit),
+    Scene("bulk", "Bulk action by filter", True, _bulk),
     Scene("own-password", "Change my password", True, _own_password),
     Scene("palette", "Command palette", True, _palette),
 ]

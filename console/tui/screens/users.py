@@ -39,6 +39,7 @@ class UsersScreen(Screen):
         Binding("n", "attention", "Attention"),
         Binding("l", "focus_list", "List", show=False),
         Binding("a", "audit", "Audit"),
+        Binding("b", "bulk", "Bulk"),
         Binding("p", "change_password", "My password", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
@@ -132,6 +133,11 @@ class UsersScreen(Screen):
         from console.tui.screens.audit import AuditScreen
 
         self.app.push_screen(AuditScreen())
+
+    def action_bulk(self) -> None:
+        from console.tui.screens.bulk import BulkScreen
+
+        self.app.push_screen(BulkScreen())
 
     def action_change_password(self) -> None:
         from console.tui.screens.password import ChangePasswordScreen

@@ -1,0 +1,51 @@
+"""The bulk screen: preview as the selection changes, run with progress."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select
+
+from console.services import audit, users
+from console.services.users import UserFilter
+from console.tui.screens.bulk import BulkScreen
+from console.tui.screens.users import UsersScreen
+
+
+async def test_bulk_force_change_previews_then_runs(tui, ctx, admin, make_user):
+    for i in range(6):
+        make_user(f"m{i}")
+    make_user("h1", role="helpdesk")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        await pilot.press("b")
+        screen = await tui.wait_screen(pilot, BulkScreen)
+        await tui.wait_for(pilot, lambda: screen.preview is not None, what="the first preview")
+        everyone = screen.preview.count
+        screen.query_one("#b-role", Select).value = "member"
+        await tui.wait_for(pilot, lambda: screen.preview is not None and screen.preview.count == 6,
+                           what="the member preview")
+        assert everyone > 6
+        assert "6 account(s) will change" in tui.text(app, "#b-preview")
+        screen.query_one("#b-reason", Input).value = "yearly rotation"
+        await pilot.press("ctrl+s")
+        await tui.wait_for(pilot, lambda: not isinstance(app.screen, BulkScreen), what="the run to finish")
+    assert users.count_users(ctx, admin, filter=UserFilter(role="member", must_change=True)).value == 6
+    assert users.get_user(ctx, admin, "h1").must_change_password is False
+    ev = audit.query(ctx, admin, action="bulk.force_change").items
+    assert len(ev) == 1 and ev[0].details["count"] == 6 and ev[0].reason == "yearly rotation"
+
+
+async def test_helpdesk_bulk_is_limited_to_members_and_needs_the_identity_check(tui, ctx, helpdesk, make_user):
+    make_user("m0")
+    app, _ = tui.app(helpdesk)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        await pilot.press("b")
+        screen = await tui.wait_screen(pilot, BulkScreen)
+        role = screen.query_one("#b-role", Select)
+        assert [value for _, value in role._options] == ["member"]
+        await tui.wait_for(pilot, lambda: screen.preview is not None, what="the preview")
+        await pilot.press("ctrl+s")
+        await tui.wait_for(pilot, lambda: "IDENTITY_CHECK_REQUIRED" in tui.text(app, "#action-error"),
+                           what="the refusal")
+    assert users.get_user(ctx, helpdesk, "m0").must_change_password is False
