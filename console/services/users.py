@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, func, tuple_, update
+from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -123,11 +123,10 @@ def list_users(
         cols = [func.lower(User.username), User.id]
     if order == "attention":
         cols.insert(0, _attention_rank(now))
-    key = tuple_(*cols)
     if cursor:
-        stmt = stmt.where(key > tuple_(*pagination.decode(cursor, len(cols))))
+        stmt = stmt.where(pagination.after(cols, pagination.decode(cursor, len(cols))))
     if before:
-        stmt = stmt.where(key < tuple_(*pagination.decode(before, len(cols))))
+        stmt = stmt.where(pagination.before(cols, pagination.decode(before, len(cols))))
     backwards = bool(before) or from_end
     stmt = stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(limit + 1)
     with reading(ctx, actor) as s:
@@ -162,8 +161,9 @@ def count_users(
     ctx: ServiceContext, actor: Actor, *, search: str | None = None, filter: UserFilter | None = None
 ) -> Count:
     """How many users match, without scanning a million rows on each keystroke:
-    the full-text index counts a search; a filter is counted up to COUNT_CAP
-    ("10,000+" beyond); the unfiltered total is cached (labelled "~")."""
+    searches and filters are counted up to COUNT_CAP ("10,000+" beyond; a plain
+    search from the full-text index alone); the unfiltered total is cached
+    (labelled "~")."""
     f = filter or UserFilter()
     now = ctx.now()
     searching = bool(search and search.strip())
@@ -175,12 +175,15 @@ def count_users(
                 ctx.cache_put("users.total", cached)
                 return Count(cached)
             return Count(cached, exact=False)
-        stmt = _filtered(select(User.id), f, now)
         if searching:
             validation.reason(search, field="search", limit=200)
-            stmt, _ = search_index.apply(stmt, ctx.engine.dialect.name, search.strip())
-            if f == UserFilter() and search_index.uses_fts(ctx.engine.dialect.name, search.strip()):
-                return Count(s.exec(select(func.count()).select_from(stmt.subquery())).one())
+        dialect = ctx.engine.dialect.name
+        if searching and f == UserFilter() and search_index.uses_fts(dialect, search.strip()):
+            stmt = search_index.matches(search.strip())  # the index alone, no table lookups
+        else:
+            stmt = _filtered(select(User.id), f, now)
+            if searching:
+                stmt, _ = search_index.apply(stmt, dialect, search.strip())
         n = s.exec(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())).one()
     return Count(COUNT_CAP, at_least=True) if n > COUNT_CAP else Count(n)
 

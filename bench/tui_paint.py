@@ -1,0 +1,33 @@
+"""4. Time to the first painted page of the user list (headless, 80x24) on the
+1M database vs a bare Textual app importing the same libraries and painting a
+static table (goal: <= 1.3).
+5. Peak RSS of that console run at 1M users vs at 1,000 users (goal: <= 1.1).
+Each run is a fresh process; medians over several runs."""
+
+import statistics
+import subprocess
+import sys
+
+from common import HERE, database, emit
+
+RUNS = 5
+
+
+def probe(mode: str, path) -> tuple[float, int]:
+    """(seconds from the probe's first line, imports included, to the first
+    painted page; peak RSS in bytes)."""
+    out = subprocess.run([sys.executable, str(HERE / "tui_probe.py"), mode, str(path)], capture_output=True,
+                         text=True, check=True, timeout=300)
+    painted, rss = out.stdout.split()
+    return float(painted), int(rss)
+
+
+big, small = database(), database(1000)
+probe("console", big)  # warm the page cache once
+console = [probe("console", big) for _ in range(RUNS)]
+bare = [probe("bare", big) for _ in range(RUNS)]
+small_runs = [probe("console", small) for _ in range(RUNS)]
+emit("tui_first_paint_1m_vs_bare_textual", statistics.median(t for t, _ in console),
+     statistics.median(t for t, _ in bare), 1.3)
+emit("tui_peak_rss_1m_vs_1k", statistics.median(r for _, r in console), statistics.median(r for _, r in small_runs),
+     1.1)

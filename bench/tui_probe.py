@@ -1,0 +1,77 @@
+"""Run in a subprocess by tui_paint.py: start the console (or a bare Textual app
+importing the same libraries) headless at 80x24, print when the first page of
+users is painted, and the peak resident memory, then exit."""
+
+import resource
+import sys
+import time
+
+T0 = time.perf_counter()
+mode, path = sys.argv[1], sys.argv[2]
+
+import argon2  # noqa: E402,F401  the same libraries in both modes
+import platformdirs  # noqa: E402,F401
+import pyperclip  # noqa: E402,F401
+import sqlmodel  # noqa: E402,F401
+import textual  # noqa: E402,F401
+import zxcvbn  # noqa: E402,F401
+from textual.app import App  # noqa: E402
+from textual.widgets import DataTable, Footer, Header  # noqa: E402
+
+
+def report(painted: float) -> None:
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{painted:.6f} {rss_kib * 1024}", flush=True)
+
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("username", "name", "email", "role", "status", "last in", "age")
+        for i in range(20):
+            table.add_row(f"user{i}", f"User {i}", f"user{i}@example.com", "member", "active", "2026-11-01", "10d")
+
+
+async def run_bare() -> None:
+    app = Bare()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        report(time.perf_counter() - T0)
+
+
+async def run_console() -> None:
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    from console.config import Settings
+    from console.services import auth, setup
+    from console.services.context import ServiceContext
+    from console.tui.app import UserdeskApp
+    from console.tui.clipboard import Clipboard
+    from console.tui.widgets.userlist import UserList
+
+    ctx = ServiceContext.from_settings(Settings(database_url=f"sqlite:///{path}", trusted_operator=True))
+    setup.check_ready(ctx)
+    app = UserdeskApp(ctx, actor=auth.trusted_operator(ctx, "demo-admin"), demo=True,
+                      remember_path=__import__("pathlib").Path("/dev/null"),
+                      clipboard=Clipboard(lambda _t: None, env={}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        while True:
+            lists = app.screen.query(UserList)
+            if lists and lists.first().rows:
+                break
+            await pilot.pause(0.005)
+        await pilot.pause()  # the frame with the rows
+        painted = time.perf_counter() - T0
+        for _ in range(30):  # and scroll a few pages, as an operator would
+            await pilot.press("pagedown")
+        await app.workers.wait_for_complete()
+        report(painted)
+
+
+import asyncio  # noqa: E402
+
+asyncio.run(run_bare() if mode == "bare" else run_console())
