@@ -62,10 +62,8 @@ class UserdeskApp(App):
         self._clear_timer = None
         self.clipboard_deadline: float | None = None
         self._themes = load_themes()
-
-    # -- start-up ----------------------------------------------------------------------
-
-    def on_mount(self) -> None:
+        # Themes are chosen before the first stylesheet pass: switching later
+        # restyles every widget.
         for theme in self._themes.values():
             self.register_theme(theme)
         remembered = self._remembered().get("theme")
@@ -73,6 +71,10 @@ class UserdeskApp(App):
             if name in self._themes:
                 self.theme = name
                 break
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
         self.sub_title = self._subtitle()
         if self.actor is None:
             from console.tui.screens.signin import SignInScreen

@@ -106,12 +106,13 @@ class UserList(Widget, can_focus=True):
         self.total = None
         self.from_end_unanchored = False
         self._fetch("first")
-        app = self.app
-        q = self.query_
-        gen = self.generation
+        self.refresh()
+
+    def _count(self) -> None:
+        """Started once the first page is in: the rows are drawn first, the count follows."""
+        app, q, gen = self.app, self.query_, self.generation
         app.service(users.count_users, app.ctx, app.actor, search=q.search or None, filter=q.filter,
                     done=lambda n: self._got_count(gen, n), group="userlist-count", exclusive=True)
-        self.refresh()
 
     def _fetch(self, where: str) -> None:
         if where in self.loading:
@@ -156,6 +157,8 @@ class UserList(Widget, can_focus=True):
             return
         self.loading.discard(where)
         self.now = self.app.ctx.now()
+        if where == "first" and self.total is None:
+            self.call_after_refresh(self._count)
         if where in ("first", "last"):
             self.pages = [page] if page.items else []
             self.page_args = [args] if page.items else []
