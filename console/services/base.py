@@ -28,6 +28,7 @@ from console.services.errors import (
     UserNotFound,
 )
 from console.services.permissions import PASSWORD_ACTIONS, Action, require
+from console.services.views import UserView
 
 
 def find_user(s: Session, username: str, *, for_update: bool = False) -> User | None:
@@ -108,6 +109,12 @@ class Tx:
             )
         self.target = u.username
         return u
+
+    def saved(self, u: User) -> UserView:
+        """Write the changed account (within this transaction) and return its view."""
+        self.s.add(u)
+        self.s.flush()
+        return UserView.of(u, self.now)
 
     def target_user(self, username: str, action: Action, *, expected_version: int | None = None) -> User:
         """Load the user ``action`` is about and check permission: first whether

@@ -192,10 +192,8 @@ def force_change(
             raise InvalidInput("must_change", "no_change",
                                f"{u.username} {'already has' if on else 'does not have'} to change password")
         u.must_change_password, u.updated_at = on, tx.now
-        tx.s.add(u)
-        tx.s.flush()
         tx.details = {"must_change": on}
-        return UserView.of(u, tx.now)
+        return tx.saved(u)
 
 
 def expire_now(
@@ -213,7 +211,5 @@ def expire_now(
         if u.password_hash is None:
             raise InvalidInput("password", "missing", f"{u.username} has no password to expire")
         u.password_expires_at, u.updated_at = tx.now, tx.now
-        tx.s.add(u)
-        tx.s.flush()
         tx.details = {"expired_at": tx.now}
-        return UserView.of(u, tx.now)
+        return tx.saved(u)

@@ -263,10 +263,8 @@ def update_profile(
         if not changed:
             raise InvalidInput("profile", "no_change", "nothing to change")
         u.updated_at = tx.now
-        tx.s.add(u)
-        tx.s.flush()
         tx.details = {"changed": changed}
-        return UserView.of(u, tx.now)
+        return tx.saved(u)
 
 
 def _active_admins(s) -> int:
@@ -303,9 +301,7 @@ def set_role(
         tx.details = {"from": u.role, "to": role}
         u.role = role
         u.updated_at = tx.now
-        tx.s.add(u)
-        tx.s.flush()
-        return UserView.of(u, tx.now)
+        return tx.saved(u)
 
 
 def revoke_sessions_of(tx, u: User, why: str) -> int:
@@ -367,9 +363,7 @@ def unblock_user(
             raise InvalidInput("blocked", "no_change", f"{u.username} is not blocked")
         tx.details = {"was_blocked_for": u.blocked_reason}
         u.blocked, u.blocked_reason, u.blocked_at, u.updated_at = False, None, None, tx.now
-        tx.s.add(u)
-        tx.s.flush()
-        return UserView.of(u, tx.now)
+        return tx.saved(u)
 
 
 def unlock_user(
@@ -388,9 +382,7 @@ def unlock_user(
             raise InvalidInput("locked", "no_change", f"{u.username} is not locked and has no failed sign-ins")
         tx.details = {"failed_logins": u.failed_logins, "was_locked": bool(u.locked_until and u.locked_until > tx.now)}
         u.failed_logins, u.locked_until, u.updated_at = 0, None, tx.now
-        tx.s.add(u)
-        tx.s.flush()
-        return UserView.of(u, tx.now)
+        return tx.saved(u)
 
 
 def delete_user(
