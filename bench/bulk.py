@@ -10,7 +10,7 @@ from common import admin, context, copy_of, database, emit
 from console.services import bulk
 from console.services.users import UserFilter
 
-N = 112_300  # ~100,000 of them are local members with a password
+N = 118_200  # ~100,000 of them are local members with a password who need not change it yet
 path = copy_of(database(N, name=f"bulk-{N}.db"), "bulk.db")
 ctx = context(path)
 actor = admin(ctx)

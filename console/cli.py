@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from console import __version__
 from console.config import Settings, demo_database_url, load_settings
@@ -182,6 +183,13 @@ def handles_errors(fn: Callable) -> Callable:
                 typer.echo(json.dumps(err.as_dict()))
             else:
                 typer.echo(f"error: {escape_controls(err.message)} [{err.code}]", err=True)
+            raise typer.Exit(1) from None
+        except SQLAlchemyError as exc:  # a database fault the services did not expect: type only
+            err_dict = {"error_code": "DB_ERROR", "error_msg": f"database error ({type(exc).__name__})"}
+            if as_json:
+                typer.echo(json.dumps(err_dict))
+            else:
+                typer.echo(f"error: {err_dict['error_msg']} [DB_ERROR]", err=True)
             raise typer.Exit(1) from None
         finally:
             st = _STATE.get()

@@ -181,10 +181,12 @@ def load_settings(
     if not isinstance(profiles, dict):
         raise ConfigError(f"config file {path}: [profiles] must be a table of tables")
     values: dict[str, Any] = dict(raw)
+    builtin_demo = False
     profile = profile or env.get(f"{ENV_PREFIX}PROFILE") or None
     if profile:
         if profile not in profiles and profile in BUILTIN_PROFILES:
             profiles[profile] = BUILTIN_PROFILES[profile]()
+            builtin_demo = profile == "demo"
         if profile not in profiles:
             known = ", ".join(sorted(profiles)) or "none defined"
             raise ConfigError(f"profile {profile!r} is not in {path} (profiles: {known})")
@@ -194,12 +196,20 @@ def load_settings(
         values.update(chosen)
 
     fields = Settings.model_fields
+    explicit: set[str] = set()
     for name in fields:
         key = ENV_PREFIX + name.upper()
         if key in env:
             values[name] = _coerce_env(name, env[key])
+            explicit.add(name)
     if overrides:
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        explicit.update(given)
+    if (builtin_demo and "trusted_operator" not in explicit
+            and values.get("database_url", default_database_url()) != demo_database_url()):
+        # The demo's password-free operators are for the demo database only.
+        values["trusted_operator"] = False
 
     try:
         return Settings(**values)

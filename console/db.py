@@ -14,6 +14,8 @@ from console.services.errors import ConfigError
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """``hide_parameters``: a driver error's message never quotes bound values
+    (a hash among them)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -22,10 +24,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_setup(engine: Engine) -> None:

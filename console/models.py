@@ -52,7 +52,7 @@ class User(SQLModel, table=True):
     role: str = Field(default="member", max_length=16, index=True)
     #: ``local``, or the name of the external identity provider that owns the password.
     source: str = Field(default=LOCAL_SOURCE, max_length=32)
-    password_hash: str | None = Field(default=None, max_length=512)
+    password_hash: str | None = Field(default=None, max_length=512, repr=False)
     password_changed_at: datetime | None = _ts()
     password_expires_at: datetime | None = _ts()
     must_change_password: bool = False
@@ -82,7 +82,7 @@ class PasswordHistory(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
-    password_hash: str = Field(max_length=512)
+    password_hash: str = Field(max_length=512, repr=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
@@ -94,7 +94,7 @@ class UserSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
-    token_digest: str = Field(max_length=64, unique=True)
+    token_digest: str = Field(max_length=64, unique=True, repr=False)
     client: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     last_seen_at: datetime | None = _ts()
@@ -111,7 +111,7 @@ class ResetTicket(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
-    token_digest: str = Field(max_length=64, unique=True)
+    token_digest: str = Field(max_length=64, unique=True, repr=False)
     issued_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

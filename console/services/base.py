@@ -236,6 +236,7 @@ def reading(ctx: ServiceContext, actor: Actor) -> Iterator[Session]:
                 row = s.get(User, actor.id)
                 if row is None or row.blocked:
                     raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
+                require(Actor(row.id, row.username, row.role, actor.method), Action.VIEW, None)  # demoted?
             yield s
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None

@@ -58,10 +58,18 @@ def _check(action_name: str, flt: UserFilter) -> Action:
     return BULK_ACTIONS[action_name]
 
 
-def _targets(action_name: str, flt: UserFilter, now) -> list:
+def _targets(action_name: str, flt: UserFilter, now, actor: Actor) -> list:
+    """The accounts the action would change: matching the filter, not already
+    in the target state, and never the operator's own."""
     conds = filter_conditions(flt, now)
     if action_name != "revoke_sessions":  # password state exists only for local passwords
         conds += [User.source == LOCAL_SOURCE, User.password_hash.is_not(None)]
+    if action_name == "force_change":
+        conds.append(User.must_change_password == False)  # noqa: E712
+    elif action_name == "expire":
+        conds.append(User.password_expires_at.is_(None) | (User.password_expires_at > now))
+    if actor.id is not None:
+        conds.append(User.id != actor.id)
     return conds
 
 
@@ -81,7 +89,7 @@ def preview(ctx: ServiceContext, actor: Actor, action_name: str, flt: UserFilter
     require(actor, permission, flt.role)
     _require(actor.role, flt)
     now = ctx.now()
-    conds = _targets(action_name, flt, now)
+    conds = _targets(action_name, flt, now, actor)
     with reading(ctx, actor) as s:
         count = s.exec(select(func.count()).select_from(User).where(*conds)).one()
         sessions = s.exec(_active_sessions(conds)).one() if action_name == "revoke_sessions" else 0
@@ -106,7 +114,7 @@ def run(
     with action(ctx, actor, f"bulk.{action_name}", reason=reason, identity_check=identity_check) as tx:
         tx.require(permission, target_role=flt.role)
         _require(tx.operator().role, flt)
-        conds = _targets(action_name, flt, tx.now)
+        conds = _targets(action_name, flt, tx.now, actor)
         count, lo, hi = tx.s.exec(select(func.count(), func.min(User.id), func.max(User.id)).where(*conds)).one()
         if expected_count is not None and count != expected_count:
             raise StaleRecord(f"the selection now has {count} accounts, not the {expected_count} previewed: "

@@ -23,7 +23,8 @@ def decode(cursor: str, parts: int) -> list:
         key = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         key = None
-    if not isinstance(key, list) or len(key) != parts:
+    if (not isinstance(key, list) or len(key) != parts
+            or not all(isinstance(k, (int, str)) and not isinstance(k, bool) for k in key)):
         raise InvalidInput("cursor", "format", "not a cursor returned by a previous page")
     return key
 

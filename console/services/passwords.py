@@ -102,11 +102,18 @@ def reset_password(
     ``must_change``: True/False sets the flag, None keeps the current value.
     ``expiry_days``: None uses the configured default, 0 means no expiry."""
     pol = ctx.policy
+    # The argon2 work happens before the write lock is taken, so a reset never
+    # holds up other operators' actions or users' sign-ins for a hash.
+    generated = generate(pol, username=username)
+    new_hash = ctx.hasher.hash(generated.password)
     with user_action(ctx, actor, "password.reset", Action.RESET_PASSWORD, username,
                      reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         expiry_days = validation.expiry_days(expiry_days)
-        generated = generate(pol, username=u.username, email=u.email, display_name=u.display_name)
-        new_hash = ctx.hasher.hash(generated.password)
+        if policy_rules.failures(policy_rules.check(pol, generated.password, username=u.username, email=u.email,
+                                                    display_name=u.display_name)):
+            # Contains the email or name (vanishingly rare at 192 bits): draw again.
+            generated = generate(pol, username=u.username, email=u.email, display_name=u.display_name)
+            new_hash = ctx.hasher.hash(generated.password)
         apply_new_hash(tx, u, new_hash, expires_at=expiry_from(ctx, tx.now, expiry_days), must_change=must_change)
         sessions = revoke_sessions_of(tx, u, "password reset")
         tickets = revoke_tickets_of(tx, u, "password reset")

@@ -13,7 +13,7 @@ from console.services.base import Tx, action, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, TicketInvalid, TicketNotFound
 from console.services.passwords import apply_new_hash, check_new_password, expiry_from
-from console.services.permissions import Action
+from console.services.permissions import Action, require
 from console.services.users import revoke_sessions_of, revoke_tickets_of
 from console.services.views import IssuedTicket, OneTimeSecret, TicketView
 
@@ -81,6 +81,7 @@ def revoke_ticket(
     identity_check: str | None = None,
 ) -> TicketView:
     with action(ctx, actor, "ticket.revoke", reason=reason, identity_check=identity_check) as tx:
+        require(tx.operator(), Action.REVOKE_TICKET, None)  # before the lookup: no probing of ids
         t = tx.s.get(ResetTicket, ticket_id) if isinstance(ticket_id, int) else None
         u = tx.s.get(User, t.user_id) if t else None
         if t is None or u is None:

@@ -101,7 +101,9 @@ def list_users(
 ) -> Page[UserView]:
     """One keyset page of users (never an offset).
 
-    ``search`` is a case-insensitive substring of username, email or display name.
+    ``search`` is a case-insensitive substring of username, email or display name
+    (under three characters on SQLite: a prefix; see services/search.py); its
+    results come in account-creation order.
     ``order``: ``username`` (case-insensitive), or ``attention``: locked, expired,
     blocked and never-signed-in accounts first, each group by username.
     ``cursor`` continues after a page (its ``next_cursor``); ``before`` gives the
@@ -268,7 +270,10 @@ def update_profile(
 
 
 def _active_admins(s) -> int:
-    return s.exec(select(func.count()).select_from(User).where(User.role == "admin", User.blocked == False)).one()  # noqa: E712
+    """Counted under row locks (PostgreSQL), so two operators cannot each remove
+    one of the last two admins."""
+    ids = s.exec(select(User.id).where(User.role == "admin", User.blocked == False).with_for_update()).all()  # noqa: E712
+    return len(ids)
 
 
 def _guard_last_admin(tx, u: User, what: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -136,6 +137,25 @@ class UserdeskApp(App):
         for name in self._themes:
             yield SystemCommand(f"Theme: {name}", "Switch the colour theme (remembered)",
                                 lambda name=name: self.choose_theme(name))
+
+    # -- crashes --------------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug reached the event loop. Textual would print a traceback with
+        local variables (a password being typed or shown among them); print the
+        error's type and where the log is instead, and log the stack only."""
+        self._crash = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        error = getattr(self, "_crash", None)
+        name = type(error).__name__ if error is not None else "error"
+        if error is not None:
+            log.error("the console stopped on %s\n%s", name, "".join(traceback.format_tb(error.__traceback__)))
+        self.bell()
+        self._exit_renderables.append(Text(f"userdesk stopped on an unexpected {name}; the stack is in "
+                                           f"{console_log_path()}"))
+        self._close_messages_no_wait()
 
     # -- service calls in worker threads ------------------------------------------------------
 

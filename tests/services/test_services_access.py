@@ -58,3 +58,29 @@ def test_a_user_signing_in_does_not_make_an_operators_view_stale(ctx, admin, mak
     after = users.get_user(ctx, admin, "sam")
     assert after.last_login_at is not None and after.failed_logins == 1
     passwords.force_change(ctx, admin, "sam", expected_version=seen)  # not STALE_RECORD
+
+
+def test_a_demoted_operator_can_no_longer_read(ctx, make_operator):
+    op = make_operator("viewer", "vic").actor
+    users.set_role(ctx, SYSTEM, "vic", "member")
+    with pytest.raises(PermissionDenied):
+        users.list_users(ctx, op)
+
+
+@pytest.mark.parametrize("key", [[[1], 2], [{"a": 1}, 2], [True, 2], [None, 2]])
+def test_a_forged_cursor_is_a_clean_error(ctx, admin, key):
+    from console.services import pagination
+
+    with pytest.raises(InvalidInput) as ei:
+        users.list_users(ctx, admin, cursor=pagination.encode(*key))
+    assert ei.value.field == "cursor"
+
+
+def test_rows_never_show_their_hash(ctx, make_user):
+    from console.models import User
+    from sqlmodel import Session, select
+
+    make_user("rita")
+    with Session(ctx.engine) as s:
+        row = s.exec(select(User).where(User.username == "rita")).one()
+        assert row.password_hash and row.password_hash not in repr(row)

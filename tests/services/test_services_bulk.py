@@ -80,7 +80,7 @@ def test_revoke_sessions_counts_sessions_too(ctx, admin, population):
 def test_a_changed_selection_is_refused_and_nothing_changes(ctx, admin, population):
     flt = UserFilter(role="member", inactive_days=90)
     p = bulk.preview(ctx, admin, "force_change", flt)
-    users.create_user(ctx, admin, "m99")  # never signed in: joins the selection
+    users.create_user(ctx, admin, "m99", must_change=False)  # never signed in: joins the selection
     before = flags(ctx, "must_change_password")
     with pytest.raises(StaleRecord):
         bulk.run(ctx, admin, "force_change", flt, expected_count=p.count)
@@ -102,3 +102,16 @@ def test_who_may_run_bulk_actions(ctx, admin, helpdesk, viewer, population):
         bulk.preview(ctx, admin, "delete", UserFilter())
     with pytest.raises(InvalidInput):
         bulk.preview(ctx, admin, "expire", UserFilter(inactive_days=0))
+
+
+def test_accounts_already_in_the_state_and_the_operator_are_left_alone(ctx, admin, population):
+    users.create_user(ctx, admin, "fresh")  # must change already
+    p = bulk.preview(ctx, admin, "force_change", UserFilter())
+    assert "fresh" not in p.sample and "admin" not in p.sample
+    before = flags(ctx, "version")
+    r = bulk.run(ctx, admin, "force_change", UserFilter(), expected_count=p.count)
+    after = flags(ctx, "version")
+    assert after["fresh"] == before["fresh"] and after["admin"] == before["admin"]
+    assert r.count == sum(1 for u in after if after[u] != before[u])
+    again = bulk.preview(ctx, admin, "force_change", UserFilter())
+    assert again.count == 0  # nothing left to change

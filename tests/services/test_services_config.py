@@ -205,3 +205,18 @@ def test_bad_database_url():
     with pytest.raises(ConfigError) as ei:
         db.make_engine("this is not a url")
     assert ei.value.code == "CONFIG_INVALID" and "database_url" in ei.value.message
+
+
+def test_the_demo_profile_trusts_operators_only_on_the_demo_database(tmp_path):
+    from console.config import demo_database_url, load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("")
+    demo = load_settings(profile="demo", config_path=cfg, env={})
+    assert demo.trusted_operator and demo.database_url == demo_database_url()
+    elsewhere = load_settings(profile="demo", config_path=cfg, env={},
+                              overrides={"database_url": f"sqlite:///{tmp_path / 'prod.db'}"})
+    assert elsewhere.trusted_operator is False
+    chosen = load_settings(profile="demo", config_path=cfg, env={"USERDESK_TRUSTED_OPERATOR": "true",
+                                                                  "USERDESK_DATABASE_URL": "sqlite:///x.db"})
+    assert chosen.trusted_operator is True  # said explicitly

@@ -277,5 +277,8 @@ def test_permission_matrix(ctx, make_operator, make_user, db_rows, audit_events,
         if audit_name:
             new = audit_events(after=last)
             assert len(new) == 1
+            # A role that may not revoke tickets is refused before the ticket is
+            # looked up (ids cannot be probed), so that event names no account.
+            refused_unseen = audit_name == "ticket.revoke" and actor.role == "viewer"
             assert (new[0].action, new[0].operator, new[0].target, new[0].outcome, new[0].error_code) == (
-                audit_name, actor.username, name, "denied", "PERMISSION_DENIED")
+                audit_name, actor.username, None if refused_unseen else name, "denied", "PERMISSION_DENIED")

@@ -136,3 +136,23 @@ async def test_wide_characters_keep_the_columns_aligned(tui, ctx, admin, make_us
         role_at = sum(w + 1 for _, w in COLUMNS[:3])
         assert header.crop(role_at, role_at + 4).text == "ROLE"
         assert row.crop(role_at, role_at + 6).text == "member", row.text
+
+
+async def test_a_crash_prints_no_local_variables(tui, admin, capfd):
+    """Textual's default crash report shows locals; a password typed or shown
+    would be among them."""
+    app, _ = tui.app(admin)
+
+    def boom() -> None:
+        password = "Hunter2-local-secret-value"  # noqa: F841 - what a traceback with locals would show
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        async with app.run_test(size=tui.size) as pilot:
+            app.call_later(boom)
+            await pilot.pause()
+            await pilot.pause()
+    out, err = capfd.readouterr()
+    printed = out + err
+    assert "userdesk stopped on an unexpected ValueError" in printed
+    assert "Hunter2" not in printed

@@ -88,6 +88,9 @@ class BulkScreen(ModalScreen):
             self._schedule()
 
     def _schedule(self) -> None:
+        # The form no longer matches the preview: nothing may run until it does.
+        self.preview = None
+        self.query_one("#action-confirm", Button).disabled = True
         if self._debounce is not None:
             self._debounce.stop()
         self._debounce = self.set_timer(PREVIEW_DELAY, self._preview_now)

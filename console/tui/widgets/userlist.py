@@ -260,19 +260,27 @@ class UserList(Widget, can_focus=True):
         if not self.page_args:
             self.reload()
             return
-        app, token, args = self.app, (self.generation, self.jump), list(self.page_args)
+        app, token, first, n = self.app, (self.generation, self.jump), dict(self.page_args[0]), len(self.page_args)
 
-        def fetch_all() -> list[Page[UserView]]:
-            return [users.list_users(app.ctx, app.actor, **a) for a in args]
+        def fetch_all() -> tuple[list[dict], list[Page[UserView]]]:
+            # From the window's first page on, each next page follows the fresh one
+            # before it: a row deleted or added meanwhile neither repeats nor leaves a gap.
+            args, pages = [first], [users.list_users(app.ctx, app.actor, **first)]
+            base = {k: v for k, v in first.items() if k not in ("cursor", "before", "from_end")}
+            while len(pages) < n and pages[-1].next_cursor:
+                args.append({**base, "cursor": pages[-1].next_cursor})
+                pages.append(users.list_users(app.ctx, app.actor, **args[-1]))
+            return args, pages
 
-        app.service(fetch_all, done=lambda pages: self._got_window(token, args, pages), group="userlist-window",
+        app.service(fetch_all, done=lambda result: self._got_window(token, *result), group="userlist-window",
                     exclusive=True)
 
     def _got_window(self, token: tuple[int, int], args: list[dict], pages: list[Page[UserView]]) -> None:
         if token != (self.generation, self.jump):
             return
         current = self.current
-        self.pages, self.page_args = pages, args
+        pages_args = [(p, a) for p, a in zip(pages, args) if p.items]
+        self.pages, self.page_args = [p for p, _ in pages_args], [a for _, a in pages_args]
         self.rows = [u for p in pages for u in p.items]
         self.now = self.app.ctx.now()
         if current is not None:
