@@ -13,26 +13,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from console.models import ROLES
-from console.services import policy as policy_service
 from console.services.errors import ServiceError
 from console.services.permissions import Action
 from console.services.views import IssuedTicket, PasswordResult, UserView
 from console.tui.actions import ACTIONS
 from console.tui.text import plain
+from console.tui.widgets.checklist import PolicyChecklist
 
 LIFETIMES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "24 hours"))
-
-
-def checklist(results) -> Content:
-    """One line per policy rule: ✓ passing, ✗ failing. Reuse of an earlier
-    password can only be checked against the stored hashes when saving."""
-
-    def line(r) -> Content:
-        if r.rule == "not_reused":
-            return Content.assemble(("• ", "bold $text-muted"), r.text, (" (checked when saved)", "dim"))
-        return Content.assemble(("✓ " if r.ok else "✗ ", "bold $success" if r.ok else "bold $error"), r.text)
-
-    return Content("\n").join(line(r) for r in results)
 
 
 class ActionDialog(ModalScreen):
@@ -67,7 +55,7 @@ class ActionDialog(ModalScreen):
                     with Horizontal(classes="field"):
                         yield Label("Repeat it")
                         yield Input(password=True, id="f-password2", compact=True, max_length=1024)
-                    yield Static("", id="f-checklist")
+                    yield PolicyChecklist("", id="f-checklist")
                 if "expiry" in spec.fields:
                     with Horizontal(classes="field"):
                         yield Label("Expires in days")
@@ -119,31 +107,19 @@ class ActionDialog(ModalScreen):
         else:
             self.query_one("#action-confirm", Button).focus()
         if "password" in self.spec.fields:
-            self._check_password("")
+            self._check_password()
 
     # -- live policy checklist ---------------------------------------------------------------
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("f-password", "f-password2"):
-            self._check_password(self.query_one("#f-password", Input).value)
+            self._check_password()
 
-    def _check_password(self, value: str) -> None:
-        app, u = self.app, self.user
-        if not value:
-            self._show_checklist(policy_service.unmet_rules(app.ctx))
-            return
-        app.service(policy_service.check_password, app.ctx, value, username=u.username, email=u.email,
-                    display_name=u.display_name, done=self._show_checklist, failed=lambda e: None,
-                    group="checklist", exclusive=True)
-
-    def _show_checklist(self, results) -> None:
-        if not self.is_attached:
-            return
-        match = self.query_one("#f-password", Input).value == self.query_one("#f-password2", Input).value
-        rows = checklist(results)
-        rows = Content("\n").join([rows, Content.assemble(("✓ " if match else "✗ ", "bold $success" if match else
-                                                            "bold $error"), "both entries match")])
-        self.query_one("#f-checklist", Static).update(rows)
+    def _check_password(self) -> None:
+        u = self.user
+        self.query_one(PolicyChecklist).check(self.query_one("#f-password", Input).value,
+                                              self.query_one("#f-password2", Input).value,
+                                              username=u.username, email=u.email, display_name=u.display_name)
 
     # -- running -------------------------------------------------------------------------------
 

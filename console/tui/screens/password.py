@@ -10,9 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from console.services import passwords
-from console.services import policy as policy_service
 from console.services.errors import ServiceError
-from console.tui.screens.action import checklist
+from console.tui.widgets.checklist import PolicyChecklist
 from console.tui.text import plain
 
 
@@ -38,7 +37,7 @@ class ChangePasswordScreen(ModalScreen):
                     with Horizontal(classes="field"):
                         yield Label(label)
                         yield Input(password=True, id=id_, compact=True, max_length=1024)
-                yield Static("", id="f-checklist")
+                yield PolicyChecklist("", id="f-checklist")
             yield Static("", id="action-error")
             with Horizontal(id="action-buttons"):
                 yield Button("Change password", id="action-confirm", variant="primary", compact=True)
@@ -54,21 +53,9 @@ class ChangePasswordScreen(ModalScreen):
             self._check()
 
     def _check(self) -> None:
-        app, actor = self.app, self.app.actor
-        value = self.query_one("#p-new", Input).value
-        if not value:
-            self._show(policy_service.unmet_rules(app.ctx))
-            return
-        app.service(policy_service.check_password, app.ctx, value, username=actor.username, done=self._show,
-                    failed=lambda e: None, group="checklist", exclusive=True)
-
-    def _show(self, results) -> None:
-        if not self.is_attached:
-            return
-        match = self.query_one("#p-new", Input).value == self.query_one("#p-new2", Input).value
-        extra = Content.assemble(("✓ " if match else "✗ ", "bold $success" if match else "bold $error"),
-                                 "both entries match")
-        self.query_one("#f-checklist", Static).update(Content("\n").join([checklist(results), extra]))
+        self.query_one(PolicyChecklist).check(self.query_one("#p-new", Input).value,
+                                              self.query_one("#p-new2", Input).value,
+                                              username=self.app.actor.username)
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.action_save()

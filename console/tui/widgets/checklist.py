@@ -1,0 +1,45 @@
+"""The live password-policy checklist shown under a new-password field."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from console.services import policy as policy_service
+
+
+def _line(ok: bool, text: str) -> Content:
+    return Content.assemble(("✓ " if ok else "✗ ", "bold $success" if ok else "bold $error"), text)
+
+
+def render_checklist(results, entries_match: bool) -> Content:
+    """One line per policy rule, then whether the two entries match. Reuse of an
+    earlier password can only be checked against the stored hashes when saving."""
+    lines = []
+    for r in results:
+        if r.rule == "not_reused":
+            lines.append(Content.assemble(("• ", "bold $text-muted"), r.text, (" (checked when saved)", "dim")))
+        else:
+            lines.append(_line(r.ok, r.text))
+    lines.append(_line(entries_match, "both entries match"))
+    return Content("\n").join(lines)
+
+
+class PolicyChecklist(Static):
+    """Every rule of the active policy, passing or failing, as the operator
+    types. The check runs in a worker; a newer keystroke supersedes it."""
+
+    def check(self, password: str, again: str, *, username: str | None = None, email: str | None = None,
+              display_name: str | None = None) -> None:
+        app = self.app
+        match = password == again
+        if not password:
+            self.update(render_checklist(policy_service.unmet_rules(app.ctx), match))
+            return
+        app.service(policy_service.check_password, app.ctx, password, username=username, email=email,
+                    display_name=display_name, done=lambda results: self._show(results, match),
+                    failed=lambda _err: None, group="checklist", exclusive=True)
+
+    def _show(self, results, match: bool) -> None:
+        if self.is_attached:
+            self.update(render_checklist(results, match))
