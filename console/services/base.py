@@ -232,11 +232,12 @@ def reading(ctx: ServiceContext, actor: Actor) -> Iterator[Session]:
     require(actor, Action.VIEW, None)
     try:
         with ctx.read_session() as s:
-            if actor.id is not None:
-                row = s.get(User, actor.id)
+            if actor.id is not None:  # a plain-column read: this runs before every page
+                row = s.connection().execute(
+                    select(User.role, User.blocked).where(User.id == actor.id)).one_or_none()
                 if row is None or row.blocked:
                     raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
-                require(Actor(row.id, row.username, row.role, actor.method), Action.VIEW, None)  # demoted?
+                require(Actor(actor.id, actor.username, row.role, actor.method), Action.VIEW, None)  # demoted?
             yield s
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None

@@ -115,7 +115,8 @@ def list_users(
     if sum(map(bool, (cursor, before, from_end))) > 1:
         raise InvalidInput("cursor", "exclusive", "give one of cursor, before and from_end")
     now = ctx.now()
-    stmt = _filtered(select(User), filter or UserFilter(), now)
+    # Plain columns, not ORM rows: a page is read often and only displayed.
+    stmt = _filtered(select(*UserView.columns()).select_from(User), filter or UserFilter(), now)
     searching = bool(search and search.strip())
     if searching:
         validation.reason(search, field="search", limit=200)
@@ -132,12 +133,12 @@ def list_users(
     backwards = bool(before) or from_end
     stmt = stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(limit + 1)
     with reading(ctx, actor) as s:
-        rows = s.exec(stmt).all()
+        rows = s.connection().execute(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
         rows.reverse()
-    items = [UserView.of(u, now) for u in rows]
+    items = [UserView.from_row(r, now) for r in rows]
 
     def key_of(u: UserView) -> str:
         parts: list = [u.id] if searching else [u.username.lower(), u.id]

@@ -96,6 +96,23 @@ class UserView:
             flags.append(f"external:{self.source}")
         return flags or ["active"]
 
+    #: The ``users`` columns, in field order, that ``from_row`` expects (the
+    #: password hash only as "is there one").
+    @staticmethod
+    def columns() -> list:
+        t = User.__table__.c
+        return [t.id, t.username, t.email, t.display_name, t.role, t.source, t.password_hash.is_not(None),
+                t.password_changed_at, t.password_expires_at, t.must_change_password, t.blocked, t.blocked_reason,
+                t.blocked_at, t.failed_logins, t.locked_until, t.last_login_at, t.created_at, t.updated_at,
+                t.version]
+
+    @classmethod
+    def from_row(cls, row, now: datetime) -> "UserView":
+        """From a Core row of ``columns()``: no ORM object is built (list pages)."""
+        locked_until, expires = row[14], row[8]
+        return cls(*row, locked=locked_until is not None and locked_until > now,
+                   expired=expires is not None and expires <= now)
+
     @classmethod
     def of(cls, u: User, now: datetime) -> "UserView":
         return cls(

@@ -75,3 +75,18 @@ def test_from_end_gives_the_last_page_and_walks_back(ctx, admin, twelve):
     assert [u.username for u in prev.items] == twelve[-10:-5]
     with pytest.raises(InvalidInput):
         users.list_users(ctx, admin, from_end=True, cursor=last.prev_cursor)
+
+
+def test_list_rows_and_single_reads_agree_field_for_field(ctx, admin, clock, make_user):
+    """Pages are built from plain columns, single reads from ORM rows: same views."""
+    make_user("plain")
+    make_user("ext", source="okta", email="ext@example.com", display_name="Ext Ernal")
+    make_user("shut", must_change=True)
+    users.block_user(ctx, admin, "shut", reason="gone")
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET locked_until = :t, failed_logins = 2 WHERE username = 'plain'"),
+                     {"t": (clock.now + timedelta(minutes=5)).replace(tzinfo=None)})
+    listed = {u.username: u for u in users.list_users(ctx, admin, limit=50).items}
+    for name in ("plain", "ext", "shut", "admin"):
+        assert listed[name] == users.get_user(ctx, admin, name)
+    assert listed["plain"].locked and listed["shut"].blocked and listed["ext"].external
