@@ -62,9 +62,9 @@ class State:
         self._ctx: ServiceContext | None = None
         self._stdin: Iterable[bytes] | None = None
 
-    def settings(self, **extra: Any) -> Settings:
+    def settings(self) -> Settings:
         if self._settings is None:
-            overrides = {"database_url": self.database, **extra}
+            overrides: dict[str, Any] = {"database_url": self.database}
             if self.read_only:
                 overrides["read_only"] = True
             self._settings = load_settings(profile=self.profile, config_path=self.config, overrides=overrides)

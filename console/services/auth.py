@@ -114,7 +114,7 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                 )
             s.commit()
     except OperationalError as exc:
-        raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__}") from None
+        raise DatabaseUnavailable.from_driver(exc) from None
     if err is not None:
         raise err
     assert actor is not None

@@ -193,7 +193,7 @@ def action(
         _record_failure(ctx, actor, name, tx.target if tx else _safe_target(target), reason, identity_check, err)
         raise
     except OperationalError as exc:
-        raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None
+        raise DatabaseUnavailable.from_driver(exc) from None
 
 
 @contextmanager
@@ -240,4 +240,4 @@ def reading(ctx: ServiceContext, actor: Actor) -> Iterator[Session]:
                 require(Actor(actor.id, actor.username, row.role, actor.method), Action.VIEW, None)  # demoted?
             yield s
     except OperationalError as exc:
-        raise DatabaseUnavailable(f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}") from None
+        raise DatabaseUnavailable.from_driver(exc) from None

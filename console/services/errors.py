@@ -115,6 +115,12 @@ class DatabaseUnavailable(ServiceError):
     code = "DB_UNAVAILABLE"
     outcome = "error"
 
+    @classmethod
+    def from_driver(cls, exc) -> "DatabaseUnavailable":
+        """From a driver's OperationalError: its type only (its message may quote values)."""
+        orig = getattr(exc, "orig", None)
+        return cls(f"database unavailable: {type(orig).__name__ if orig is not None else 'error'}")
+
 
 class NotInitialized(ServiceError):
     code = "NOT_INITIALIZED"
