@@ -26,7 +26,7 @@ from console.security.text import escape_controls
 from console.services import audit, auth, bulk, passwords, policy, sessions, setup, tickets, users
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, ServiceError
-from console.services.views import OneTimeSecret
+from console.services.views import OneTimeSecret, UserView
 
 app = typer.Typer(
     help="userdesk: administer user accounts and their passwords.",
@@ -141,6 +141,8 @@ def when(dt: datetime | None) -> str:
 def jsonable(obj: Any) -> Any:
     if isinstance(obj, OneTimeSecret):
         raise TypeError("one-time secrets are rendered explicitly, never serialised by accident")
+    if isinstance(obj, UserView):
+        return jsonable(obj.as_dict())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         data = {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
         for extra in ("status", "external", "authenticated"):

@@ -43,7 +43,7 @@ def query(
     if until:
         stmt = stmt.where(AuditEvent.at < until)
     if cursor:
-        (last_seq,) = pagination.decode(cursor, 1)
+        (last_seq,) = pagination.decode(cursor, (int,))
         stmt = stmt.where(AuditEvent.seq < last_seq)
     stmt = stmt.order_by(AuditEvent.seq.desc()).limit(limit + 1)
     with reading(ctx, actor) as s:

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from console.models import LOCAL_SOURCE, User
-from console.services import auditlog, validation
+from console.services import auditlog, prepared, validation
 from console.services.context import Actor, ServiceContext
 from console.services.errors import (
     DatabaseUnavailable,
@@ -225,6 +226,13 @@ def _safe_target(target: str | None) -> str | None:
         return "(invalid username)"
 
 
+def _still_allowed(actor: Actor, row: Any) -> None:
+    """``row``: the operator's (role, blocked) as stored now, or None."""
+    if row is None or row[1]:
+        raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
+    require(Actor(actor.id, actor.username, row[0], actor.method), Action.VIEW, None)  # demoted?
+
+
 @contextmanager
 def reading(ctx: ServiceContext, actor: Actor) -> Iterator[Session]:
     """A read-only session for a VIEW action by an operator who still exists
@@ -233,11 +241,27 @@ def reading(ctx: ServiceContext, actor: Actor) -> Iterator[Session]:
     try:
         with ctx.read_session() as s:
             if actor.id is not None:  # a plain-column read: this runs before every page
-                row = s.connection().execute(
-                    select(User.role, User.blocked).where(User.id == actor.id)).one_or_none()
-                if row is None or row.blocked:
-                    raise PermissionDenied("permission denied: your operator account is blocked or no longer exists")
-                require(Actor(actor.id, actor.username, row.role, actor.method), Action.VIEW, None)  # demoted?
+                _still_allowed(actor, s.connection().execute(
+                    select(User.role, User.blocked).where(User.id == actor.id)).one_or_none())
             yield s
+    except OperationalError as exc:
+        raise DatabaseUnavailable.from_driver(exc) from None
+
+
+def _operator_row():
+    return select(User.role, User.blocked).where(User.id == bindparam("operator_id"))
+
+
+@contextmanager
+def reading_prepared(ctx: ServiceContext, actor: Actor) -> Iterator[Connection]:
+    """``reading`` on a bare connection, for reads run through prepared.py (the
+    operator check is one of them)."""
+    require(actor, Action.VIEW, None)
+    try:
+        with ctx.engine.connect() as conn:
+            if actor.id is not None:
+                query = prepared.prepare(conn.dialect, "operator.role_blocked", _operator_row)
+                _still_allowed(actor, prepared.fetch(conn, query, {"operator_id": actor.id}, one=True))
+            yield conn
     except OperationalError as exc:
         raise DatabaseUnavailable.from_driver(exc) from None

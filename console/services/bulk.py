@@ -19,7 +19,7 @@ from console.services.base import action, reading
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, PermissionDenied, StaleRecord
 from console.services.permissions import Action, require
-from console.services.users import UserFilter, filter_conditions
+from console.services.users import UserFilter, filter_conditions, filter_values
 
 BULK_ACTIONS: dict[str, Action] = {
     "force_change": Action.FORCE_CHANGE,
@@ -61,7 +61,7 @@ def _check(action_name: str, flt: UserFilter) -> Action:
 def _targets(action_name: str, flt: UserFilter, now, actor: Actor) -> list:
     """The accounts the action would change: matching the filter, not already
     in the target state, and never the operator's own."""
-    conds = filter_conditions(flt, now)
+    conds = filter_conditions(flt, filter_values(flt, now))
     if action_name != "revoke_sessions":  # password state exists only for local passwords
         conds += [User.source == LOCAL_SOURCE, User.password_hash.is_not(None)]
     if action_name == "force_change":

@@ -17,14 +17,16 @@ def encode(*key) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str, parts: int) -> list:
+def decode(cursor: str, types: tuple[type, ...]) -> list:
+    """The key a cursor carries; each part must be of its type in ``types``
+    (int or str), or the cursor is refused as forged."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         key = None
-    if (not isinstance(key, list) or len(key) != parts
-            or not all(isinstance(k, (int, str)) and not isinstance(k, bool) for k in key)):
+    if (not isinstance(key, list) or len(key) != len(types)
+            or not all(type(k) is t for k, t in zip(key, types))):
         raise InvalidInput("cursor", "format", "not a cursor returned by a previous page")
     return key
 

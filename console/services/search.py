@@ -12,7 +12,7 @@ straight out of the index, so a page costs the same at any depth."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, and_, func, or_, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, and_, bindparam, func, or_, select
 
 from console.models import User
 
@@ -31,28 +31,61 @@ def _next_prefix(q: str) -> str:
     return q[:-1] + chr(ord(q[-1]) + 1)
 
 
+def kind_of(dialect: str, q: str) -> str:
+    """How ``q`` is searched on ``dialect``: ``fts``, ``prefix`` or ``like``."""
+    if dialect == "sqlite":
+        return "fts" if len(q) >= TRIGRAM else "prefix"
+    return "like"
+
+
 def uses_fts(dialect: str, q: str) -> bool:
-    return dialect == "sqlite" and len(q) >= TRIGRAM
+    return kind_of(dialect, q) == "fts"
 
 
 def _phrase(q: str) -> str:
     return '"' + q.lower().replace('"', '""') + '"'
 
 
+def terms(kind: str, q: str) -> dict[str, str]:
+    """The bind values of a search of ``kind`` for ``q``."""
+    q = q.lower()
+    if kind == "fts":
+        return {"search_phrase": _phrase(q)}
+    if kind == "prefix":
+        return {"search_lo": q, "search_hi": _next_prefix(q)}
+    return {"search_like": f"%{_escape_like(q)}%"}
+
+
+def _params(values: dict[str, str] | None):
+    """Bind parameters by name: bound to ``values``, or left for a prepared
+    statement's caller (``values`` None)."""
+    made: dict[str, object] = {}
+
+    def param(name: str):
+        if name not in made:
+            made[name] = bindparam(name, type_=String) if values is None else bindparam(name, values[name], type_=String)
+        return made[name]
+
+    return param
+
+
 def matches(q: str):
     """SQLite, 3+ characters: the ids of matching accounts, from the index alone."""
-    return select(FTS.c.rowid).where(FTS.c.users_fts.op("MATCH")(_phrase(q)))
+    phrase = _params(terms("fts", q))("search_phrase")
+    return select(FTS.c.rowid).where(FTS.c.users_fts.op("MATCH")(phrase))
 
 
-def apply(stmt, dialect: str, q: str):
-    """Restrict ``stmt`` (a select from users) to the accounts matching ``q``;
-    returns (statement, the id column to order and page by)."""
-    q = q.lower()
-    if uses_fts(dialect, q):
-        stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(_phrase(q)))
+def apply(stmt, kind: str, values: dict[str, str] | None = None):
+    """Restrict ``stmt`` (a select from users) to the accounts matching a
+    search of ``kind`` with ``values`` (``terms``; None: bind parameters left
+    open for a prepared statement); returns (statement, the id column to order
+    and page by)."""
+    param = _params(values)
+    if kind == "fts":
+        stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(param("search_phrase")))
         return stmt, FTS.c.rowid
-    if dialect == "sqlite":
-        hi = _next_prefix(q)
-        return stmt.where(or_(*(and_(func.lower(c) >= q, func.lower(c) < hi) for c in _COLUMNS))), User.id
-    pattern = f"%{_escape_like(q)}%"
-    return stmt.where(or_(*(func.lower(c).like(pattern, escape="\\") for c in _COLUMNS))), User.id
+    if kind == "prefix":
+        lo, hi = param("search_lo"), param("search_hi")
+        return stmt.where(or_(*(and_(func.lower(c) >= lo, func.lower(c) < hi) for c in _COLUMNS))), User.id
+    like = param("search_like")
+    return stmt.where(or_(*(func.lower(c).like(like, escape="\\") for c in _COLUMNS))), User.id

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import case, func, update
+from sqlalchemy import Integer, String, bindparam, case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from console.models import LOCAL_SOURCE, ResetTicket, User, UserSession
+from console.models import LOCAL_SOURCE, ResetTicket, User, UserSession, UTCDateTime
 from console.security.generator import generate
-from console.services import pagination, validation
+from console.services import pagination, prepared, validation
 from console.services import search as search_index
-from console.services.base import action, find_user, get_user_row, reading, user_action
+from console.services.base import action, find_user, get_user_row, reading, reading_prepared, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, LastAdmin, SelfAction, UserExists
 from console.services.permissions import Action
@@ -57,17 +57,48 @@ def _attention_rank(now):
     )
 
 
-def filter_conditions(f: UserFilter, now) -> list:
-    """SQL conditions on ``users`` for a filter (shared with bulk actions)."""
+def filter_values(f: UserFilter, now) -> dict:
+    """The bind values of a filter's conditions, validated (see filter_conditions)."""
+    values: dict = {"now": now}
+    if f.role is not None:
+        values["role"] = validation.role(f.role)
+    if f.inactive_days is not None:
+        if not isinstance(f.inactive_days, int) or isinstance(f.inactive_days, bool) or not 1 <= f.inactive_days <= 36500:
+            raise InvalidInput("inactive_days", "range", "a whole number of days from 1 to 36500")
+        values["since"] = now - timedelta(days=f.inactive_days)
+    return values
+
+
+def _bind(values: dict | None):
+    """Bind parameters by name: bound to ``values``, or left open for a
+    prepared statement (``values`` None)."""
+    made: dict = {}
+
+    def param(name: str, type_=None):
+        if name not in made:
+            made[name] = bindparam(name, type_=type_) if values is None else bindparam(name, values[name], type_=type_)
+        return made[name]
+
+    return param
+
+
+def filter_conditions(f: UserFilter, values: dict | None = None) -> list:
+    """SQL conditions on ``users`` for a filter (shared with bulk actions).
+    ``values``: from filter_values; None leaves ``now``, ``role`` and ``since``
+    as bind parameters for a prepared statement, whose shape is then the
+    filter's boolean fields and which of role and inactive_days are set."""
+    param = _bind(values)
     conds: list = []
     if f.role is not None:
-        conds.append(User.role == validation.role(f.role))
+        conds.append(User.role == param("role", String))
     if f.blocked is not None:
         conds.append(User.blocked == f.blocked)
     if f.locked is not None:
+        now = param("now", UTCDateTime)
         locked = (User.locked_until.is_not(None)) & (User.locked_until > now)
         conds.append(locked if f.locked else ~locked)
     if f.expired is not None:
+        now = param("now", UTCDateTime)
         expired = (User.password_expires_at.is_not(None)) & (User.password_expires_at <= now)
         conds.append(expired if f.expired else ~expired)
     if f.must_change is not None:
@@ -75,16 +106,42 @@ def filter_conditions(f: UserFilter, now) -> list:
     if f.external is not None:
         conds.append((User.source != LOCAL_SOURCE) if f.external else (User.source == LOCAL_SOURCE))
     if f.inactive_days is not None:
-        if not isinstance(f.inactive_days, int) or isinstance(f.inactive_days, bool) or not 1 <= f.inactive_days <= 36500:
-            raise InvalidInput("inactive_days", "range", "a whole number of days from 1 to 36500")
-        since = now - timedelta(days=f.inactive_days)
+        since = param("since", UTCDateTime)
         conds.append(User.last_login_at.is_(None) | (User.last_login_at < since))
     return conds
 
 
-def _filtered(stmt, f: UserFilter, now):
-    conds = filter_conditions(f, now)
+def _filtered(stmt, f: UserFilter, values: dict | None):
+    conds = filter_conditions(f, values)
     return stmt.where(*conds) if conds else stmt
+
+
+def _shape_of(f: UserFilter) -> UserFilter:
+    """The part of a filter that shapes its SQL: the booleans as given, role and
+    inactive_days only as "set" (their values are bound at run time)."""
+    return replace(f, role="" if f.role is not None else None, inactive_days=0 if f.inactive_days is not None else None)
+
+
+def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter):
+    """A list page's statement, from its shape only (prepared.py): bind
+    parameters ``now``, ``role``, ``since``, the search terms, ``k0``… (the
+    cursor) and ``limit``."""
+    param = _bind(None)
+    stmt = _filtered(select(*UserView.columns()).select_from(User), shape, None)
+    if kind is not None:
+        stmt, id_col = search_index.apply(stmt, kind)
+        cols = [id_col]
+    else:
+        cols = [func.lower(User.username), User.id]
+    if order == "attention":
+        cols.insert(0, _attention_rank(param("now", UTCDateTime)))
+    keys = [bindparam(f"k{i}") for i in range(len(cols))]
+    if mode == "after":
+        stmt = stmt.where(pagination.after(cols, keys))
+    elif mode == "before":
+        stmt = stmt.where(pagination.before(cols, keys))
+    backwards = mode in ("before", "end")
+    return stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(bindparam("limit", type_=Integer))
 
 
 def list_users(
@@ -115,30 +172,30 @@ def list_users(
     if sum(map(bool, (cursor, before, from_end))) > 1:
         raise InvalidInput("cursor", "exclusive", "give one of cursor, before and from_end")
     now = ctx.now()
-    # Plain columns, not ORM rows: a page is read often and only displayed.
-    stmt = _filtered(select(*UserView.columns()).select_from(User), filter or UserFilter(), now)
-    searching = bool(search and search.strip())
-    if searching:
+    f = filter or UserFilter()
+    values = filter_values(f, now)
+    q = search.strip() if search else ""
+    kind = None
+    if q:
         validation.reason(search, field="search", limit=200)
-        stmt, id_col = search_index.apply(stmt, ctx.engine.dialect.name, search.strip())
-        cols = [id_col]
-    else:
-        cols = [func.lower(User.username), User.id]
-    if order == "attention":
-        cols.insert(0, _attention_rank(now))
-    if cursor:
-        stmt = stmt.where(pagination.after(cols, pagination.decode(cursor, len(cols))))
-    if before:
-        stmt = stmt.where(pagination.before(cols, pagination.decode(before, len(cols))))
-    backwards = bool(before) or from_end
-    stmt = stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(limit + 1)
-    with reading(ctx, actor) as s:
-        rows = s.connection().execute(stmt).all()
+        kind = search_index.kind_of(ctx.engine.dialect.name, q)
+        values.update(search_index.terms(kind, q))
+    mode = "after" if cursor else "before" if before else "end" if from_end else "first"
+    if cursor or before:
+        types = ((int,) if order == "attention" else ()) + ((int,) if kind else (str, int))
+        values.update((f"k{i}", v) for i, v in enumerate(pagination.decode(cursor or before, types)))
+    values["limit"] = limit + 1
+    shape = ("users.page", order, mode, kind, _shape_of(f))
+    with reading_prepared(ctx, actor) as conn:
+        query = prepared.prepare(conn.dialect, shape, lambda: _page_statement(order, mode, kind, _shape_of(f)))
+        rows = prepared.fetch(conn, query, values)
     more = len(rows) > limit
     rows = rows[:limit]
+    backwards = mode in ("before", "end")
     if backwards:
         rows.reverse()
-    items = [UserView.from_row(r, now) for r in rows]
+    items = [UserView(r, now) for r in rows]
+    searching = kind is not None
 
     def key_of(u: UserView) -> str:
         parts: list = [u.id] if searching else [u.username.lower(), u.id]
@@ -184,9 +241,10 @@ def count_users(
         if searching and f == UserFilter() and search_index.uses_fts(dialect, search.strip()):
             stmt = search_index.matches(search.strip())  # the index alone, no table lookups
         else:
-            stmt = _filtered(select(User.id), f, now)
+            stmt = _filtered(select(User.id), f, filter_values(f, now))
             if searching:
-                stmt, _ = search_index.apply(stmt, dialect, search.strip())
+                kind = search_index.kind_of(dialect, search.strip())
+                stmt, _ = search_index.apply(stmt, kind, search_index.terms(kind, search.strip()))
         n = s.exec(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())).one()
     return Count(COUNT_CAP, at_least=True) if n > COUNT_CAP else Count(n)
 

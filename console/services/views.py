@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from console.models import LOCAL_SOURCE, AuditEvent, ResetTicket, User, UserSession
@@ -38,30 +39,110 @@ class Count:
         return self.value
 
 
-@dataclass(frozen=True)
+def utc(value: Any) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime, however the driver gave it:
+    SQLite hands back text, PostgreSQL a naive datetime, an ORM row an aware one."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+class _Column:
+    """A field of a view read from its row as the driver returned it, converted
+    on access (a page of 50 rows is built far more often than all its fields
+    are looked at)."""
+
+    __slots__ = ("index", "convert", "name")
+
+    def __init__(self, index: int, convert: Callable[[Any], Any] | None = None) -> None:
+        self.index = index
+        self.convert = convert
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj._row[self.index]
+        return value if self.convert is None or value is None else self.convert(value)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise AttributeError(f"{self.name} is read-only")
+
+
 class UserView:
-    id: int
-    username: str
-    email: str | None
-    display_name: str
-    role: str
-    source: str
-    has_password: bool
-    password_changed_at: datetime | None
-    password_expires_at: datetime | None
-    must_change_password: bool
-    blocked: bool
-    blocked_reason: str | None
-    blocked_at: datetime | None
-    failed_logins: int
-    locked_until: datetime | None
-    last_login_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
-    #: Derived at the time the view was made.
-    locked: bool
-    expired: bool
+    """An account as shown: built from a plain row of ``columns()`` (list pages,
+    straight from the driver) or from an ORM row (``of``); read-only."""
+
+    __slots__ = ("_row", "_now")
+
+    #: The fields, in the order of ``columns()``.
+    FIELDS = (
+        "id", "username", "email", "display_name", "role", "source", "has_password", "password_changed_at",
+        "password_expires_at", "must_change_password", "blocked", "blocked_reason", "blocked_at", "failed_logins",
+        "locked_until", "last_login_at", "created_at", "updated_at", "version",
+    )
+
+    id: int = _Column(0)  # type: ignore[assignment]
+    username: str = _Column(1)  # type: ignore[assignment]
+    email: str | None = _Column(2)  # type: ignore[assignment]
+    display_name: str = _Column(3)  # type: ignore[assignment]
+    role: str = _Column(4)  # type: ignore[assignment]
+    source: str = _Column(5)  # type: ignore[assignment]
+    has_password: bool = _Column(6, bool)  # type: ignore[assignment]
+    password_changed_at: datetime | None = _Column(7, utc)  # type: ignore[assignment]
+    password_expires_at: datetime | None = _Column(8, utc)  # type: ignore[assignment]
+    must_change_password: bool = _Column(9, bool)  # type: ignore[assignment]
+    blocked: bool = _Column(10, bool)  # type: ignore[assignment]
+    blocked_reason: str | None = _Column(11)  # type: ignore[assignment]
+    blocked_at: datetime | None = _Column(12, utc)  # type: ignore[assignment]
+    failed_logins: int = _Column(13)  # type: ignore[assignment]
+    locked_until: datetime | None = _Column(14, utc)  # type: ignore[assignment]
+    last_login_at: datetime | None = _Column(15, utc)  # type: ignore[assignment]
+    created_at: datetime = _Column(16, utc)  # type: ignore[assignment]
+    updated_at: datetime = _Column(17, utc)  # type: ignore[assignment]
+    version: int = _Column(18)  # type: ignore[assignment]
+
+    def __init__(self, row: tuple | Any, now: datetime) -> None:
+        """``row``: the values of ``columns()`` in order; ``now``: the moment
+        ``locked`` and ``expired`` are judged at."""
+        object.__setattr__(self, "_row", row)
+        object.__setattr__(self, "_now", now)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    #: The ``users`` columns, in field order, that the constructor expects (the
+    #: password hash only as "is there one").
+    @staticmethod
+    def columns() -> list:
+        t = User.__table__.c
+        return [t.id, t.username, t.email, t.display_name, t.role, t.source, t.password_hash.is_not(None),
+                t.password_changed_at, t.password_expires_at, t.must_change_password, t.blocked, t.blocked_reason,
+                t.blocked_at, t.failed_logins, t.locked_until, t.last_login_at, t.created_at, t.updated_at,
+                t.version]
+
+    @classmethod
+    def of(cls, u: User, now: datetime) -> "UserView":
+        return cls((u.id, u.username, u.email, u.display_name, u.role, u.source, u.password_hash is not None,
+                    u.password_changed_at, u.password_expires_at, u.must_change_password, u.blocked,
+                    u.blocked_reason, u.blocked_at, u.failed_logins, u.locked_until, u.last_login_at, u.created_at,
+                    u.updated_at, u.version), now)
+
+    # -- derived, at the time the view was made ---------------------------------
+
+    @property
+    def locked(self) -> bool:
+        until = self.locked_until
+        return until is not None and until > self._now
+
+    @property
+    def expired(self) -> bool:
+        expires = self.password_expires_at
+        return expires is not None and expires <= self._now
 
     @property
     def external(self) -> bool:
@@ -96,48 +177,23 @@ class UserView:
             flags.append(f"external:{self.source}")
         return flags or ["active"]
 
-    #: The ``users`` columns, in field order, that ``from_row`` expects (the
-    #: password hash only as "is there one").
-    @staticmethod
-    def columns() -> list:
-        t = User.__table__.c
-        return [t.id, t.username, t.email, t.display_name, t.role, t.source, t.password_hash.is_not(None),
-                t.password_changed_at, t.password_expires_at, t.must_change_password, t.blocked, t.blocked_reason,
-                t.blocked_at, t.failed_logins, t.locked_until, t.last_login_at, t.created_at, t.updated_at,
-                t.version]
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, converted, and the derived flags (for JSON output)."""
+        data = {name: getattr(self, name) for name in self.FIELDS}
+        data.update(locked=self.locked, expired=self.expired, external=self.external, status=self.status)
+        return data
 
-    @classmethod
-    def from_row(cls, row, now: datetime) -> "UserView":
-        """From a Core row of ``columns()``: no ORM object is built (list pages)."""
-        locked_until, expires = row[14], row[8]
-        return cls(*row, locked=locked_until is not None and locked_until > now,
-                   expired=expires is not None and expires <= now)
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS) + (self.locked, self.expired)
 
-    @classmethod
-    def of(cls, u: User, now: datetime) -> "UserView":
-        return cls(
-            id=u.id,
-            username=u.username,
-            email=u.email,
-            display_name=u.display_name,
-            role=u.role,
-            source=u.source,
-            has_password=u.password_hash is not None,
-            password_changed_at=u.password_changed_at,
-            password_expires_at=u.password_expires_at,
-            must_change_password=u.must_change_password,
-            blocked=u.blocked,
-            blocked_reason=u.blocked_reason,
-            blocked_at=u.blocked_at,
-            failed_logins=u.failed_logins,
-            locked_until=u.locked_until,
-            last_login_at=u.last_login_at,
-            created_at=u.created_at,
-            updated_at=u.updated_at,
-            version=u.version,
-            locked=u.locked_until is not None and u.locked_until > now,
-            expired=u.password_expires_at is not None and u.password_expires_at <= now,
-        )
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, UserView) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"UserView(id={self.id!r}, username={self.username!r}, role={self.role!r}, status={self.status!r})"
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,18 @@ def test_a_demoted_operator_can_no_longer_read(ctx, make_operator):
         users.list_users(ctx, op)
 
 
-@pytest.mark.parametrize("key", [[[1], 2], [{"a": 1}, 2], [True, 2], [None, 2]])
-def test_a_forged_cursor_is_a_clean_error(ctx, admin, key):
+@pytest.mark.parametrize("key, kw", [
+    ([[1], 2], {}), ([{"a": 1}, 2], {}), ([True, 2], {}), ([None, 2], {}),
+    ([2, "alice"], {}),  # the parts swapped: a text key where the id goes
+    (["a", 2], {"search": "example"}),  # a username key for a search, which pages by id
+    (["0", "alice", 2], {"order": "attention"}),  # the rank as text
+    ([1.5, "alice", 2], {"order": "attention"}),
+])
+def test_a_forged_cursor_is_a_clean_error(ctx, admin, key, kw):
     from console.services import pagination
 
     with pytest.raises(InvalidInput) as ei:
-        users.list_users(ctx, admin, cursor=pagination.encode(*key))
+        users.list_users(ctx, admin, cursor=pagination.encode(*key), **kw)
     assert ei.value.field == "cursor"
 
 

@@ -11,6 +11,7 @@ from console.services import auth, passwords, sessions, tickets, users
 from console.services.context import Actor
 from console.services.errors import InvalidInput, ServiceError, UserNotFound
 from console.services.users import UserFilter
+from console.services.views import UserView
 
 SYSTEM = Actor.system("test")
 
@@ -87,10 +88,13 @@ def test_get_user_unknown(ctx, viewer):
     assert ei.value.code == "USER_NOT_FOUND" and "ghost" in ei.value.message
 
 
-def test_user_view_never_carries_the_hash(ctx, make_user):
-    v = make_user().user
-    assert not any("hash" in f for f in type(v).__dataclass_fields__)
-    assert "$argon2" not in repr(v)
+def test_user_view_never_carries_the_hash(ctx, viewer, make_user):
+    made = make_user("hashless").user
+    assert made.has_password and not any("hash" in f for f in UserView.FIELDS)
+    for v in (made, users.get_user(ctx, viewer, "hashless"), users.list_users(ctx, viewer, search="hashless").items[0]):
+        assert v.username == "hashless" and v.has_password is True
+        assert "$argon2" not in repr(v) and "$argon2" not in repr(v.as_dict())
+        assert not any(isinstance(x, str) and "$argon2" in x for x in v._row)  # not even held unshown
 
 
 # -- list / search / filter / paginate --------------------------------------------------

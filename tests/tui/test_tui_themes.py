@@ -6,7 +6,6 @@ import json
 import tomllib
 from pathlib import Path
 
-import pytest
 
 from console.tui.themes import DEFAULT_THEME, load_themes
 from console.tui.screens.users import UsersScreen

@@ -7,7 +7,6 @@ import re
 import asyncio
 import threading
 
-import pytest
 from textual.widgets import Select
 
 from console.services import users

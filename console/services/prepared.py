@@ -1,0 +1,93 @@
+"""Hot reads, compiled once and run at the driver.
+
+The user list is read on every scroll and keystroke. Building a SQLAlchemy
+statement, running it through the engine and converting every column of every
+row costs about ten times the query itself (bench/list_vs_raw.py). For such
+reads a statement is built by SQLAlchemy once per *shape* — from the shape
+alone, so a runtime value can only reach it as a bind parameter — compiled for
+the engine's dialect, and then run on the DBAPI cursor, its parameters
+converted by the bind processors SQLAlchemy itself would apply. Rows come back
+as the driver returns them; views convert fields on access (views.UserView).
+
+Driver errors are wrapped as SQLAlchemy's ``DBAPIError`` family, parameters
+hidden, exactly as an engine with ``hide_parameters`` would raise them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from threading import Lock
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+
+#: Shapes are few (order × direction × search kind × which filters); the bound
+#: only guards against a caller putting a runtime value into a shape by mistake.
+MAX_SHAPES = 1024
+
+
+class Prepared:
+    """One statement compiled for one dialect."""
+
+    __slots__ = ("sql", "names", "named", "fixed", "processors")
+
+    def __init__(self, stmt: Any, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("a prepared statement cannot have expanding or literal-execute parameters")
+        self.named = not compiled.positional
+        by_name: dict[str, Any] = {}
+        for bind, name in compiled.bind_names.items():
+            by_name.setdefault(name, bind)
+        self.names: tuple[str, ...] = tuple(by_name if self.named else compiled.positiontup or ())
+        #: Values fixed when the statement was built (literals SQLAlchemy binds,
+        #: such as the ranks of a CASE): part of the shape, not of the call.
+        self.fixed: dict[str, Any] = {n: by_name[n].effective_value for n in self.names if not by_name[n].required}
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for n in set(self.names):
+            proc = by_name[n].type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                self.processors[n] = proc
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple | dict:
+        out = []
+        for n in self.names:
+            v = values[n] if n in values else self.fixed[n]
+            proc = self.processors.get(n)
+            out.append(proc(v) if proc is not None and v is not None else v)
+        return dict(zip(self.names, out)) if self.named else tuple(out)
+
+
+_cache: dict[tuple, Prepared] = {}
+_lock = Lock()
+
+
+def prepare(dialect: Dialect, shape: Hashable, build: Callable[[], Any]) -> Prepared:
+    """The statement ``build()`` makes for ``shape``, compiled once per dialect."""
+    key = (type(dialect), dialect.paramstyle, shape)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    prepared = Prepared(build(), dialect)
+    with _lock:
+        if len(_cache) >= MAX_SHAPES:
+            _cache.clear()
+        _cache[key] = prepared
+    return prepared
+
+
+def fetch(conn: Connection, prepared: Prepared, values: Mapping[str, Any], *, one: bool = False) -> Any:
+    """Run on ``conn``'s DBAPI connection: all rows as plain tuples (or the
+    first row, or None, with ``one``)."""
+    params = prepared.parameters(values)
+    dbapi_conn = conn.connection.driver_connection
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(prepared.sql, params)
+        return cursor.fetchone() if one else cursor.fetchall()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(prepared.sql, None, exc, conn.dialect.loaded_dbapi.Error,
+                                  hide_parameters=True, dialect=conn.dialect) from None
+    finally:
+        cursor.close()

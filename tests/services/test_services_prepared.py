@@ -1,0 +1,87 @@
+"""List pages are compiled once per shape and run at the driver (prepared.py):
+a value given at run time must never be frozen into the cached statement, and
+driver errors must surface like any other database error."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import psycopg
+
+from console.services import prepared, users
+from console.services.errors import DatabaseUnavailable
+from console.services.users import UserFilter, _page_statement, _shape_of
+
+
+def names(page) -> list[str]:
+    return [u.username for u in page.items]
+
+
+def test_each_call_binds_its_own_filter_values(ctx, admin, make_user):
+    make_user("hal", role="helpdesk")
+    make_user("mo", role="member")
+    make_user("vee", role="viewer")
+    for role, expected in (("helpdesk", ["hal"]), ("member", ["mo"]), ("viewer", ["vee"]), ("admin", ["admin"])):
+        assert names(users.list_users(ctx, admin, filter=UserFilter(role=role))) == expected
+
+
+def test_each_call_binds_its_own_moment(ctx, admin, clock, make_user):
+    """``now`` (locked, expired, attention order) and ``since`` (inactive) are
+    taken at each call, not when the statement was first compiled."""
+    make_user("sleepy")
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET last_login_at = :t, locked_until = :u WHERE username = 'sleepy'"),
+                     {"t": clock.now.replace(tzinfo=None), "u": (clock.now + timedelta(hours=1)).replace(tzinfo=None)})
+    inactive = UserFilter(inactive_days=10, role="member")
+    locked = UserFilter(locked=True)
+    assert names(users.list_users(ctx, admin, filter=inactive)) == []
+    assert names(users.list_users(ctx, admin, filter=locked)) == ["sleepy"]
+    assert names(users.list_users(ctx, admin, order="attention"))[0] == "sleepy"
+    clock.advance(days=11)
+    assert names(users.list_users(ctx, admin, filter=inactive)) == ["sleepy"]
+    assert names(users.list_users(ctx, admin, filter=locked)) == []
+    assert names(users.list_users(ctx, admin, filter=UserFilter(inactive_days=20, role="member"))) == []
+
+
+@pytest.mark.parametrize("first, second", [("ali", "bor"), ("al", "bo"), ("example.org", "example.com")])
+def test_each_call_binds_its_own_search(ctx, admin, make_user, first, second):
+    make_user("alice", email="alice@example.org")
+    make_user("boris", email="boris@example.com")
+    assert names(users.list_users(ctx, admin, search=first)) == ["alice"]
+    assert names(users.list_users(ctx, admin, search=second)) == ["boris"]
+
+
+def test_each_call_binds_its_own_limit_and_cursor(ctx, admin, make_user):
+    for i in range(6):
+        make_user(f"p{i}")
+    two = users.list_users(ctx, admin, filter=UserFilter(role="member"), limit=2)
+    three = users.list_users(ctx, admin, filter=UserFilter(role="member"), limit=3)
+    assert names(two) == ["p0", "p1"] and names(three) == ["p0", "p1", "p2"]
+    after_two = users.list_users(ctx, admin, filter=UserFilter(role="member"), cursor=two.next_cursor, limit=2)
+    after_three = users.list_users(ctx, admin, filter=UserFilter(role="member"), cursor=three.next_cursor, limit=2)
+    assert names(after_two) == ["p2", "p3"] and names(after_three) == ["p3", "p4"]
+
+
+def test_a_driver_error_is_database_unavailable_without_the_values(ctx, admin, make_user):
+    make_user("alice")
+    with ctx.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE users_fts")
+    with pytest.raises(DatabaseUnavailable) as ei:
+        users.list_users(ctx, admin, search="secret-needle")
+    assert ei.value.code == "DB_UNAVAILABLE" and "needle" not in str(ei.value)
+
+
+def test_the_page_statement_compiles_for_postgresql_with_named_converted_values():
+    """psycopg takes named parameters, and naive UTC timestamps for the
+    ``timestamp without time zone`` columns: the same bind processors as the ORM."""
+    dialect = psycopg.dialect()
+    f = UserFilter(role="admin", locked=True, inactive_days=30)
+    query = prepared.Prepared(_page_statement("attention", "after", "like", _shape_of(f)), dialect)
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    params = query.parameters({"now": now, "role": "admin", "since": now - timedelta(days=30),
+                               "search_like": "%x%", "k0": 0, "k1": 7, "limit": 51})
+    assert isinstance(params, dict) and "OFFSET" not in query.sql
+    assert params["now"] == datetime(2026, 1, 2, 1, 4, 5) and params["role"] == "admin" and params["limit"] == 51
+    assert "%(now)s" in query.sql and "%(search_like)s" in query.sql
