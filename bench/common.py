@@ -74,10 +74,11 @@ def median_time(fn: Callable[[], object], *, repeat: int = 30, warmup: int = 2) 
     return statistics.median(times)
 
 
-def emit(measure: str, value: float, floor: float, goal: float, **extra) -> dict:
-    """One JSON line: value and floor (seconds or bytes), their ratio, the goal."""
+def emit(measure: str, value: float, floor: float, goal: float, *, valid: bool = True, **extra) -> dict:
+    """One JSON line: value and floor (seconds or bytes), their ratio, the goal.
+    ``valid`` False: the floor did not measure what it should, never ok."""
     ratio = value / floor if floor else float("inf")
     line = {"measure": measure, "value": round(value, 6), "floor": round(floor, 6), "ratio": round(ratio, 4),
-            "goal": goal, "ok": ratio <= goal, **extra}
+            "goal": goal, "ok": valid and ratio <= goal, **extra}
     print(json.dumps(line), flush=True)
     return line

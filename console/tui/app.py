@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,9 @@ from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
 
+from console.services import users
 from console.services.context import Actor, ServiceContext
 from console.services.errors import ServiceError
 from console.tui.clipboard import Clipboard
@@ -24,6 +27,9 @@ from console.tui.commands import UserdeskCommands
 from console.tui.themes import DEFAULT_THEME, load_themes
 
 log = logging.getLogger(__name__)
+
+#: How long the user list waits for its first page before it opens without it.
+FIRST_PAGE_WAIT = 0.2
 
 
 def state_path() -> Path:
@@ -85,13 +91,28 @@ class UserdeskApp(App):
             self.signed_in(self.actor)
 
     def signed_in(self, actor: Actor) -> None:
-        from console.tui.screens.password import ChangePasswordScreen
-        from console.tui.screens.users import UsersScreen
-
         self.actor = actor
         self.sub_title = self._subtitle()
-        self.push_screen(UsersScreen())
+        self.run_worker(self._open_users(actor), group="open-users", exclusive=True)
+
+    async def _open_users(self, actor: Actor) -> None:
+        """Open the user list with its first page already read: read while the
+        screen is still empty, nothing competes with the read, and the list
+        appears with its rows in one frame. A database slower than
+        FIRST_PAGE_WAIT gets the screen at once, which then reads for itself."""
+        from console.tui.screens.users import DEFAULT_QUERY, UsersScreen
+        from console.tui.widgets.userlist import UserList
+
+        reader = self.run_worker(partial(users.list_users, self.ctx, actor, **UserList.list_args(DEFAULT_QUERY)),
+                                 thread=True, group="first-page", exit_on_error=False)
+        try:
+            first = await asyncio.wait_for(asyncio.shield(reader.wait()), FIRST_PAGE_WAIT)
+        except (asyncio.TimeoutError, WorkerFailed, WorkerCancelled):
+            first = None  # too slow, or an error the screen's own read will report
+        self.push_screen(UsersScreen(first=first))
         if actor.must_change_password:
+            from console.tui.screens.password import ChangePasswordScreen
+
             self.push_screen(ChangePasswordScreen(forced=True))
 
     def _subtitle(self) -> str:

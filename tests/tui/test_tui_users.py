@@ -7,12 +7,13 @@ import re
 import asyncio
 import threading
 
-from textual.widgets import Select
+from textual.widgets import OptionList
 
 from console.services import users
 from console.tui.screens.detail import UserDetailScreen
-from console.tui.screens.users import DEBOUNCE, UsersScreen
+from console.tui.screens.users import DEBOUNCE, VIEWS, UsersScreen
 from console.tui.widgets.userlist import MAX_ROWS, UserList
+from console.tui.widgets.viewpicker import ViewMenu, ViewPicker
 
 
 async def _poll(predicate, timeout: float = 5.0) -> None:
@@ -34,6 +35,28 @@ async def _list_ready(tui, pilot) -> UserList:
     # The position line follows on the list's Changed message.
     await tui.wait_for(pilot, lambda: "of " in tui.text(pilot.app, "#users-position"), what="the position line")
     return lst
+
+
+async def test_the_list_opens_with_its_first_page_read_once(tui, admin, make_user, monkeypatch):
+    """The first page is read before the screen is shown (it arrives with the
+    screen's first frame), and not read a second time by the screen."""
+    for name in ("bob", "carol"):
+        make_user(name)
+    calls: list[dict] = []
+    real = users.list_users
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(users, "list_users", counting)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await tui.wait_screen(pilot, UsersScreen)
+        assert screen.query_one(UserList).rows  # there when the screen is
+        lst = await _list_ready(tui, pilot)
+        assert _names(lst) == ["admin", "bob", "carol"]
+        assert len(calls) == 1 and "cursor" not in calls[0]
 
 
 async def test_the_list_shows_the_users_and_where_the_cursor_is(tui, admin, make_user):
@@ -93,13 +116,13 @@ async def test_the_blocked_filter_shows_only_blocked_users(tui, ctx, admin, make
     app, _ = tui.app(admin)
     async with app.run_test(size=tui.size) as pilot:
         lst = await _list_ready(tui, pilot)
-        app.screen.query_one("#users-view", Select).value = "blocked"
+        app.screen.query_one("#users-view", ViewPicker).value = "blocked"
         await tui.wait_for(pilot, lambda: _names(lst) == ["carol", "erin"] and lst.total.value == 2)
         assert all(u.blocked for u in lst.rows)
         assert "of 2" in tui.text(app, "#users-position")
         assert "blocked" in tui.screen_text(app)
         # And back to everyone.
-        app.screen.query_one("#users-view", Select).value = "all"
+        app.screen.query_one("#users-view", ViewPicker).value = "all"
         await tui.wait_for(pilot, lambda: lst.total.value == 5 and len(lst.rows) == 5)
 
 
@@ -109,13 +132,24 @@ async def test_the_filter_is_reachable_from_the_keyboard(tui, ctx, admin, make_u
     app, _ = tui.app(admin)
     async with app.run_test(size=tui.size) as pilot:
         lst = await _list_ready(tui, pilot)
-        await pilot.press("f")
-        assert app.focused.id == "users-view"
+        await pilot.press("f")  # opens the menu of views, the current one highlighted
+        await tui.wait_screen(pilot, ViewMenu)
+        menu = app.screen.query_one(OptionList)
+        assert menu.highlighted == 0 and "Keep view" in tui.screen_text(app)
+        await pilot.press("escape")  # keeps the view
+        await pilot.pause()
+        assert app.focused.id == "users-view" and app.focused.value == "all"
         await pilot.press("n")  # "n" is the needs-attention toggle, a binding of the screen
         await pilot.pause()
-        assert app.screen.query_one("#users-view", Select).value == "attention"
-        app.screen.query_one("#users-view", Select).value = "viewer"
+        assert app.screen.query_one("#users-view", ViewPicker).value == "attention"
+        await pilot.press("enter")  # the picker has the focus: Enter opens the menu too
+        await tui.wait_screen(pilot, ViewMenu)
+        target = list(VIEWS).index("viewer")
+        for _ in range(target - app.screen.query_one(OptionList).highlighted):
+            await pilot.press("down")
+        await pilot.press("enter")
         await tui.wait_for(pilot, lambda: _names(lst) == ["viv"])
+        assert "Role: viewer ▾" in tui.screen_text(app)
 
 
 async def test_enter_on_a_row_opens_that_user(tui, admin, make_user):

@@ -7,10 +7,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from console.services.users import UserFilter
+from console.services.views import Page, UserView
 from console.tui.widgets.userlist import Query, UserList
+from console.tui.widgets.viewpicker import ViewPicker
 
 #: (label, filter, order) for the filter selector.
 VIEWS: dict[str, tuple[str, UserFilter, str]] = {
@@ -28,6 +30,8 @@ VIEWS: dict[str, tuple[str, UserFilter, str]] = {
 }
 
 DEBOUNCE = 0.25
+#: What the screen opens on: every user, by username.
+DEFAULT_QUERY = Query()
 
 
 class UsersScreen(Screen):
@@ -44,27 +48,29 @@ class UsersScreen(Screen):
         Binding("r", "refresh", "Refresh", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, first: Page[UserView] | None = None) -> None:
+        """``first``: the first page of the default view, if already read."""
         super().__init__()
         self._debounce: Timer | None = None
+        self._first = first
+        self._shown = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="users-bar"):
             yield Input(placeholder="Search username, email, name…  (/)", id="users-search", max_length=200)
-            yield Select([(label, key) for key, (label, _, _) in VIEWS.items()], value="all", allow_blank=False,
-                         id="users-view")
+            yield ViewPicker({key: label for key, (label, _, _) in VIEWS.items()}, "all", id="users-view")
         yield UserList(id="users-list")
         yield Static("", id="users-position")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(UserList).reload(self._query())
+        first, self._first = self._first, None
+        self.query_one(UserList).reload(self._query(), first=first if self._query() == DEFAULT_QUERY else None)
 
     def _query(self) -> Query:
         search = self.query_one("#users-search", Input).value.strip()
-        view = self.query_one("#users-view", Select).value
-        _, flt, order = VIEWS[view if isinstance(view, str) else "all"]
+        _, flt, order = VIEWS[self.query_one(ViewPicker).value]
         return Query(search=search, filter=flt, order=order)
 
     # -- search as you type -------------------------------------------------------------------
@@ -87,8 +93,10 @@ class UsersScreen(Screen):
                 self._search_now()
             self.query_one(UserList).focus()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        self.query_one(UserList).reload(self._query())
+    def on_view_picker_changed(self, _event: ViewPicker.Changed) -> None:
+        lst, query = self.query_one(UserList), self._query()
+        if query != lst.query_:
+            lst.reload(query)
 
     # -- list ------------------------------------------------------------------------------------
 
@@ -106,7 +114,11 @@ class UsersScreen(Screen):
 
     def on_screen_resume(self) -> None:
         """Back from a detail screen (however it was opened): redraw the rows
-        in place, so an action's effect shows and the cursor stays put."""
+        in place, so an action's effect shows and the cursor stays put. (Not
+        when first shown: the rows are fresh.)"""
+        if not self._shown:
+            self._shown = True
+            return
         lst = self.query_one(UserList)
         if lst.pages:
             lst.refresh_window()
@@ -117,14 +129,16 @@ class UsersScreen(Screen):
         self.query_one("#users-search", Input).focus()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#users-view", Select).focus()
+        picker = self.query_one(ViewPicker)
+        picker.focus()
+        picker.action_open()
 
     def action_focus_list(self) -> None:
         self.query_one(UserList).focus()
 
     def action_attention(self) -> None:
-        select = self.query_one("#users-view", Select)
-        select.value = "all" if select.value == "attention" else "attention"
+        picker = self.query_one(ViewPicker)
+        picker.value = "all" if picker.value == "attention" else "attention"
 
     def action_refresh(self) -> None:
         self.query_one(UserList).reload(self._query())

@@ -96,8 +96,16 @@ class UserList(Widget, can_focus=True):
 
     # -- loading ---------------------------------------------------------------------------
 
-    def reload(self, query: Query | None = None) -> None:
-        """Start over (new search, filter or order): first page and the count."""
+    @staticmethod
+    def list_args(query: Query) -> dict:
+        """The arguments of ``users.list_users`` for pages of ``query`` (for
+        its first page, as they are)."""
+        return dict(search=query.search or None, filter=query.filter, order=query.order, limit=PAGE)
+
+    def reload(self, query: Query | None = None, *, first: Page[UserView] | None = None) -> None:
+        """Start over (new search, filter or order): first page and the count.
+        ``first``: that first page, already read (``list_users`` with
+        ``list_args(query)``)."""
         if query is not None:
             self.query_ = query
         self.generation += 1
@@ -105,7 +113,10 @@ class UserList(Widget, can_focus=True):
         self.loading = set()
         self.total = None
         self.from_end_unanchored = False
-        self._fetch("first")
+        if first is not None:
+            self._got((self.generation, self.jump), "first", self.list_args(self.query_), first)
+        else:
+            self._fetch("first")
         self.refresh()
 
     def _count(self) -> None:
@@ -118,8 +129,8 @@ class UserList(Widget, can_focus=True):
         if where in self.loading:
             return
         self.loading.add(where)
-        app, q, token = self.app, self.query_, (self.generation, self.jump)
-        kw: dict = dict(search=q.search or None, filter=q.filter, order=q.order, limit=PAGE)
+        app, token = self.app, (self.generation, self.jump)
+        kw = self.list_args(self.query_)
         if where == "next":
             kw["cursor"] = self.pages[-1].next_cursor
         elif where == "prev":
