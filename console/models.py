@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, func
 from sqlalchemy.types import TypeDecorator
+from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 ROLES = ("member", "helpdesk", "admin", "viewer")
@@ -42,7 +43,15 @@ def _ts(nullable: bool = True, index: bool = False):
 _user_version = Column("version", Integer, nullable=False, default=1)
 
 
-class User(SQLModel, table=True):
+class Table(SQLModel):
+    """The base of every table. Rows are built by the ORM and never validated by
+    pydantic, so its validators are built only if ever asked for (``defer_build``
+    takes ~3 ms off every start of the console)."""
+
+    model_config = ConfigDict(defer_build=True)  # type: ignore[assignment]
+
+
+class User(Table, table=True):
     __tablename__ = "users"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -76,7 +85,7 @@ Index("ix_users_email_lower", func.lower(User.email))
 Index("ix_users_display_name_lower", func.lower(User.display_name))
 
 
-class PasswordHistory(SQLModel, table=True):
+class PasswordHistory(Table, table=True):
     __tablename__ = "password_history"
     __table_args__ = (Index("ix_password_history_user_created", "user_id", "created_at"),)
 
@@ -86,7 +95,7 @@ class PasswordHistory(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class UserSession(SQLModel, table=True):
+class UserSession(Table, table=True):
     """A session of the application that uses this database."""
 
     __tablename__ = "user_sessions"
@@ -103,7 +112,7 @@ class UserSession(SQLModel, table=True):
     revoked_reason: str | None = Field(default=None, max_length=64)
 
 
-class ResetTicket(SQLModel, table=True):
+class ResetTicket(Table, table=True):
     """A single-use password reset ticket. Only the SHA-256 of its token is stored."""
 
     __tablename__ = "reset_tickets"
@@ -120,7 +129,7 @@ class ResetTicket(SQLModel, table=True):
     revoked_reason: str | None = Field(default=None, max_length=64)
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(Table, table=True):
     """One audited action or denial. ``hash`` chains each event to the one before."""
 
     __tablename__ = "audit_events"
@@ -145,7 +154,7 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class AuditHead(SQLModel, table=True):
+class AuditHead(Table, table=True):
     """Single row holding the newest event's sequence number and hash.
 
     Every audit append updates it first, which serialises appends (a row lock on
