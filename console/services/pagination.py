@@ -10,6 +10,8 @@ from sqlalchemy import and_, or_
 from console.services.errors import InvalidInput
 
 MAX_LIMIT = 500
+#: Key integers (ids, ranks) fit a 32-bit INTEGER column on every backend.
+INT_RANGE = 2**31
 
 
 def encode(*key) -> str:
@@ -26,7 +28,8 @@ def decode(cursor: str, types: tuple[type, ...]) -> list:
     except (ValueError, UnicodeDecodeError):
         key = None
     if (not isinstance(key, list) or len(key) != len(types)
-            or not all(type(k) is t for k, t in zip(key, types))):
+            or not all(type(k) is t for k, t in zip(key, types))
+            or not all(-INT_RANGE <= k < INT_RANGE for k in key if type(k) is int)):
         raise InvalidInput("cursor", "format", "not a cursor returned by a previous page")
     return key
 

@@ -10,12 +10,16 @@ converted by the bind processors SQLAlchemy itself would apply. Rows come back
 as the driver returns them; views convert fields on access (views.UserView).
 
 Driver errors are wrapped as SQLAlchemy's ``DBAPIError`` family, parameters
-hidden, exactly as an engine with ``hide_parameters`` would raise them."""
+hidden, as an engine with ``hide_parameters`` would raise them, and a
+connection the driver reports lost is invalidated so the pool replaces it.
+These reads bypass the engine, so its ``echo`` and cursor events do not see
+them (tests trace them at the driver)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from threading import Lock
+from weakref import WeakKeyDictionary
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
@@ -59,21 +63,25 @@ class Prepared:
         return dict(zip(self.names, out)) if self.named else tuple(out)
 
 
-_cache: dict[tuple, Prepared] = {}
+#: Per dialect instance (so per engine): two engines of one backend may be
+#: configured differently (PostgreSQL's standard_conforming_strings changes how
+#: a literal is written).
+_cache: WeakKeyDictionary[Dialect, dict[Hashable, Prepared]] = WeakKeyDictionary()
 _lock = Lock()
 
 
 def prepare(dialect: Dialect, shape: Hashable, build: Callable[[], Any]) -> Prepared:
-    """The statement ``build()`` makes for ``shape``, compiled once per dialect."""
-    key = (type(dialect), dialect.paramstyle, shape)
-    hit = _cache.get(key)
+    """The statement ``build()`` makes for ``shape``, compiled once per engine."""
+    shapes = _cache.get(dialect)
+    hit = shapes.get(shape) if shapes is not None else None
     if hit is not None:
         return hit
     prepared = Prepared(build(), dialect)
     with _lock:
-        if len(_cache) >= MAX_SHAPES:
-            _cache.clear()
-        _cache[key] = prepared
+        shapes = _cache.setdefault(dialect, {})
+        if len(shapes) >= MAX_SHAPES:
+            shapes.clear()
+        shapes[shape] = prepared
     return prepared
 
 
@@ -83,11 +91,18 @@ def fetch(conn: Connection, prepared: Prepared, values: Mapping[str, Any], *, on
     params = prepared.parameters(values)
     dbapi_conn = conn.connection.driver_connection
     cursor = dbapi_conn.cursor()
+    dbapi = conn.dialect.loaded_dbapi
     try:
         cursor.execute(prepared.sql, params)
         return cursor.fetchone() if one else cursor.fetchall()
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(prepared.sql, None, exc, conn.dialect.loaded_dbapi.Error,
-                                  hide_parameters=True, dialect=conn.dialect) from None
+    except dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, dbapi_conn, cursor)
+        if lost:
+            conn.invalidate()
+        raise DBAPIError.instance(prepared.sql, params, exc, dbapi.Error, hide_parameters=True, dialect=conn.dialect,
+                                  connection_invalidated=lost) from None
     finally:
-        cursor.close()
+        try:
+            cursor.close()
+        except dbapi.Error:
+            pass  # the connection went with the error above

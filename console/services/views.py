@@ -180,7 +180,7 @@ class UserView:
     def as_dict(self) -> dict[str, Any]:
         """Every field, converted, and the derived flags (for JSON output)."""
         data = {name: getattr(self, name) for name in self.FIELDS}
-        data.update(locked=self.locked, expired=self.expired, external=self.external, status=self.status)
+        data.update(locked=self.locked, expired=self.expired, status=self.status, external=self.external)
         return data
 
     def _key(self) -> tuple:

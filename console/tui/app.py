@@ -97,18 +97,25 @@ class UserdeskApp(App):
 
     async def _open_users(self, actor: Actor) -> None:
         """Open the user list with its first page already read: read while the
-        screen is still empty, nothing competes with the read, and the list
-        appears with its rows in one frame. A database slower than
-        FIRST_PAGE_WAIT gets the screen at once, which then reads for itself."""
+        screen before it (sign-in, or the empty start) is still shown, nothing
+        competes with the read, and the list appears with its rows in one frame.
+        A database slower than FIRST_PAGE_WAIT gets the list at once, which then
+        reads for itself; so does an operator who must first change their
+        password (that dialog comes at once)."""
+        from console.tui.screens.signin import SignInScreen
         from console.tui.screens.users import DEFAULT_QUERY, UsersScreen
         from console.tui.widgets.userlist import UserList
 
-        reader = self.run_worker(partial(users.list_users, self.ctx, actor, **UserList.list_args(DEFAULT_QUERY)),
-                                 thread=True, group="first-page", exit_on_error=False)
-        try:
-            first = await asyncio.wait_for(asyncio.shield(reader.wait()), FIRST_PAGE_WAIT)
-        except (asyncio.TimeoutError, WorkerFailed, WorkerCancelled):
-            first = None  # too slow, or an error the screen's own read will report
+        first = None
+        if not actor.must_change_password:
+            reader = self.run_worker(partial(users.list_users, self.ctx, actor, **UserList.list_args(DEFAULT_QUERY)),
+                                     thread=True, group="first-page", exit_on_error=False)
+            try:
+                first = await asyncio.wait_for(asyncio.shield(reader.wait()), FIRST_PAGE_WAIT)
+            except (asyncio.TimeoutError, WorkerFailed, WorkerCancelled):
+                pass  # too slow, or an error the screen's own read will report
+        if isinstance(self.screen, SignInScreen):
+            self.pop_screen()
         self.push_screen(UsersScreen(first=first))
         if actor.must_change_password:
             from console.tui.screens.password import ChangePasswordScreen

@@ -73,6 +73,8 @@ def test_a_demoted_operator_can_no_longer_read(ctx, make_operator):
     (["a", 2], {"search": "example"}),  # a username key for a search, which pages by id
     (["0", "alice", 2], {"order": "attention"}),  # the rank as text
     ([1.5, "alice", 2], {"order": "attention"}),
+    (["alice", 2**63], {}),  # beyond any INTEGER column
+    ([-2**40], {"search": "example"}),
 ])
 def test_a_forged_cursor_is_a_clean_error(ctx, admin, key, kw):
     from console.services import pagination

@@ -103,6 +103,7 @@ async def test_operator_who_must_change_password_is_forced_into_the_change_scree
         assert "must choose a new password" in tui.text(app, "#action-explanation")
         # The user list is underneath, but the forced screen is on top until done.
         assert isinstance(app.screen_stack[-2], UsersScreen)
+        assert not any(isinstance(s, SignInScreen) for s in app.screen_stack)
         new = "correct horse battery staple 42"
         await tui.fill(pilot, "#p-old", pw)
         await tui.fill(pilot, "#p-new", new)

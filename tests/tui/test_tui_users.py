@@ -10,6 +10,7 @@ import threading
 from textual.widgets import OptionList
 
 from console.services import users
+from console.tui import app as app_module
 from console.tui.screens.detail import UserDetailScreen
 from console.tui.screens.users import DEBOUNCE, VIEWS, UsersScreen
 from console.tui.widgets.userlist import MAX_ROWS, UserList
@@ -50,6 +51,7 @@ async def test_the_list_opens_with_its_first_page_read_once(tui, admin, make_use
         return real(*args, **kwargs)
 
     monkeypatch.setattr(users, "list_users", counting)
+    monkeypatch.setattr(app_module, "FIRST_PAGE_WAIT", 30.0)  # however slow the machine
     app, _ = tui.app(admin)
     async with app.run_test(size=tui.size) as pilot:
         screen = await tui.wait_screen(pilot, UsersScreen)
@@ -57,6 +59,12 @@ async def test_the_list_opens_with_its_first_page_read_once(tui, admin, make_use
         lst = await _list_ready(tui, pilot)
         assert _names(lst) == ["admin", "bob", "carol"]
         assert len(calls) == 1 and "cursor" not in calls[0]
+        await pilot.press("f")  # the view menu, closed unchanged: nothing to read again
+        await tui.wait_screen(pilot, ViewMenu)
+        await pilot.press("escape")
+        await tui.wait_screen(pilot, UsersScreen)
+        await app.workers.wait_for_complete()
+        assert len(calls) == 1
 
 
 async def test_the_list_shows_the_users_and_where_the_cursor_is(tui, admin, make_user):

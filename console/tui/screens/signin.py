@@ -57,8 +57,8 @@ class SignInScreen(Screen):
                          group="signin", exclusive=True)
 
     def _done(self, actor) -> None:
-        self.app.pop_screen()
-        self.app.signed_in(actor)
+        self._error("Signed in: opening the user list…", error=False)
+        self.app.signed_in(actor)  # replaces this screen
 
     def _fail(self, err: ServiceError) -> None:
         self.query_one("#signin-button", Button).disabled = False

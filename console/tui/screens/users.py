@@ -12,7 +12,7 @@ from textual.widgets import Footer, Header, Input, Static
 from console.services.users import UserFilter
 from console.services.views import Page, UserView
 from console.tui.widgets.userlist import Query, UserList
-from console.tui.widgets.viewpicker import ViewPicker
+from console.tui.widgets.viewpicker import ViewMenu, ViewPicker
 
 #: (label, filter, order) for the filter selector.
 VIEWS: dict[str, tuple[str, UserFilter, str]] = {
@@ -53,7 +53,7 @@ class UsersScreen(Screen):
         super().__init__()
         self._debounce: Timer | None = None
         self._first = first
-        self._shown = False
+        self._reread_on_resume = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -112,15 +112,17 @@ class UsersScreen(Screen):
 
         self.app.push_screen(UserDetailScreen(username))
 
+    def on_screen_suspend(self) -> None:
+        # The view menu changes nothing: the rows need no fresh read after it.
+        self._reread_on_resume = not isinstance(self.app.screen, ViewMenu)
+
     def on_screen_resume(self) -> None:
         """Back from a detail screen (however it was opened): redraw the rows
         in place, so an action's effect shows and the cursor stays put. (Not
-        when first shown: the rows are fresh.)"""
-        if not self._shown:
-            self._shown = True
-            return
+        when first shown, nor after the view menu: the rows are fresh.)"""
+        reread, self._reread_on_resume = self._reread_on_resume, False
         lst = self.query_one(UserList)
-        if lst.pages:
+        if reread and lst.pages:
             lst.refresh_window()
 
     # -- actions ---------------------------------------------------------------------------------
