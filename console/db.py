@@ -76,6 +76,9 @@ SQLITE_FTS = (
 
 def create_schema(engine: Engine) -> None:
     """Create missing tables, search indexes and the audit chain's head row."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     SQLModel.metadata.create_all(engine)
     if engine.dialect.name == "sqlite":
         with engine.begin() as conn:

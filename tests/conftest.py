@@ -1,12 +1,16 @@
-"""Shared fixtures: a throw-away SQLite database, a controllable clock, a service
+"""Shared fixtures: a throw-away database, a controllable clock, a service
 context with the cheapest argon2 parameters, and operators to act as.
 
-Everything here is function-scoped: each test gets its own database file.
+Every test that uses a database runs twice when PostgreSQL is available (see
+tests/postgres.py): ``[sqlite]`` on its own file, ``[postgresql]`` on its own
+database in a cluster the run starts. ``@pytest.mark.sqlite_only`` marks a test
+of a SQLite mechanism (its full-text index, its driver trace).
 """
 
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
@@ -20,6 +24,7 @@ from console.security.hashing import Argon2Params
 from console.services import audit, auth, users
 from console.services.context import Actor, ServiceContext
 from console.services.views import AuditView, PasswordResult
+import pgcluster as postgres
 
 
 class Clock:
@@ -56,9 +61,59 @@ class Operator(NamedTuple):
 SYSTEM = Actor.system("test")
 
 
+TEMPLATE = "userdesk_template"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: a test of a SQLite-only mechanism")
+    cluster = postgres.from_env()
+    config.userdesk_pg = cluster
+    if cluster is not None:
+        with cluster.admin() as conn:  # each test's database is a copy of this one
+            conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+            conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        with postgres.psycopg.connect(cluster.url(TEMPLATE).replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
+def pytest_unconfigure(config) -> None:
+    cluster = getattr(config, "userdesk_pg", None)
+    if cluster is not None:
+        cluster.stop()
+
+
+def pytest_report_header(config) -> str:
+    cluster = getattr(config, "userdesk_pg", None)
+    if cluster is None:
+        return f"databases: SQLite only ({postgres.ENV}=auto found no PostgreSQL, or off)"
+    return f"databases: SQLite and PostgreSQL {cluster.version} on {cluster.host}:{cluster.port}"
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if metafunc.config.userdesk_pg is not None and not metafunc.definition.get_closest_marker("sqlite_only"):
+            backends.append("postgresql")
+        metafunc.parametrize("backend", backends, scope="function")
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 't.db'}")
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(tmp_path, backend, request) -> Settings:
+    if backend == "sqlite":
+        yield Settings(database_url=f"sqlite:///{tmp_path / 't.db'}")
+        return
+    cluster = request.config.userdesk_pg
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with cluster.admin() as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    yield Settings(database_url=cluster.url(name))
+    with cluster.admin() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -182,16 +237,18 @@ def audit_events(ctx):
 @pytest.fixture
 def db_rows(ctx):
     """``db_rows()``: every row of every table, by raw SQL, as
-    ``{table: [tuple, ...]}`` ordered by rowid; ``db_rows(exclude=(...))`` skips tables."""
+    ``{table: [tuple, ...]}`` ordered by primary key; ``db_rows(exclude=(...))`` skips tables."""
 
     def _rows(*, exclude: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
         out: dict[str, list[tuple]] = {}
         with ctx.engine.connect() as conn:
-            for table in sorted(inspect(conn).get_table_names()):
+            inspector = inspect(conn)
+            for table in sorted(inspector.get_table_names()):
                 # The search index's shadow tables hold derived trigrams, not rows.
                 if table in exclude or table.startswith("users_fts"):
                     continue
-                out[table] = [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY rowid'))]
+                key = ", ".join(f'"{c}"' for c in inspector.get_pk_constraint(table)["constrained_columns"])
+                out[table] = [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY {key}'))]
         return out
 
     return _rows

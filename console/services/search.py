@@ -4,11 +4,14 @@ through an index on every backend:
 - SQLite, 3+ characters: the FTS5 trigram table ``users_fts`` (see db.py).
 - SQLite, 1–2 characters (too short for trigrams): a prefix match, which the
   ``lower(...)`` expression indexes answer as range scans.
-- Other backends: ``lower(col) LIKE '%q%'``, which PostgreSQL's pg_trgm GIN
-  indexes answer.
+- PostgreSQL: ``lower(col) LIKE '%q%'`` (1–2 characters: ``LIKE 'q%'``, a
+  prefix, as on SQLite), answered by the pg_trgm GIN indexes on ``lower(col)``
+  (models.py). A prefix is a LIKE there, not a range: under a linguistic
+  collation the strings that start with "ab" are not all between "ab" and "ac".
 
-Search results are ordered by account id (creation order): that order comes
-straight out of the index, so a page costs the same at any depth."""
+Search results are ordered by account id (creation order), paged by id; on
+SQLite that order comes straight out of the index, so a page costs the same at
+any depth."""
 
 from __future__ import annotations
 
@@ -32,10 +35,12 @@ def _next_prefix(q: str) -> str:
 
 
 def kind_of(dialect: str, q: str) -> str:
-    """How ``q`` is searched on ``dialect``: ``fts``, ``prefix`` or ``like``."""
+    """How ``q`` is searched on ``dialect``: ``fts`` or ``prefix`` (SQLite),
+    ``like`` or ``like_prefix`` (elsewhere)."""
+    short = len(q) < TRIGRAM
     if dialect == "sqlite":
-        return "fts" if len(q) >= TRIGRAM else "prefix"
-    return "like"
+        return "prefix" if short else "fts"
+    return "like_prefix" if short else "like"
 
 
 def uses_fts(dialect: str, q: str) -> bool:
@@ -53,6 +58,8 @@ def terms(kind: str, q: str) -> dict[str, str]:
         return {"search_phrase": _phrase(q)}
     if kind == "prefix":
         return {"search_lo": q, "search_hi": _next_prefix(q)}
+    if kind == "like_prefix":
+        return {"search_like": f"{_escape_like(q)}%"}
     return {"search_like": f"%{_escape_like(q)}%"}
 
 

@@ -196,7 +196,7 @@ def test_stored_hostile_text_is_printed_inertly(cli, ctx, initialized):
     """Rows written by the application itself may hold anything; output escapes it."""
     as_root(cli, initialized, "users", "create", "jane")
     with ctx.engine.begin() as conn:
-        conn.execute(text("UPDATE users SET display_name = :d, blocked = 1, blocked_reason = :r WHERE username='jane'"),
+        conn.execute(text("UPDATE users SET display_name = :d, blocked = true, blocked_reason = :r WHERE username='jane'"),
                      {"d": "\x1b[2J\x1b]52;c;aGk=\x07Jane", "r": "\x9b31m\u202eevil"})
     for args in (["users", "list"], ["users", "show", "jane"]):
         r = cli(*args)

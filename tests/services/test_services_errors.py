@@ -419,7 +419,7 @@ def s_ticket_blocked_user(w):
     w.make_user("alice")
     token = tickets.issue_ticket(w.ctx, w.admin, "alice").token.reveal()
     with w.ctx.engine.begin() as conn:
-        conn.execute(text("UPDATE users SET blocked = 1 WHERE username = 'alice'"))
+        conn.execute(text("UPDATE users SET blocked = true WHERE username = 'alice'"))
     return Case(lambda: tickets.redeem_ticket(w.ctx, token, strong()), "TICKET_INVALID", "ticket.redeem", "alice",
                 operator="ticket", watch=("alice",))
 

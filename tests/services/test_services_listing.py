@@ -50,7 +50,7 @@ def test_attention_order_puts_troubled_accounts_first(ctx, admin, clock, twelve)
                      {"t": (now + timedelta(minutes=5)).replace(tzinfo=None)})
         conn.execute(text("UPDATE users SET password_expires_at = :t WHERE username = 'u03'"),
                      {"t": (now - timedelta(days=1)).replace(tzinfo=None)})
-        conn.execute(text("UPDATE users SET blocked = 1 WHERE username = 'u09'"))
+        conn.execute(text("UPDATE users SET blocked = true WHERE username = 'u09'"))
         conn.execute(text("UPDATE users SET last_login_at = NULL WHERE username IN ('u05', 'u01')"))
     names, _ = walk_forward(ctx, admin, search="u", order="attention")
     assert names[:5] == ["u07", "u03", "u09", "u01", "u05"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import psycopg
+from sqlalchemy.exc import DBAPIError
 
 from console.services import prepared, users
 from console.services.errors import DatabaseUnavailable
@@ -66,10 +67,23 @@ def test_each_call_binds_its_own_limit_and_cursor(ctx, admin, make_user):
 
 def test_a_driver_error_is_database_unavailable_without_the_values(ctx, admin, make_user):
     make_user("alice")
-    with ctx.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE users_fts")
-    with pytest.raises(DatabaseUnavailable) as ei:
-        users.list_users(ctx, admin, search="secret-needle")
+    if ctx.engine.dialect.name == "sqlite":
+        with ctx.engine.begin() as conn:  # the search's index, gone under the console
+            conn.exec_driver_sql("DROP TABLE users_fts")
+        with pytest.raises(DatabaseUnavailable) as ei:
+            users.list_users(ctx, admin, search="secret-needle")
+    else:
+        # Another session holds the table; this one gives up waiting after 0.1 s.
+        event.listen(ctx.engine, "connect", lambda dbapi_conn, _: dbapi_conn.execute("SET lock_timeout = '100ms'"))
+        ctx.engine.dispose()
+        blocker = ctx.engine.connect()
+        blocker.exec_driver_sql("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        try:
+            with pytest.raises(DatabaseUnavailable) as ei:
+                users.list_users(ctx, admin, search="secret-needle")
+        finally:
+            blocker.rollback()
+            blocker.close()
     assert ei.value.code == "DB_UNAVAILABLE" and "needle" not in str(ei.value)
 
 
@@ -85,3 +99,24 @@ def test_the_page_statement_compiles_for_postgresql_with_named_converted_values(
     assert isinstance(params, dict) and "OFFSET" not in query.sql
     assert params["now"] == datetime(2026, 1, 2, 1, 4, 5) and params["role"] == "admin" and params["limit"] == 51
     assert "%(now)s" in query.sql and "%(search_like)s" in query.sql
+
+
+def test_a_driver_error_names_no_bound_value(ctx):
+    """The wrapped error quotes the statement, never its values."""
+    query = prepared.Prepared(_page_statement("username", "after", None, _shape_of(UserFilter())), ctx.engine.dialect)
+    with ctx.engine.connect() as conn:
+        conn.exec_driver_sql("DROP TABLE users CASCADE" if ctx.engine.dialect.name == "postgresql"
+                             else "DROP TABLE users")
+        conn.commit()
+        with pytest.raises(DBAPIError) as ei:
+            prepared.fetch(conn, query, {"k0": "secret-key-value", "k1": 7, "limit": 5})
+    assert "secret-key-value" not in str(ei.value) and "parameters hidden" in str(ei.value)
+
+
+def test_compiled_statements_are_kept_per_engine(ctx, make_ctx):
+    other = make_ctx()
+    shape = ("test.shape",)
+    a = prepared.prepare(ctx.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter()))
+    assert prepared.prepare(ctx.engine.dialect, shape, lambda: 1 / 0) is a  # built once
+    b = prepared.prepare(other.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter()))
+    assert b is not a
