@@ -19,7 +19,7 @@ from typing import Any, Optional
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from console import __version__
+from console import __version__, schema
 from console.config import Settings, demo_database_url, load_settings
 from console.db import describe as describe_db
 from console.security.text import escape_controls
@@ -43,6 +43,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(policy_app, name="policy")
+db_app = typer.Typer(help="The database schema: its version and migrations.", rich_markup_mode=None)
+app.add_typer(db_app, name="db")
 
 LOCAL_READER = Actor(id=None, username="local", role="viewer", method="local")
 
@@ -100,9 +102,16 @@ class State:
                                                      "with --password-stdin")
         return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
 
+    def ready(self) -> ServiceContext:
+        """The context, on a database at this console's schema version (or an
+        error saying what to run)."""
+        ctx = self.ctx()
+        schema.check(ctx.engine)
+        return ctx
+
     def actor(self) -> Actor:
         """The operator for a mutating command: signed in, or trusted by config."""
-        ctx = self.ctx()
+        ctx = self.ready()
         if not self.operator:
             raise InvalidInput("operator", "required", "this command changes data: give --operator NAME "
                                                        "(or set USERDESK_OPERATOR)")
@@ -114,7 +123,10 @@ class State:
 
     def reader(self) -> Actor:
         """Reading needs no sign-in unless an operator is named."""
-        return self.actor() if self.operator else LOCAL_READER
+        if self.operator:
+            return self.actor()
+        self.ready()
+        return LOCAL_READER
 
 
 _STATE: ContextVar[State | None] = ContextVar("userdesk_cli_state", default=None)
@@ -302,6 +314,43 @@ def init(
         typer.echo(f"database ready: {safe(describe_db(st.settings().database_url))}")
         print_secret(f"admin {safe(result.user.username)} password", result.password,
                      "This password is shown once. Store it now; use 'userdesk change-password' to change it.")
+
+
+def _schema_dict(st_: "schema.State") -> dict:
+    status = "current" if st_.up_to_date else ("newer" if not st_.known else
+                                               "empty" if not st_.has_tables else "outdated")
+    return {"current": st_.current, "head": st_.head, "status": status}
+
+
+@db_app.command("current")
+@handles_errors
+def db_current(as_json: bool = JSON) -> None:
+    """Show the database's schema version and this userdesk's."""
+    data = _schema_dict(schema.state(state().ctx().engine))
+    if as_json:
+        emit_json(data)
+        return
+    typer.echo(f"database: {data['current'] or '(none)'}  userdesk: {data['head']}  ({data['status']})")
+    if data["status"] == "outdated":
+        typer.echo("run `userdesk db upgrade` to migrate it", err=True)
+    elif data["status"] == "newer":
+        typer.echo("the database is newer than this userdesk: upgrade userdesk", err=True)
+
+
+@db_app.command("upgrade")
+@handles_errors
+def db_upgrade(as_json: bool = JSON) -> None:
+    """Migrate the database to this userdesk's schema version (creating it if empty)."""
+    engine = state().ctx().engine
+    before = schema.state(engine)
+    after = schema.upgrade(engine)
+    if as_json:
+        emit_json({"from": before.current, **_schema_dict(after)})
+    elif before.current == after.current:
+        typer.echo(f"already at {after.current}: nothing to do")
+    else:
+        was = before.current or ("(from before migrations)" if before.has_tables else "(empty)")
+        typer.echo(f"migrated {was} -> {after.current}")
 
 
 @app.command()

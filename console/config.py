@@ -64,6 +64,13 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
 
     database_url: str = Field(default_factory=default_database_url)
+    #: Connection pool of a server database (PostgreSQL), per console process:
+    #: connections kept open, extra ones allowed under load, seconds to wait for
+    #: one, and seconds after which a connection is replaced (0: never).
+    db_pool_size: int = Field(5, ge=1, le=100)
+    db_max_overflow: int = Field(5, ge=0, le=100)
+    db_pool_timeout: float = Field(10.0, gt=0, le=600)
+    db_pool_recycle: int = Field(1800, ge=0, le=86400)
     #: Password policy preset (see ``console.security.policy.PRESETS``) ...
     policy: str = "nist"
     #: ... and per-field overrides, e.g. ``{min_length = 12, history = 10}``.

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from console import models  # noqa: F401  (registers the tables)
 from console.services.errors import ConfigError
 
+if TYPE_CHECKING:
+    from console.config import Settings
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+
+def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = None) -> Engine:
     """``hide_parameters``: a driver error's message never quotes bound values
-    (a hash among them)."""
+    (a hash among them). A server database gets the pool of ``settings`` and a
+    check of each connection as it is taken (so a restarted server costs no
+    failed action)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -27,7 +33,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+    pool: dict = {}
+    if settings is not None:
+        pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+                "pool_timeout": settings.db_pool_timeout, "pool_recycle": settings.db_pool_recycle or -1}
+    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **pool)
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -50,44 +60,20 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-#: SQLite: a trigram full-text index over the searchable columns, kept in sync
-#: with ``users`` by triggers, so substring search never scans the table.
+#: SQLite: the trigger that keeps the search index (users_fts, made by the
+#: first migration) in step with inserts; a bulk load drops it, loads, rebuilds
+#: the index once and puts it back (services/setup.py).
 SQLITE_FTS_INSERT_TRIGGER = """CREATE TRIGGER IF NOT EXISTS users_fts_insert AFTER INSERT ON users BEGIN
         INSERT INTO users_fts(rowid, username, email, display_name)
         VALUES (new.id, new.username, new.email, new.display_name);
     END"""
-SQLITE_FTS = (
-    """CREATE VIRTUAL TABLE IF NOT EXISTS users_fts USING fts5(
-        username, email, display_name, content='users', content_rowid='id',
-        tokenize='trigram case_sensitive 0')""",
-    SQLITE_FTS_INSERT_TRIGGER,
-    """CREATE TRIGGER IF NOT EXISTS users_fts_delete AFTER DELETE ON users BEGIN
-        INSERT INTO users_fts(users_fts, rowid, username, email, display_name)
-        VALUES ('delete', old.id, old.username, old.email, old.display_name);
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS users_fts_update AFTER UPDATE OF username, email, display_name ON users BEGIN
-        INSERT INTO users_fts(users_fts, rowid, username, email, display_name)
-        VALUES ('delete', old.id, old.username, old.email, old.display_name);
-        INSERT INTO users_fts(rowid, username, email, display_name)
-        VALUES (new.id, new.username, new.email, new.display_name);
-    END""",
-)
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables, search indexes and the audit chain's head row."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    SQLModel.metadata.create_all(engine)
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            for ddl in SQLITE_FTS:
-                conn.exec_driver_sql(ddl)
-    with Session(engine) as s:
-        if s.get(models.AuditHead, 1) is None:
-            s.add(models.AuditHead(id=1))
-            s.commit()
+    """Bring the database to this console's schema (console/schema.py)."""
+    from console import schema
+
+    schema.upgrade(engine)
 
 
 def read_session(engine: Engine) -> Session:

@@ -49,7 +49,7 @@ class ServiceContext:
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw) -> "ServiceContext":
-        return cls(engine=db.make_engine(settings.database_url), settings=settings, **kw)
+        return cls(engine=db.make_engine(settings.database_url, settings=settings), settings=settings, **kw)
 
     @property
     def policy(self) -> Policy:

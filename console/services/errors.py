@@ -124,3 +124,15 @@ class DatabaseUnavailable(ServiceError):
 
 class NotInitialized(ServiceError):
     code = "NOT_INITIALIZED"
+
+
+class SchemaOutdated(ServiceError):
+    """The database is at an older schema version than this console."""
+
+    code = "SCHEMA_OUTDATED"
+
+
+class SchemaNewer(ServiceError):
+    """The database is at a schema version this console does not know (newer)."""
+
+    code = "SCHEMA_NEWER"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, insert
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from console import db
@@ -16,7 +17,7 @@ from console.security import tokens
 from console.security.generator import generate
 from console.services import auditlog, validation
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, NotInitialized, ServiceError, UserExists
+from console.services.errors import DatabaseUnavailable, InvalidInput, NotInitialized, ServiceError, UserExists
 from console.services.users import create_user
 from console.services.views import PasswordResult
 
@@ -37,14 +38,17 @@ def initialize(ctx: ServiceContext, admin_username: str = "admin", *, email: str
 
 
 def check_ready(ctx: ServiceContext) -> None:
-    """Raise NOT_INITIALIZED unless the database has its tables and an operator
-    to sign in with."""
-    from sqlalchemy import inspect
+    """Raise unless the database is at this console's schema version
+    (NOT_INITIALIZED, SCHEMA_OUTDATED or SCHEMA_NEWER, each saying what to run)
+    and has an operator to sign in with."""
+    from console import schema
 
-    if not inspect(ctx.engine).has_table(User.__tablename__):
-        raise NotInitialized("this database has no userdesk tables: run `userdesk init` (or `userdesk demo`)")
-    with ctx.read_session() as s:
-        some = s.exec(select(User.id).where(User.role.in_(("admin", "helpdesk", "viewer"))).limit(1)).first()
+    try:
+        schema.check(ctx.engine)
+        with ctx.read_session() as s:
+            some = s.exec(select(User.id).where(User.role.in_(("admin", "helpdesk", "viewer"))).limit(1)).first()
+    except OperationalError as exc:
+        raise DatabaseUnavailable.from_driver(exc) from None
     if some is None:
         raise NotInitialized("this database has no operators: run `userdesk init` to create the first admin")
 

@@ -220,3 +220,24 @@ def test_the_demo_profile_trusts_operators_only_on_the_demo_database(tmp_path):
     chosen = load_settings(profile="demo", config_path=cfg, env={"USERDESK_TRUSTED_OPERATOR": "true",
                                                                   "USERDESK_DATABASE_URL": "sqlite:///x.db"})
     assert chosen.trusted_operator is True  # said explicitly
+
+
+def test_a_server_database_gets_the_configured_pool(settings):
+    """PostgreSQL: the pool of each console is the config's (SQLite keeps its own)."""
+    from console import db
+
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("a file database has no server connection pool")
+    tuned = settings.model_copy(update={"db_pool_size": 2, "db_max_overflow": 1, "db_pool_timeout": 0.2})
+    engine = db.make_engine(tuned.database_url, settings=tuned)
+    try:
+        assert engine.pool.size() == 2
+        held = [engine.connect() for _ in range(3)]  # size + overflow: a fourth waits 0.2 s, then fails
+        try:
+            with pytest.raises(Exception, match="QueuePool limit of size 2 overflow 1"):
+                engine.connect()
+        finally:
+            for c in held:
+                c.close()
+    finally:
+        engine.dispose()

@@ -1,0 +1,120 @@
+"""The database schema's version: Alembic migrations (console/migrations/).
+
+``upgrade`` brings a database to the version this console was built for;
+``check`` refuses to work on a database at any other version, saying what to
+run. Databases made before there were migrations (by ``create_all``, with the
+same tables as the first migration) are adopted: stamped at that revision.
+
+``check`` runs at every start, so it reads the version table with plain SQL
+and knows the revisions from the file names (``NNNN_*.py``): Alembic itself
+is imported only to migrate (a test holds HEAD and the files to Alembic's own
+view of them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+from console.services.errors import NotInitialized, SchemaNewer, SchemaOutdated
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The revision this console was built for (the newest migration).
+HEAD = "0001"
+#: The first migration: what a database made before migrations holds.
+BASELINE = "0001"
+
+
+#: Not in the models: SQLite's full-text index (a virtual table and the shadow
+#: tables it keeps), created and kept by the migrations themselves.
+UNMODELLED = ("users_fts",)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """For Alembic's comparisons: leave out what the models do not describe."""
+    return not (type_ == "table" and name and name.startswith(UNMODELLED))
+
+
+def revisions() -> set[str]:
+    """Every revision this console has a migration for."""
+    return {p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")}
+
+
+def config(connection: Connection | None = None) -> "Config":
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head() -> str:
+    return HEAD
+
+
+@dataclass(frozen=True)
+class State:
+    #: The database's revision; None when it has none.
+    current: str | None
+    head: str
+    #: Has userdesk tables at all.
+    has_tables: bool
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+    @property
+    def known(self) -> bool:
+        """The database's revision is one of this console's migrations."""
+        return self.current is None or _known(self.current)
+
+
+def _known(revision: str) -> bool:
+    return revision in revisions()
+
+
+def state(engine: Engine) -> State:
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        current = None
+        if inspector.has_table("alembic_version"):
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return State(current=current, head=HEAD, has_tables=inspector.has_table("users"))
+
+
+def check(engine: Engine) -> State:
+    """The database is at this console's version, or an error saying what to run."""
+    st = state(engine)
+    if st.up_to_date:
+        return st
+    if not st.has_tables and st.current is None:
+        raise NotInitialized("this database has no userdesk tables: run `userdesk init` (or `userdesk demo`)")
+    if not st.known:
+        raise SchemaNewer(f"this database's schema ({st.current}) is newer than this userdesk (built for "
+                          f"{st.head}): upgrade userdesk before using it")
+    raise SchemaOutdated(f"this database's schema ({st.current or 'from before migrations'}) is older than this "
+                         f"userdesk ({st.head}): run `userdesk db upgrade`")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> State:
+    """Migrate to ``revision`` (default: this console's). A database from before
+    migrations is stamped at the baseline first; a newer one is refused."""
+    st = state(engine)
+    if not st.known:
+        raise SchemaNewer(f"this database's schema ({st.current}) is newer than this userdesk (built for "
+                          f"{st.head}): upgrade userdesk, not the database")
+    from alembic import command
+
+    with engine.begin() as conn:
+        if st.current is None and st.has_tables:
+            command.stamp(config(conn), BASELINE)
+        command.upgrade(config(conn), revision)
+    return state(engine)

@@ -1,0 +1,100 @@
+"""The schema comes from Alembic migrations: they agree with the models on
+every backend, and a console on a database at another version stops and says
+what to run."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from console import schema
+from console.security.hashing import Argon2Params
+from console.services import setup, users
+from console.services.context import Actor, ServiceContext
+from console.services.errors import NotInitialized, SchemaNewer, SchemaOutdated
+
+READER = Actor(None, "t", "viewer", "local")
+
+
+@pytest.fixture
+def bare(settings):
+    """A context on an empty database: no tables, no schema version."""
+    c = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest())
+    yield c
+    c.engine.dispose()
+
+
+def test_the_migrations_build_what_the_models_describe(bare):
+    state = schema.upgrade(bare.engine)
+    assert state.current == schema.HEAD and state.up_to_date
+    with bare.engine.connect() as conn:
+        mc = MigrationContext.configure(conn, opts={"include_object": schema.include_object,
+                                                   "compare_type": True})
+        with warnings.catch_warnings():  # SQLite cannot reflect expression indexes: checked by name below
+            warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+            diff = compare_metadata(mc, SQLModel.metadata)
+        assert diff == []
+        if bare.engine.dialect.name == "sqlite":
+            made = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+            wanted = {ix.name for t in SQLModel.metadata.tables.values() for ix in t.indexes
+                      if ix._ddl_if is None or ix._ddl_if.dialect in (None, "sqlite")}
+            assert wanted <= made
+            assert {"users_fts_insert", "users_fts_update", "users_fts_delete"} <= {
+                r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+        else:
+            trgm = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname LIKE '%_trgm'")).scalars().all()
+            assert len(trgm) == 3 and all("gin" in d and "gin_trgm_ops" in d for d in trgm)
+
+
+def test_head_and_the_revision_files_are_alembics_own():
+    scripts = ScriptDirectory.from_config(schema.config())
+    assert scripts.get_heads() == [schema.HEAD]
+    assert {r.revision for r in scripts.walk_revisions()} == schema.revisions()
+
+
+def test_an_empty_database_asks_for_init(bare):
+    with pytest.raises(NotInitialized) as ei:
+        schema.check(bare.engine)
+    assert "userdesk init" in ei.value.message
+
+
+def test_a_database_from_before_migrations_is_outdated_then_adopted(bare):
+    """Made as consoles did before migrations: ``create_all``, the search index,
+    the audit head row."""
+    baseline = importlib.import_module("console.migrations.versions.0001_initial_schema")
+    with bare.engine.begin() as conn:
+        if bare.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        SQLModel.metadata.create_all(conn)
+        if bare.engine.dialect.name == "sqlite":
+            for ddl in baseline.FTS:
+                conn.exec_driver_sql(ddl)
+        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+    with pytest.raises(SchemaOutdated) as ei:
+        setup.check_ready(bare)
+    assert "userdesk db upgrade" in ei.value.message and ei.value.code == "SCHEMA_OUTDATED"
+    after = schema.upgrade(bare.engine)
+    assert after.up_to_date
+    setup.initialize(bare, "root")
+    setup.check_ready(bare)
+    assert [u.username for u in users.list_users(bare, READER, search="roo").items] == ["root"]
+
+
+def test_a_newer_database_is_refused_and_not_touched(bare):
+    schema.upgrade(bare.engine)
+    setup.initialize(bare, "root")
+    with bare.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    for attempt in (setup.check_ready, lambda c: schema.upgrade(c.engine)):
+        with pytest.raises(SchemaNewer) as ei:
+            attempt(bare)
+        assert "9999" in ei.value.message and "upgrade userdesk" in ei.value.message
+    assert schema.state(bare.engine).current == "9999"
