@@ -710,6 +710,23 @@ def ticket_issue(username: str,
                  f"Shown once; valid until {when(t.ticket.expires_at)}, single use.")
 
 
+@ticket_app.command("email")
+@handles_errors
+def ticket_email(username: str,
+                 lifetime: Optional[int] = typer.Option(None, "--lifetime", help="Minutes (1-1440; default config)."),
+                 reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK, as_json: bool = JSON) -> None:
+    """Issue a reset ticket and email its link to the user's address (you do not
+    see it); older tickets stop working. If the mail cannot be sent, nothing is issued."""
+    st = state()
+    sent = tickets.email_ticket(st.ctx(), st.actor(), username, lifetime_minutes=lifetime, reason=reason,
+                                identity_check=identity_check)
+    if as_json:
+        emit_json(sent)
+        return
+    typer.echo(f"reset link for {safe(sent.ticket.username)} emailed to {safe(sent.to)} ({sent.delivery}); "
+               f"valid until {when(sent.ticket.expires_at)}, single use")
+
+
 @ticket_app.command("list")
 @handles_errors
 def ticket_list(username: str, all_: bool = typer.Option(False, "--all", help="Include used, revoked, expired."),

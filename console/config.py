@@ -17,10 +17,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from console.security.hashing import Argon2Params
 from console.security.policy import PRESETS, Policy, get_policy
@@ -29,6 +29,15 @@ from console.services.errors import ConfigError
 APP_NAME = "userdesk"
 ENV_PREFIX = "USERDESK_"
 MAX_TICKET_LIFETIME_MINUTES = 24 * 60
+DEFAULT_MAIL_BODY = """Hello {display_name},
+
+a password reset was requested for your account {username}.
+Choose a new password here (the link works once, until {expires}):
+
+{link}
+
+If you did not ask for this, tell your helpdesk; your password has not changed.
+"""
 
 
 def config_dir() -> Path:
@@ -87,6 +96,26 @@ class Settings(BaseModel):
     ticket_url_template: str = "https://accounts.example.com/reset?token={token}"
     clipboard_clear_seconds: int = Field(30, ge=0, le=3600)
 
+    #: How a reset link is emailed to a user: ``off``, ``smtp``, or ``outbox``
+    #: (one .eml file per message in ``mail_outbox``, for development).
+    mail_delivery: Literal["off", "smtp", "outbox"] = "off"
+    mail_from: str = "userdesk <no-reply@localhost>"
+    mail_subject: str = "Reset your password"
+    #: Filled in: {display_name} {username} {link} {expires} (UTC) {minutes}.
+    mail_body: str = DEFAULT_MAIL_BODY
+    mail_outbox: str = Field(default_factory=lambda: str(data_dir() / "outbox"))
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    #: ``starttls`` (upgrade on the submission port), ``tls`` (implicit, port
+    #: 465) or ``none`` (plain: a relay on localhost only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    #: Better given as USERDESK_SMTP_PASSWORD than written in the file.
+    smtp_password: SecretStr | None = None
+    #: A CA bundle for a relay whose certificate a private CA signed.
+    smtp_ca_file: str | None = None
+    smtp_timeout: float = Field(10.0, gt=0, le=300)
+
     #: Console sign-in lockout for operators.
     operator_lockout_failures: int = Field(5, ge=1, le=100)
     operator_lockout_minutes: int = Field(15, ge=1, le=7 * 24 * 60)
@@ -121,6 +150,20 @@ class Settings(BaseModel):
             v.format(token="t", username="u")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(f"only {{token}} and {{username}} may be used ({exc})") from None
+        return v
+
+    @field_validator("mail_body", "mail_subject")
+    @classmethod
+    def _mail_template(cls, v: str, info) -> str:
+        try:
+            v.format(display_name="d", username="u", link="l", expires="e", minutes=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{display_name}} {{username}} {{link}} {{expires}} {{minutes}} may be used "
+                             f"({exc})") from None
+        if info.field_name == "mail_body" and "{link}" not in v:
+            raise ValueError("must contain {link}")
+        if info.field_name == "mail_subject" and "{link}" in v:
+            raise ValueError("must not contain {link} (a subject is shown in mail lists)")
         return v
 
     @model_validator(mode="after")

@@ -129,7 +129,8 @@ def make_ctx(settings, clock):
     made: list[ServiceContext] = []
 
     def _make(*, argon2_params: Argon2Params | None = None, **setting_updates) -> ServiceContext:
-        s = settings.model_copy(update=setting_updates) if setting_updates else settings
+        # Validated, as a config file's values would be.
+        s = Settings.model_validate({**dict(settings), **setting_updates}) if setting_updates else settings
         c = ServiceContext.from_settings(s, argon2_params=argon2_params or Argon2Params.cheapest(), clock=clock)
         made.append(c)
         return c

@@ -22,6 +22,7 @@ DANGER_ACTIONS = (
     Action.FORCE_CHANGE,
     Action.EXPIRE,
     Action.ISSUE_TICKET,
+    Action.EMAIL_TICKET,
     Action.REVOKE_SESSIONS,
     Action.BLOCK,
     Action.UNBLOCK,
@@ -66,8 +67,12 @@ def _state_denial(ctx: ServiceContext, actor: Actor, action: Action, u: UserView
         return "already has to change password at next sign-in"
     if action is Action.EXPIRE and (not u.has_password or u.expired):
         return "no password to expire" if not u.has_password else "the password has already expired"
-    if action is Action.ISSUE_TICKET and u.blocked:
+    if action in (Action.ISSUE_TICKET, Action.EMAIL_TICKET) and u.blocked:
         return "the account is blocked: unblock it first"
+    if action is Action.EMAIL_TICKET and not u.email:
+        return "the account has no email address"
+    if action is Action.EMAIL_TICKET and ctx.settings.mail_delivery == "off":
+        return "mail delivery is not configured (mail_delivery)"
     if action is Action.BLOCK and (u.blocked or own):
         return "already blocked" if u.blocked else "you cannot block your own account"
     if action is Action.UNBLOCK and not u.blocked:

@@ -136,3 +136,10 @@ class SchemaNewer(ServiceError):
     """The database is at a schema version this console does not know (newer)."""
 
     code = "SCHEMA_NEWER"
+
+
+class MailFailed(ServiceError):
+    """A reset link could not be handed over for delivery (nothing was issued)."""
+
+    code = "MAIL_FAILED"
+    outcome = "error"

@@ -20,6 +20,7 @@ class Action(str, Enum):
     FORCE_CHANGE = "force_change"
     EXPIRE = "expire"
     ISSUE_TICKET = "issue_ticket"
+    EMAIL_TICKET = "email_ticket"
     REVOKE_TICKET = "revoke_ticket"
     REVOKE_SESSIONS = "revoke_sessions"
     DELETE = "delete"
@@ -28,7 +29,8 @@ class Action(str, Enum):
 
 #: Actions that change a password or its state, refused on external accounts.
 PASSWORD_ACTIONS = frozenset(
-    {Action.RESET_PASSWORD, Action.SET_PASSWORD, Action.FORCE_CHANGE, Action.EXPIRE, Action.ISSUE_TICKET}
+    {Action.RESET_PASSWORD, Action.SET_PASSWORD, Action.FORCE_CHANGE, Action.EXPIRE, Action.ISSUE_TICKET,
+     Action.EMAIL_TICKET}
 )
 
 _HELPDESK = frozenset(
@@ -44,6 +46,7 @@ _HELPDESK = frozenset(
         Action.FORCE_CHANGE,
         Action.EXPIRE,
         Action.ISSUE_TICKET,
+        Action.EMAIL_TICKET,
         Action.REVOKE_TICKET,
         Action.REVOKE_SESSIONS,
     }

@@ -6,16 +6,17 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from console import mail
 from console.config import MAX_TICKET_LIFETIME_MINUTES
 from console.models import ResetTicket, User
 from console.security import tokens
 from console.services.base import Tx, action, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, TicketInvalid, TicketNotFound
+from console.services.errors import InvalidInput, MailFailed, TicketInvalid, TicketNotFound
 from console.services.passwords import apply_new_hash, check_new_password, expiry_from
 from console.services.permissions import Action, require
 from console.services.users import revoke_sessions_of, revoke_tickets_of
-from console.services.views import IssuedTicket, OneTimeSecret, TicketView
+from console.services.views import EmailedTicket, IssuedTicket, OneTimeSecret, TicketView
 
 INVALID = "this reset ticket is not valid: it is unknown, already used, revoked, superseded or expired"
 
@@ -26,6 +27,21 @@ def _lifetime(ctx: ServiceContext, minutes: int | None) -> int:
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_TICKET_LIFETIME_MINUTES:
         raise InvalidInput("lifetime_minutes", "range", f"from 1 to {MAX_TICKET_LIFETIME_MINUTES} minutes (24 hours)")
     return minutes
+
+
+def _new_ticket(ctx: ServiceContext, tx: Tx, u: User, token: str, lifetime_minutes: int | None) -> ResetTicket:
+    """The ticket row (its older outstanding tickets superseded); tx.details set."""
+    minutes = _lifetime(ctx, lifetime_minutes)
+    if u.blocked:
+        raise InvalidInput("user", "blocked", f"{u.username} is blocked: unblock the account before issuing a ticket")
+    superseded = revoke_tickets_of(tx, u, "superseded")
+    t = ResetTicket(user_id=u.id, token_digest=tokens.digest(token), issued_by=tx.actor.username,
+                    created_at=tx.now, expires_at=tx.now + timedelta(minutes=minutes))
+    tx.s.add(t)
+    tx.s.flush()
+    tx.details = {"ticket_id": t.id, "expires_at": t.expires_at, "lifetime_minutes": minutes,
+                  "superseded": superseded}
+    return t
 
 
 def issue_ticket(
@@ -42,19 +58,42 @@ def issue_ticket(
     token = tokens.new_token()
     with user_action(ctx, actor, "ticket.issue", Action.ISSUE_TICKET, username,
                      reason=reason, identity_check=identity_check) as (tx, u):
-        minutes = _lifetime(ctx, lifetime_minutes)
-        if u.blocked:
-            raise InvalidInput("user", "blocked", f"{u.username} is blocked: unblock the account before issuing a ticket")
-        superseded = revoke_tickets_of(tx, u, "superseded")
-        t = ResetTicket(user_id=u.id, token_digest=tokens.digest(token), issued_by=actor.username,
-                        created_at=tx.now, expires_at=tx.now + timedelta(minutes=minutes))
-        tx.s.add(t)
-        tx.s.flush()
-        tx.details = {"ticket_id": t.id, "expires_at": t.expires_at, "lifetime_minutes": minutes,
-                      "superseded": superseded}
-        view = TicketView.of(t, u.username)
+        view = TicketView.of(_new_ticket(ctx, tx, u, token, lifetime_minutes), u.username)
     url = ctx.settings.ticket_url(token, view.username)
     return IssuedTicket(view, OneTimeSecret(url), OneTimeSecret(token))
+
+
+def email_ticket(
+    ctx: ServiceContext,
+    actor: Actor,
+    username: str,
+    *,
+    lifetime_minutes: int | None = None,
+    reason: str | None = None,
+    identity_check: str | None = None,
+) -> EmailedTicket:
+    """Issue a reset ticket and email its link to the user's own address; the
+    operator never sees the link. The message is handed to the mail server (or
+    outbox) inside the ticket's transaction: if it cannot be, nothing is
+    committed, so no valid ticket is left behind, and MAIL_FAILED says why
+    (audited). A commit failing after a successful hand-over leaves a mail whose
+    link does not work, never a working link nobody was sent."""
+    token = tokens.new_token()
+    with user_action(ctx, actor, "ticket.email", Action.EMAIL_TICKET, username,
+                     reason=reason, identity_check=identity_check) as (tx, u):
+        if ctx.settings.mail_delivery == "off":
+            raise MailFailed("mail delivery is not configured: set mail_delivery (smtp or outbox)")
+        if not u.email:
+            raise InvalidInput("email", "required", f"{u.username} has no email address: show the link instead")
+        t = _new_ticket(ctx, tx, u, token, lifetime_minutes)
+        tx.details["delivery"] = ctx.settings.mail_delivery
+        message = mail.compose(ctx.settings, to=u.email, username=u.username, display_name=u.display_name,
+                               link=ctx.settings.ticket_url(token, u.username), expires_at=t.expires_at,
+                               minutes=tx.details["lifetime_minutes"], now=tx.now)
+        mail.send(ctx.settings, message)
+        view = TicketView.of(t, u.username)
+        to = u.email
+    return EmailedTicket(view, to=to, delivery=ctx.settings.mail_delivery)
 
 
 def tickets_of(s: Session, u: User, now: datetime, *, include_ended: bool = False, limit: int = 100

@@ -293,3 +293,14 @@ class IssuedTicket:
     #: The link with the token in it, shown once.
     url: OneTimeSecret
     token: OneTimeSecret
+
+
+@dataclass(frozen=True)
+class EmailedTicket:
+    """A ticket whose link went to the user's address (never to the operator)."""
+
+    ticket: TicketView
+    #: The address it was sent to.
+    to: str
+    #: ``smtp`` or ``outbox``.
+    delivery: str

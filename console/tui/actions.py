@@ -65,6 +65,14 @@ ACTIONS: dict[Action, ActionSpec] = {
                                                 reason=v.get("reason") or None,
                                                 identity_check=v.get("identity_check") or None),
         fields=("lifetime",), reveals=True),
+    Action.EMAIL_TICKET: ActionSpec(
+        "Email reset link", "a single-use link to the user's address",
+        "Creates a single-use link and emails it to the address on the account; you do not see it. "
+        "Older links stop working. If the mail cannot be sent, no link is created.",
+        lambda c, a, u, v: tickets.email_ticket(c, a, u.username, lifetime_minutes=v.get("lifetime"),
+                                                reason=v.get("reason") or None,
+                                                identity_check=v.get("identity_check") or None),
+        fields=("lifetime",)),
     Action.REVOKE_SESSIONS: ActionSpec(
         "Revoke sessions", "sign the user out everywhere",
         "Ends every active session of the user in the application; they must sign in again.",

@@ -225,6 +225,26 @@ def test_tickets_issue_list_redeem(cli, ctx, initialized):
     assert r.code == 1 and "lifetime_minutes" in r.stderr
 
 
+def test_ticket_email_sends_the_link_and_prints_only_where_it_went(cli, ctx, initialized, tmp_path):
+    import email
+    import re
+
+    as_root(cli, initialized, "users", "create", "kim", "--email", "kim@example.com")
+    outbox = tmp_path / "outbox"
+    env = {"USERDESK_MAIL_DELIVERY": "outbox", "USERDESK_MAIL_OUTBOX": str(outbox)}
+    r = as_root(cli, initialized, "ticket", "email", "kim", "--lifetime", "30", env=env)
+    assert r.code == 0, r.stderr
+    assert "reset link for kim emailed to kim@example.com (outbox); valid until" in r.stdout
+    [eml] = outbox.iterdir()
+    body = email.message_from_bytes(eml.read_bytes()).get_payload(decode=True).decode()
+    token = re.search(r"token=([A-Za-z0-9_-]+)", body).group(1)
+    assert token not in r.stdout + r.stderr
+    data = as_root(cli, initialized, "ticket", "email", "kim", "--json", env=env).json()
+    assert data["to"] == "kim@example.com" and data["ticket"]["username"] == "kim" and "token" not in json.dumps(data)
+    r = as_root(cli, initialized, "ticket", "email", "kim", "--json")  # delivery off (the default)
+    assert r.code == 1 and r.json()["error_code"] == "MAIL_FAILED"
+
+
 def test_block_unblock_sessions_and_audit_verify(cli, ctx, initialized):
     from console.services import sessions
 

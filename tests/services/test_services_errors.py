@@ -4,7 +4,9 @@ the refusal audited (outcome ``denied``/``rejected`` with the error code)."""
 from __future__ import annotations
 
 import inspect
+import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,7 @@ OUTCOME = {
     "TICKET_NOT_FOUND": "rejected",
     "AUTH_FAILED": "denied",
     "LOCKED_OUT": "denied",
+    "MAIL_FAILED": "error",
 }
 
 
@@ -424,6 +427,24 @@ def s_ticket_blocked_user(w):
                 operator="ticket", watch=("alice",))
 
 
+def s_mail_off(w):
+    w.make_user("alice", email="alice@example.com")
+    return Case(lambda: tickets.email_ticket(w.ctx, w.admin, "alice"), "MAIL_FAILED", "ticket.email", "alice",
+                watch=("alice",))
+
+
+def s_mail_outbox_unwritable(w):
+    """The outbox path is a file: nothing can be written there. The ticket
+    issued before must survive (the failed one superseded nothing)."""
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        in_the_way = f.name
+    ctx = w.make_ctx(mail_delivery="outbox", mail_outbox=in_the_way)
+    w.make_user("alice", email="alice@example.com")
+    tickets.issue_ticket(w.ctx, w.admin, "alice")
+    return Case(lambda: tickets.email_ticket(ctx, w.admin, "alice"), "MAIL_FAILED", "ticket.email", "alice",
+                watch=("alice",), extra=lambda err: os.unlink(in_the_way))
+
+
 def s_ticket_not_found(w):
     return Case(lambda: tickets.revoke_ticket(w.ctx, w.admin, 999), "TICKET_NOT_FOUND", "ticket.revoke", None)
 
@@ -501,6 +522,7 @@ SCENARIOS: dict[str, dict[str, Callable[[World], Case]]] = {
         "blocked-user": s_ticket_blocked_user,
     },
     "TICKET_NOT_FOUND": {"revoke": s_ticket_not_found},
+    "MAIL_FAILED": {"delivery-off": s_mail_off, "outbox-unwritable": s_mail_outbox_unwritable},
     "AUTH_FAILED": {"unknown": s_auth_unknown, "member": s_auth_member, "trusted-member": s_auth_trusted_member},
     "LOCKED_OUT": {"right-password-while-locked": s_locked_out},
 }

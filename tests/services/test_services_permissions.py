@@ -6,7 +6,10 @@ not from ``console.services.permissions``, so a change there shows up here."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import secrets
+import tempfile
 
 import pytest
 
@@ -34,6 +37,7 @@ set_password     | Y Y Y Y | Y - - -  | - - - -
 force_change     | Y Y Y Y | Y - - -  | - - - -
 expire           | Y Y Y Y | Y - - -  | - - - -
 issue_ticket     | Y Y Y Y | Y - - -  | - - - -
+email_ticket     | Y Y Y Y | Y - - -  | - - - -
 revoke_ticket    | Y Y Y Y | Y - - -  | - - - -
 revoke_sessions  | Y Y Y Y | Y - - -  | - - - -
 delete           | Y Y Y Y | - - - -  | - - - -
@@ -179,6 +183,23 @@ def issue_effect(ctx, name, role, st, res):
     assert [t.id for t in tickets.list_tickets(ctx, SYSTEM, name)] == [res.ticket.id]
 
 
+def email_prepare(ctx, name):
+    """The user gets an address; the context mails into an outbox of its own."""
+    users.update_profile(ctx, SYSTEM, name, email=f"{name}@example.com")
+    outbox = tempfile.mkdtemp(prefix="userdesk-outbox-")
+    settings = ctx.settings.model_copy(update={"mail_delivery": "outbox", "mail_outbox": outbox})
+    return dataclasses.replace(ctx, settings=settings), outbox
+
+
+def email_perform(ctx, actor, name, role, st):
+    return tickets.email_ticket(st[0], actor, name, **R)
+
+
+def email_effect(ctx, name, role, st, res):
+    assert [t.id for t in tickets.list_tickets(ctx, SYSTEM, name)] == [res.ticket.id]
+    assert res.to == f"{name}@example.com" and len(os.listdir(st[1])) == 1
+
+
 def revoke_ticket_prepare(ctx, name):
     return tickets.issue_ticket(ctx, SYSTEM, name).ticket.id
 
@@ -233,6 +254,7 @@ PERFORM = {
     Action.FORCE_CHANGE: ("password.force_change", _noop, force_perform, force_effect),
     Action.EXPIRE: ("password.expire", _noop, expire_perform, expire_effect),
     Action.ISSUE_TICKET: ("ticket.issue", _noop, issue_perform, issue_effect),
+    Action.EMAIL_TICKET: ("ticket.email", email_prepare, email_perform, email_effect),
     Action.REVOKE_TICKET: ("ticket.revoke", revoke_ticket_prepare, revoke_ticket_perform, revoke_ticket_effect),
     Action.REVOKE_SESSIONS: ("sessions.revoke", revoke_sessions_prepare, revoke_sessions_perform,
                              revoke_sessions_effect),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import re
 from urllib.parse import parse_qs, urlparse
 
@@ -283,6 +284,33 @@ async def test_issue_ticket_reveals_a_link_that_redeems_once(tui, ctx, admin, ma
     assert auth.authenticate(ctx, "bob", GOOD).authenticated
     with pytest.raises(TicketInvalid):
         tickets.redeem_ticket(ctx, token, GOOD + " again")
+
+
+async def test_email_reset_link_sends_it_and_shows_only_where_it_went(tui, ctx, make_ctx, admin, make_user, tmp_path):
+    outbox = tmp_path / "outbox"
+    mctx = make_ctx(mail_delivery="outbox", mail_outbox=str(outbox))
+    make_user("bob", email="bob@example.com")
+    make_user("nomail")
+    app, clip = tui.app(admin, ctx=mctx)
+    async with app.run_test(size=tui.size) as pilot:
+        detail = await tui.open_user(pilot, "bob")
+        enabled, label = tui.danger(detail)["email_ticket"]
+        assert enabled and "Email reset link" in label
+        await tui.start(pilot, Action.EMAIL_TICKET)
+        await tui.confirm(pilot)
+        await tui.wait_screen(pilot, UserDetailScreen)
+        await tui.wait_for(pilot, lambda: len(detail.detail.tickets) == 1)
+        assert any("Reset link emailed to bob@example.com" in str(n.message) for n in app._notifications)
+        [eml] = outbox.iterdir()
+        body = email.message_from_bytes(eml.read_bytes()).get_payload(decode=True).decode()
+        token = re.search(r"token=([A-Za-z0-9_-]+)", body).group(1)
+        assert clip.osc52 == []  # nothing for the operator's clipboard
+        assert_nowhere(tui, app, token)
+        await pilot.press("escape")
+        other = await tui.open_user(pilot, "nomail")
+        assert tui.danger(other)["email_ticket"][0] is False
+        assert "the account has no email address" in tui.danger(other)["email_ticket"][1]
+    assert tickets.redeem_ticket(ctx, token, GOOD) == "bob"
 
 
 async def test_revoke_sessions(tui, ctx, admin, make_user):

@@ -70,7 +70,8 @@ async def test_danger_zone_lists_every_action_and_explains_the_unavailable_ones(
         danger = tui.danger(screen)
         assert list(danger) == ALL
         disabled = {a: label for a, (enabled, label) in danger.items() if not enabled}
-        assert set(disabled) == {"unblock", "unlock"}
+        assert set(disabled) == {"unblock", "unlock", "email_ticket"}
+        assert "no email address" in disabled["email_ticket"]
         assert "not blocked" in disabled["unblock"]
         assert "not locked" in disabled["unlock"]
         assert "Reset password" in danger["reset_password"][1]
@@ -86,7 +87,7 @@ async def test_danger_zone_lists_every_action_and_explains_the_unavailable_ones(
         for _ in range(len(ALL)):
             await pilot.press("down")
             seen.append(ALL[options.highlighted])
-        assert "unblock" not in seen and "unlock" not in seen
+        assert "unblock" not in seen and "unlock" not in seen and "email_ticket" not in seen
         assert "delete" in seen
         # Enter on an unavailable one does nothing (here: set up as if highlighted).
         options.highlighted = ALL.index("unblock")

@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from console.models import ROLES
 from console.services.errors import ServiceError
 from console.services.permissions import Action
-from console.services.views import IssuedTicket, PasswordResult, UserView
+from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
 from console.tui.actions import ACTIONS
 from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
@@ -205,6 +205,11 @@ class ActionDialog(ModalScreen):
                                               note=f"valid until {result.ticket.expires_at:%Y-%m-%d %H:%M} UTC, "
                                                    "single use"))
             result.token.discard()
+            return
+        if isinstance(result, EmailedTicket):
+            self.app.notify(f"Reset link emailed to {result.to} (valid until "
+                            f"{result.ticket.expires_at:%Y-%m-%d %H:%M} UTC, single use)", markup=False, timeout=8)
+            self.dismiss(True)
             return
         self.app.notify(f"{self.spec.title}: done for {u.username}", markup=False)
         self.dismiss("deleted" if self.action_ is Action.DELETE else True)

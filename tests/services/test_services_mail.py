@@ -1,0 +1,209 @@
+"""Emailing a reset link, against a real SMTP server running in the test
+(aiosmtpd): plain, STARTTLS and implicit TLS with a certificate of the test's
+own CA, with credentials; refused recipients, refused credentials, an
+unreachable server and an unwritable outbox each leave no valid ticket behind."""
+
+from __future__ import annotations
+
+import email
+import re
+import socket
+import ssl
+import stat
+import subprocess
+from dataclasses import dataclass, field
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from console.services import audit, tickets, users
+from console.services.detail import user_detail
+from console.services.errors import InvalidInput, MailFailed
+from console.services.permissions import Action
+
+LINK = re.compile(r"https://accounts\.example\.com/reset\?token=([A-Za-z0-9_-]+)")
+STRONG = "correct horse battery staple 42"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Inbox:
+    """What the server accepted, and what it should refuse."""
+
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list = field(default_factory=list)
+    refuse_rcpt: bool = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_rcpt:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (the client trusts it as its CA file)."""
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    return cert, key
+
+
+def _server_context(certificate) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*map(str, certificate))
+    return context
+
+
+@pytest.fixture
+def smtp(request, certificate):
+    """``smtp(security="none"|"starttls"|"tls", user=None, password=None)``:
+    start a server; returns (inbox, settings overrides for a context)."""
+    started: list[Controller] = []
+
+    def _start(security: str = "none", user: str | None = None, password: str | None = None):
+        inbox = Inbox()
+        port = _free_port()
+        kw: dict = {}
+        if security == "starttls":
+            kw.update(tls_context=_server_context(certificate), require_starttls=True)
+        if user is not None:
+            def authenticator(server, session, envelope, mechanism, auth_data):
+                ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+                    user.encode(), password.encode())
+                return AuthResult(success=ok, handled=False)
+            # Over implicit TLS aiosmtpd does not know the session is encrypted: it is.
+            kw.update(authenticator=authenticator, auth_require_tls=security == "starttls")
+        controller = Controller(inbox, hostname="127.0.0.1", port=port,
+                                ssl_context=_server_context(certificate) if security == "tls" else None,
+                                server_hostname="127.0.0.1", **kw)
+        controller.start()
+        started.append(controller)
+        overrides = {"mail_delivery": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": security,
+                     "smtp_ca_file": str(certificate[0]), "smtp_timeout": 5.0, "mail_from": "Accounts <acc@example.com>"}
+        if user is not None:
+            overrides.update(smtp_username=user, smtp_password=password)
+        return inbox, overrides
+
+    yield _start
+    for c in started:
+        c.stop()
+
+
+def _valid_tickets(ctx, admin, name) -> list[int]:
+    return [t.id for t in tickets.list_tickets(ctx, admin, name)]
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+def test_the_link_arrives_and_works_once(ctx, make_ctx, admin, make_user, smtp, security):
+    inbox, overrides = smtp(security, user="relay" if security != "none" else None, password="relay-pass")
+    mctx = make_ctx(**overrides)
+    make_user("bob", email="bob@example.com", display_name="Bob Builder")
+    sent = tickets.email_ticket(mctx, admin, "bob", lifetime_minutes=30, reason="called the helpdesk")
+    assert sent.to == "bob@example.com" and sent.delivery == "smtp"
+    assert [e.rcpt_tos for e in inbox.envelopes] == [["bob@example.com"]]
+    msg = inbox.messages[0]
+    assert msg["To"] == "bob@example.com" and msg["From"] == "Accounts <acc@example.com>"
+    assert msg["Subject"] == "Reset your password" and msg["Auto-Submitted"] == "auto-generated"
+    body = msg.get_payload(decode=True).decode()
+    assert "Hello Bob Builder" in body and "account bob" in body
+    assert f"until {sent.ticket.expires_at:%Y-%m-%d %H:%M} UTC" in body
+    token = LINK.search(body).group(1)
+    assert _valid_tickets(ctx, admin, "bob") == [sent.ticket.id]
+    assert tickets.redeem_ticket(ctx, token, STRONG) == "bob"  # the link in the mail is the ticket
+    with pytest.raises(Exception):
+        tickets.redeem_ticket(ctx, token, STRONG + "!")
+    event = [e for e in audit.query(ctx, admin, limit=50).items if e.action == "ticket.email"][0]
+    assert event.outcome == "ok" and event.details["delivery"] == "smtp" and event.reason == "called the helpdesk"
+    assert token not in repr(event) and "token=" not in repr(event.details)
+
+
+def test_a_refused_recipient_leaves_no_ticket_and_keeps_the_old_one(ctx, make_ctx, admin, make_user, smtp):
+    inbox, overrides = smtp()
+    inbox.refuse_rcpt = True
+    mctx = make_ctx(**overrides)
+    make_user("bob", email="bob@example.com")
+    earlier = tickets.issue_ticket(ctx, admin, "bob")
+    with pytest.raises(MailFailed) as ei:
+        tickets.email_ticket(mctx, admin, "bob")
+    assert ei.value.code == "MAIL_FAILED" and "refused the recipient (550)" in ei.value.message
+    assert inbox.messages == []
+    assert _valid_tickets(ctx, admin, "bob") == [earlier.ticket.id]  # not superseded by a ticket never sent
+    event = audit.query(ctx, admin, limit=1).items[0]
+    assert (event.action, event.outcome, event.error_code) == ("ticket.email", "error", "MAIL_FAILED")
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_wrong_credentials_are_named_and_nothing_is_issued(ctx, make_ctx, admin, make_user, smtp, security):
+    inbox, overrides = smtp(security, user="relay", password="right")
+    mctx = make_ctx(**{**overrides, "smtp_password": "wrong"})
+    make_user("bob", email="bob@example.com")
+    with pytest.raises(MailFailed) as ei:
+        tickets.email_ticket(mctx, admin, "bob")
+    assert "refused the credentials of 'relay' (535)" in ei.value.message and "wrong" not in ei.value.message
+    assert inbox.messages == [] and _valid_tickets(ctx, admin, "bob") == []
+
+
+def test_an_untrusted_certificate_is_refused(ctx, make_ctx, admin, make_user, smtp):
+    inbox, overrides = smtp("starttls")
+    mctx = make_ctx(**{**overrides, "smtp_ca_file": None})  # the system CAs do not know the test's
+    make_user("bob", email="bob@example.com")
+    with pytest.raises(MailFailed) as ei:
+        tickets.email_ticket(mctx, admin, "bob")
+    assert "TLS with the mail server" in ei.value.message and "CERTIFICATE_VERIFY_FAILED" in ei.value.message
+    assert inbox.messages == [] and _valid_tickets(ctx, admin, "bob") == []
+
+
+def test_an_unreachable_server_is_named(ctx, make_ctx, admin, make_user):
+    mctx = make_ctx(mail_delivery="smtp", smtp_host="127.0.0.1", smtp_port=_free_port(), smtp_security="none")
+    make_user("bob", email="bob@example.com")
+    with pytest.raises(MailFailed) as ei:
+        tickets.email_ticket(mctx, admin, "bob")
+    assert f"could not reach the mail server 127.0.0.1:{mctx.settings.smtp_port}" in ei.value.message
+    assert _valid_tickets(ctx, admin, "bob") == []
+
+
+def test_the_outbox_gets_one_private_file_per_message(ctx, make_ctx, admin, make_user, tmp_path):
+    outbox = tmp_path / "outbox"
+    mctx = make_ctx(mail_delivery="outbox", mail_outbox=str(outbox))
+    make_user("bob", email="bob@example.com")
+    sent = tickets.email_ticket(mctx, admin, "bob")
+    files = list(outbox.iterdir())
+    assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(outbox.stat().st_mode) == 0o700
+    msg = email.message_from_bytes(files[0].read_bytes())
+    token = LINK.search(msg.get_payload(decode=True).decode()).group(1)
+    assert msg["To"] == "bob@example.com" and sent.delivery == "outbox"
+    assert tickets.redeem_ticket(ctx, token, STRONG) == "bob"
+
+
+def test_no_address_or_no_delivery_is_explained_up_front(ctx, make_ctx, admin, make_user, tmp_path):
+    make_user("nomail")
+    make_user("bob", email="bob@example.com")
+    off = user_detail(ctx, admin, "bob").actions[Action.EMAIL_TICKET]
+    assert off == "mail delivery is not configured (mail_delivery)"
+    outbox = tmp_path / "outbox"
+    mctx = make_ctx(mail_delivery="outbox", mail_outbox=str(outbox))
+    assert user_detail(mctx, admin, "bob").actions[Action.EMAIL_TICKET] is None
+    assert user_detail(mctx, admin, "nomail").actions[Action.EMAIL_TICKET] == "the account has no email address"
+    with pytest.raises(InvalidInput) as ei:
+        tickets.email_ticket(mctx, admin, "nomail")
+    assert ei.value.field == "email" and "show the link instead" in ei.value.message
+    assert not outbox.exists()
+    users.block_user(ctx, admin, "bob", reason="left")
+    assert user_detail(mctx, admin, "bob").actions[Action.EMAIL_TICKET] == "the account is blocked: unblock it first"
