@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from console import __version__, schema
 from console.config import Settings, demo_database_url, load_settings
@@ -25,7 +25,7 @@ from console.db import describe as describe_db
 from console.security.text import escape_controls
 from console.services import audit, auth, bulk, passwords, policy, sessions, setup, tickets, users
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, ServiceError
+from console.services.errors import DatabaseUnavailable, InvalidInput, ServiceError
 from console.services.views import OneTimeSecret, UserView
 
 app = typer.Typer(
@@ -199,11 +199,15 @@ def handles_errors(fn: Callable) -> Callable:
                 typer.echo(f"error: {escape_controls(err.message)} [{err.code}]", err=True)
             raise typer.Exit(1) from None
         except SQLAlchemyError as exc:  # a database fault the services did not expect: type only
-            err_dict = {"error_code": "DB_ERROR", "error_msg": f"database error ({type(exc).__name__})"}
+            if isinstance(exc, OperationalError):  # the server or file is not there (or not answering)
+                err = DatabaseUnavailable.from_driver(exc)
+                err_dict = err.as_dict()
+            else:
+                err_dict = {"error_code": "DB_ERROR", "error_msg": f"database error ({type(exc).__name__})"}
             if as_json:
                 typer.echo(json.dumps(err_dict))
             else:
-                typer.echo(f"error: {err_dict['error_msg']} [DB_ERROR]", err=True)
+                typer.echo(f"error: {err_dict['error_msg']} [{err_dict['error_code']}]", err=True)
             raise typer.Exit(1) from None
         finally:
             st = _STATE.get()

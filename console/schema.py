@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
-from console.services.errors import NotInitialized, SchemaNewer, SchemaOutdated
+from console.services.errors import DatabaseUnavailable, NotInitialized, SchemaNewer, SchemaOutdated
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -82,12 +83,15 @@ def _known(revision: str) -> bool:
 
 
 def state(engine: Engine) -> State:
-    with engine.connect() as conn:
-        inspector = inspect(conn)
-        current = None
-        if inspector.has_table("alembic_version"):
-            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        return State(current=current, head=HEAD, has_tables=inspector.has_table("users"))
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            current = None
+            if inspector.has_table("alembic_version"):
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return State(current=current, head=HEAD, has_tables=inspector.has_table("users"))
+    except OperationalError as exc:
+        raise DatabaseUnavailable.from_driver(exc) from None
 
 
 def check(engine: Engine) -> State:

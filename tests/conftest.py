@@ -2,13 +2,15 @@
 context with the cheapest argon2 parameters, and operators to act as.
 
 Every test that uses a database runs twice when PostgreSQL is available (see
-tests/postgres.py): ``[sqlite]`` on its own file, ``[postgresql]`` on its own
+tests/pgcluster.py): ``[sqlite]`` on its own file, ``[postgresql]`` on its own
 database in a cluster the run starts. ``@pytest.mark.sqlite_only`` marks a test
-of a SQLite mechanism (its full-text index, its driver trace).
+of a SQLite mechanism (its full-text index, its driver trace),
+``@pytest.mark.postgresql_only`` one of a server (stopped, connections cut).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -66,6 +68,7 @@ TEMPLATE = "userdesk_template"
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sqlite_only: a test of a SQLite-only mechanism")
+    config.addinivalue_line("markers", "postgresql_only: a test of a database server (stopped, connections cut)")
     cluster = postgres.from_env()
     config.userdesk_pg = cluster
     if cluster is not None:
@@ -91,15 +94,40 @@ def pytest_report_header(config) -> str:
 
 def pytest_generate_tests(metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        backends = ["sqlite"]
-        if metafunc.config.userdesk_pg is not None and not metafunc.definition.get_closest_marker("sqlite_only"):
-            backends.append("postgresql")
+        has_pg = metafunc.config.userdesk_pg is not None
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            backends = ["postgresql" if has_pg else pytest.param(
+                "postgresql", marks=pytest.mark.skip(reason=f"no PostgreSQL ({postgres.ENV})"))]
+        else:
+            backends = ["sqlite"]
+            if has_pg and not metafunc.definition.get_closest_marker("sqlite_only"):
+                backends.append("postgresql")
         metafunc.parametrize("backend", backends, scope="function")
 
 
 @pytest.fixture
 def backend(request) -> str:
     return request.param
+
+
+@pytest.fixture
+def outage(request, backend):
+    """``with outage():`` the PostgreSQL server is down for the body (every
+    connection cut), then up again on the same port. Only for a cluster this
+    run started."""
+    cluster = request.config.userdesk_pg
+    if backend != "postgresql" or cluster is None or not cluster.owned:
+        pytest.skip("needs a PostgreSQL server this run started")
+
+    @contextlib.contextmanager
+    def down():
+        cluster.pause()
+        try:
+            yield
+        finally:
+            cluster.resume()
+
+    return down
 
 
 @pytest.fixture

@@ -61,6 +61,22 @@ class Cluster:
     datadir: Path | None = None
     owner: str | None = None  # the system user the server runs as, when started as root
     version: str = ""
+    options: str = ""  # the server's command-line options, to start it again
+
+    @property
+    def owned(self) -> bool:
+        """Started by this run (so a test may stop and start it)."""
+        return self.datadir is not None
+
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: every connection is cut)."""
+        _run([_bin("pg_ctl") or "pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"], self.owner)
+
+    def resume(self) -> None:
+        """Start it again, on the same port."""
+        _run([_bin("pg_ctl") or "pg_ctl", "-D", str(self.datadir), "-o", self.options, "-l",
+              str(self.datadir.parent / "server.log"), "-w", "-t", "60", "start"], self.owner)
+        _server_version(self)
 
     def url(self, database: str) -> str:
         auth = self.user if self.password is None else f"{self.user}:{self.password}"
@@ -114,7 +130,7 @@ def start() -> Cluster:
         detail = getattr(exc, "stderr", "") or str(exc)
         shutil.rmtree(base, ignore_errors=True)
         raise PostgresUnavailable(f"could not start a PostgreSQL cluster: {detail.strip()[-500:]}") from None
-    cluster = Cluster(host="127.0.0.1", port=port, user="userdesk", datadir=datadir, owner=owner)
+    cluster = Cluster(host="127.0.0.1", port=port, user="userdesk", datadir=datadir, owner=owner, options=options)
     cluster.version = _server_version(cluster)
     return cluster
 
