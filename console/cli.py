@@ -741,8 +741,9 @@ def ticket_list(username: str, all_: bool = typer.Option(False, "--all", help="I
     if as_json:
         emit_json(rows)
         return
-    table(["ID", "ISSUED BY", "CREATED", "EXPIRES", "STATE"],
-          [[t.id, t.issued_by, when(t.created_at), when(t.expires_at),
+    table(["ID", "ISSUED BY", "SENT", "CREATED", "EXPIRES", "STATE"],
+          [[t.id, t.issued_by, "emailed" if t.delivery == "email" else "shown", when(t.created_at),
+            when(t.expires_at),
             "used" if t.used_at else (t.revoked_reason or "revoked") if t.revoked_at else "outstanding"]
            for t in rows])
 

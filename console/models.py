@@ -131,6 +131,8 @@ class ResetTicket(Table, table=True):
     used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
     revoked_reason: str | None = Field(default=None, max_length=64)
+    #: ``shown`` (to the operator, once) or ``email`` (to the user's address).
+    delivery: str = Field(default="shown", max_length=16, sa_column_kwargs={"server_default": "shown"})
 
 
 class AuditEvent(Table, table=True):

@@ -29,14 +29,15 @@ def _lifetime(ctx: ServiceContext, minutes: int | None) -> int:
     return minutes
 
 
-def _new_ticket(ctx: ServiceContext, tx: Tx, u: User, token: str, lifetime_minutes: int | None) -> ResetTicket:
+def _new_ticket(ctx: ServiceContext, tx: Tx, u: User, token: str, lifetime_minutes: int | None,
+                delivery: str = "shown") -> ResetTicket:
     """The ticket row (its older outstanding tickets superseded); tx.details set."""
     minutes = _lifetime(ctx, lifetime_minutes)
     if u.blocked:
         raise InvalidInput("user", "blocked", f"{u.username} is blocked: unblock the account before issuing a ticket")
     superseded = revoke_tickets_of(tx, u, "superseded")
     t = ResetTicket(user_id=u.id, token_digest=tokens.digest(token), issued_by=tx.actor.username,
-                    created_at=tx.now, expires_at=tx.now + timedelta(minutes=minutes))
+                    created_at=tx.now, expires_at=tx.now + timedelta(minutes=minutes), delivery=delivery)
     tx.s.add(t)
     tx.s.flush()
     tx.details = {"ticket_id": t.id, "expires_at": t.expires_at, "lifetime_minutes": minutes,
@@ -85,7 +86,7 @@ def email_ticket(
             raise MailFailed("mail delivery is not configured: set mail_delivery (smtp or outbox)")
         if not u.email:
             raise InvalidInput("email", "required", f"{u.username} has no email address: show the link instead")
-        t = _new_ticket(ctx, tx, u, token, lifetime_minutes)
+        t = _new_ticket(ctx, tx, u, token, lifetime_minutes, delivery="email")
         tx.details["delivery"] = ctx.settings.mail_delivery
         message = mail.compose(ctx.settings, to=u.email, username=u.username, display_name=u.display_name,
                                link=ctx.settings.ticket_url(token, u.username), expires_at=t.expires_at,

@@ -222,10 +222,13 @@ class TicketView:
     used_at: datetime | None
     revoked_at: datetime | None
     revoked_reason: str | None
+    #: ``shown`` (to the operator, once) or ``email`` (to the user's address).
+    delivery: str = "shown"
 
     @classmethod
     def of(cls, t: ResetTicket, username: str) -> "TicketView":
-        return cls(t.id, username, t.issued_by, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason)
+        return cls(t.id, username, t.issued_by, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason,
+                   t.delivery)
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,8 @@ def test_the_link_arrives_and_works_once(ctx, make_ctx, admin, make_user, smtp, 
     assert "Hello Bob Builder" in body and "account bob" in body
     assert f"until {sent.ticket.expires_at:%Y-%m-%d %H:%M} UTC" in body
     token = LINK.search(body).group(1)
-    assert _valid_tickets(ctx, admin, "bob") == [sent.ticket.id]
+    assert _valid_tickets(ctx, admin, "bob") == [sent.ticket.id] and sent.ticket.delivery == "email"
+    assert tickets.list_tickets(ctx, admin, "bob")[0].delivery == "email"
     assert tickets.redeem_ticket(ctx, token, STRONG) == "bob"  # the link in the mail is the ticket
     with pytest.raises(Exception):
         tickets.redeem_ticket(ctx, token, STRONG + "!")

@@ -4,7 +4,6 @@ what to run."""
 
 from __future__ import annotations
 
-import importlib
 import warnings
 
 import pytest
@@ -16,7 +15,7 @@ from sqlmodel import SQLModel
 
 from console import schema
 from console.security.hashing import Argon2Params
-from console.services import setup, users
+from console.services import setup, tickets, users
 from console.services.context import Actor, ServiceContext
 from console.services.errors import NotInitialized, SchemaNewer, SchemaOutdated
 
@@ -67,17 +66,12 @@ def test_an_empty_database_asks_for_init(bare):
 
 
 def test_a_database_from_before_migrations_is_outdated_then_adopted(bare):
-    """Made as consoles did before migrations: ``create_all``, the search index,
-    the audit head row."""
-    baseline = importlib.import_module("console.migrations.versions.0001_initial_schema")
+    """Made as consoles did before migrations: the tables, search index and
+    audit head of the first migration, and no version table."""
+    schema.upgrade(bare.engine, schema.BASELINE)
     with bare.engine.begin() as conn:
-        if bare.engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        SQLModel.metadata.create_all(conn)
-        if bare.engine.dialect.name == "sqlite":
-            for ddl in baseline.FTS:
-                conn.exec_driver_sql(ddl)
-        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    assert schema.state(bare.engine).current is None
     with pytest.raises(SchemaOutdated) as ei:
         setup.check_ready(bare)
     assert "userdesk db upgrade" in ei.value.message and ei.value.code == "SCHEMA_OUTDATED"
@@ -86,6 +80,26 @@ def test_a_database_from_before_migrations_is_outdated_then_adopted(bare):
     setup.initialize(bare, "root")
     setup.check_ready(bare)
     assert [u.username for u in users.list_users(bare, READER, search="roo").items] == ["root"]
+
+
+def test_a_database_at_an_older_revision_is_outdated_then_upgraded_with_its_data(bare):
+    """At 0001 (before tickets recorded how they went out), with a ticket."""
+    schema.upgrade(bare.engine, "0001")
+    with bare.engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (username, display_name, role, source, must_change_password, blocked, "
+                          "failed_logins, created_at, updated_at, version) VALUES ('root', '', 'admin', 'local', "
+                          "false, false, 0, :t, :t, 1)"), {"t": "2026-01-01 00:00:00"})
+        conn.execute(text("INSERT INTO reset_tickets (user_id, token_digest, issued_by, created_at, expires_at) "
+                          "SELECT id, :d, 'root', :t, :e FROM users"),
+                     {"d": "0" * 64, "t": "2026-01-01 00:00:00", "e": "2099-01-01 00:00:00"})
+    with pytest.raises(SchemaOutdated) as ei:
+        setup.check_ready(bare)
+    assert "(0001) is older than this userdesk (0002)" in ei.value.message
+    assert "userdesk db upgrade" in ei.value.message
+    assert schema.upgrade(bare.engine).current == "0002"
+    setup.check_ready(bare)
+    [ticket] = tickets.list_tickets(bare, READER, "root")
+    assert ticket.delivery == "shown" and ticket.issued_by == "root"
 
 
 def test_a_newer_database_is_refused_and_not_touched(bare):

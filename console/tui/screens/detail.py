@@ -59,7 +59,7 @@ class UserDetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#detail-sessions", DataTable).add_columns("client", "started", "last seen", "expires")
-        self.query_one("#detail-tickets", DataTable).add_columns("id", "issued by", "created", "expires")
+        self.query_one("#detail-tickets", DataTable).add_columns("id", "issued by", "created", "expires", "sent")
         self.query_one("#detail-activity", DataTable).add_columns("#", "at (UTC)", "by", "action", "outcome",
                                                                   "reason")
         self.action_refresh()
@@ -116,7 +116,8 @@ class UserDetailScreen(Screen):
         tickets = self.query_one("#detail-tickets", DataTable)
         tickets.clear()
         for t in d.tickets:
-            tickets.add_row(cell(t.id), cell(t.issued_by), cell(when(t.created_at)), cell(when(t.expires_at)))
+            tickets.add_row(cell(t.id), cell(t.issued_by), cell(when(t.created_at)), cell(when(t.expires_at)),
+                            cell("emailed" if t.delivery == "email" else "shown"))
         activity = self.query_one("#detail-activity", DataTable)
         activity.clear()
         for e in d.events:
