@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from console.models import LOCAL_SOURCE, User
+from console.security.hashing import VerifyResult
 from console.services import auditlog, validation
 from console.services.base import find_user
 from console.services.context import Actor, ServiceContext
@@ -47,6 +48,38 @@ def _bookkeep(s, u: User, **values) -> None:
         set_committed_value(u, key, value)
 
 
+class _Verdict:
+    """A password checked against an account's stored hash before the write
+    lock is taken (argon2 takes ~0.1 s; on SQLite that lock stops every other
+    writer, sign-ins included). Under the lock, ``for_(u)`` gives the verdict
+    on the hash stored now: the one computed before if it is the same hash,
+    else computed again (the hash changed in between: rare)."""
+
+    def __init__(self, ctx: ServiceContext, name: str | None, password: str) -> None:
+        self.ctx, self.password = ctx, password
+        self.stored = self.result = self.rehash = None
+        if name:
+            try:
+                with ctx.read_session() as s:
+                    self.stored = s.connection().execute(
+                        select(User.password_hash).where(func.lower(User.username) == name.lower())).scalar()
+            except OperationalError:
+                self.stored = None  # the action's own transaction reports it
+        if self.stored:
+            self.result = ctx.hasher.verify(self.stored, password)
+            if self.result.ok and self.result.needs_rehash:
+                self.rehash = ctx.hasher.hash(password)
+        else:
+            ctx.hasher.dummy_verify(password)  # the same work for an unknown account
+
+    def for_(self, u: User) -> tuple[VerifyResult, str | None]:
+        """(verdict, new hash if it should be rehashed) for ``u`` as locked now."""
+        if self.result is not None and u.password_hash == self.stored:
+            return self.result, self.rehash
+        result = self.ctx.hasher.verify(u.password_hash, self.password)
+        return result, (self.ctx.hasher.hash(self.password) if result.ok and result.needs_rehash else None)
+
+
 def _register_failure(s, u: User, now, failures: int, minutes: int) -> bool:
     """Count a failed sign-in; return True when this one locks the account."""
     count = u.failed_logins + 1
@@ -66,6 +99,7 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
     name = _username_or_none(username)
     err: ServiceError | None = None
     actor: Actor | None = None
+    verdict = _Verdict(ctx, name, password)
     try:
         with ctx.write_session() as s:
             now = ctx.now()
@@ -73,13 +107,12 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
             details: dict = {}
             action = "operator.sign_in"
             if u is None or u.role not in OPERATOR_ROLES or u.source != LOCAL_SOURCE or not u.password_hash:
-                ctx.hasher.dummy_verify(password)
                 err = AuthFailed(WRONG)
             elif u.locked_until is not None and u.locked_until > now:
                 err = LockedOut(f"too many failed sign-ins: {u.username} is locked until {_fmt(u.locked_until)}",
                                 until=u.locked_until)
             else:
-                result = ctx.hasher.verify(u.password_hash, password)
+                result, rehash = verdict.for_(u)
                 if not result.ok:
                     if _register_failure(s, u, now, settings.operator_lockout_failures,
                                          settings.operator_lockout_minutes):
@@ -95,8 +128,8 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                     err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
                 else:
                     values: dict = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
-                    if result.needs_rehash:
-                        values["password_hash"] = ctx.hasher.hash(password)
+                    if rehash is not None:
+                        values["password_hash"] = rehash
                         details["rehashed"] = True
                     _bookkeep(s, u, **values)
                     expired = u.password_expires_at is not None and u.password_expires_at <= now
@@ -173,13 +206,13 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResul
         return AuthResult("invalid")
     settings = ctx.settings
     name = _username_or_none(username)
+    verdict = _Verdict(ctx, name, password)
     with ctx.write_session() as s:
         now = ctx.now()
         u = find_user(s, name, for_update=True) if name else None
         if u is None or u.source != LOCAL_SOURCE or not u.password_hash:
-            ctx.hasher.dummy_verify(password)
             return AuthResult("invalid")
-        result = ctx.hasher.verify(u.password_hash, password)
+        result, rehash = verdict.for_(u)
         if not result.ok:
             if u.locked_until is None or u.locked_until <= now:
                 if _register_failure(s, u, now, settings.user_lockout_failures, settings.user_lockout_minutes):
@@ -198,8 +231,8 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResul
         else:
             status = "ok"
         values = {"failed_logins": 0, "last_login_at": now} if status != "blocked" else {}
-        if result.needs_rehash:
-            values["password_hash"] = ctx.hasher.hash(password)
+        if rehash is not None:
+            values["password_hash"] = rehash
         if values:
             _bookkeep(s, u, **values)
         s.commit()

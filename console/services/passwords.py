@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from console.models import PasswordHistory, User
 from console.security import policy as policy_rules
 from console.security.generator import generate
+from console.security.hashing import VerifyResult
 from console.services import validation
 from console.services.auth import sign_in
-from console.services.base import Tx, action, user_action
+from console.services.base import Tx, action, find_user, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, PasswordChoiceDisabled, WeakPassword
+from console.services.errors import InvalidInput, PasswordChoiceDisabled, ServiceError, WeakPassword
 from console.services.permissions import Action
 from console.services.users import revoke_sessions_of, revoke_tickets_of
 from console.services.views import OneTimeSecret, PasswordResult, UserView
@@ -36,7 +39,43 @@ def previous_hashes(s: Session, u: User, n: int) -> list[str]:
     return hashes
 
 
-def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str) -> None:
+class Prechecked:
+    """A new password's argon2 work, done before the write lock is taken: its
+    hash, and its checks against the account's stored hashes (history). Under
+    the lock the checks are looked up; a stored hash that appeared meanwhile is
+    checked there, so the verdict is always against the history as committed."""
+
+    def __init__(self, ctx: ServiceContext, password: str, stored: list[str]) -> None:
+        self.ctx, self.password = ctx, password
+        self.new_hash = ctx.hasher.hash(password)
+        self.results: dict[str, VerifyResult] = {}
+        for h in stored:
+            self.verify(h, password)
+
+    def verify(self, stored: str | None, password: str) -> VerifyResult:
+        if password != self.password or not stored:
+            return self.ctx.hasher.verify(stored, password)
+        if stored not in self.results:
+            self.results[stored] = self.ctx.hasher.verify(stored, password)
+        return self.results[stored]
+
+    @classmethod
+    def of(cls, ctx: ServiceContext, password: str, read: Callable[[Session], User | None]) -> "Prechecked | None":
+        """``read``: finds the account in a read transaction. None when the
+        password is malformed or the account cannot be read: the action itself
+        then reports why, audited."""
+        try:
+            validation.secret(password, "new_password")
+            with ctx.read_session() as s:
+                u = read(s)
+                stored = previous_hashes(s, u, ctx.policy.history) if u is not None else None
+        except (ServiceError, SQLAlchemyError):
+            return None
+        return None if stored is None else cls(ctx, password, stored)
+
+
+def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str,
+                       pre: Prechecked | None = None) -> None:
     """Raise WeakPassword with every failing rule, history included."""
     validation.secret(password, "new_password")
     pol = ctx.policy
@@ -47,7 +86,7 @@ def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str) 
         email=u.email,
         display_name=u.display_name,
         previous_hashes=previous_hashes(s, u, pol.history),
-        hasher=ctx.hasher,
+        hasher=pre if pre is not None else ctx.hasher,
     )
     failed = policy_rules.failures(results)
     if failed:
@@ -143,7 +182,10 @@ def set_password(
     expected_version: int | None = None,
 ) -> UserView:
     """Set a password the operator chose, under the policy. Refused when the
-    configuration does not let operators choose passwords."""
+    configuration does not let operators choose passwords. The argon2 work is
+    done before the write lock (Prechecked)."""
+    pre = (Prechecked.of(ctx, password, lambda s: find_user(s, username))
+           if isinstance(username, str) and ctx.settings.admin_may_set_password else None)
     with user_action(ctx, actor, "password.set", Action.SET_PASSWORD, username,
                      reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         expiry_days = validation.expiry_days(expiry_days)
@@ -152,9 +194,9 @@ def set_password(
                 "operators may not choose passwords here (admin_may_set_password is off): "
                 "reset to a generated password or issue a reset ticket"
             )
-        check_new_password(ctx, tx.s, u, password)
-        apply_new_hash(tx, u, ctx.hasher.hash(password), expires_at=expiry_from(ctx, tx.now, expiry_days),
-                       must_change=must_change)
+        check_new_password(ctx, tx.s, u, password, pre)
+        apply_new_hash(tx, u, pre.new_hash if pre else ctx.hasher.hash(password),
+                       expires_at=expiry_from(ctx, tx.now, expiry_days), must_change=must_change)
         sessions = revoke_sessions_of(tx, u, "password set")
         tickets = revoke_tickets_of(tx, u, "password set")
         tx.s.flush()
@@ -169,14 +211,15 @@ def change_own_password(ctx: ServiceContext, actor: Actor, old_password: str, ne
     with the new password."""
     validation.secret(old_password, "old_password")
     sign_in(ctx, actor.username, old_password, audit_success=False)
+    pre = Prechecked.of(ctx, new_password, lambda s: s.get(User, actor.id) if actor.id is not None else None)
     with action(ctx, actor, "password.change_own", target=actor.username) as tx:
         tx.operator()
         u = tx.user(actor.username)
         if u.id != actor.id:
             raise InvalidInput("operator", "mismatch", "the signed-in operator no longer exists")
-        check_new_password(ctx, tx.s, u, new_password)
-        apply_new_hash(tx, u, ctx.hasher.hash(new_password), expires_at=expiry_from(ctx, tx.now, None),
-                       must_change=False)
+        check_new_password(ctx, tx.s, u, new_password, pre)
+        apply_new_hash(tx, u, pre.new_hash if pre else ctx.hasher.hash(new_password),
+                       expires_at=expiry_from(ctx, tx.now, None), must_change=False)
         tx.s.flush()
         tx.details = {"expires_at": u.password_expires_at}
     return sign_in(ctx, actor.username, new_password, audit_success=False)

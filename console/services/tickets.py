@@ -13,7 +13,7 @@ from console.security import tokens
 from console.services.base import Tx, action, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, MailFailed, TicketInvalid, TicketNotFound
-from console.services.passwords import apply_new_hash, check_new_password, expiry_from
+from console.services.passwords import Prechecked, apply_new_hash, check_new_password, expiry_from
 from console.services.permissions import Action, require
 from console.services.users import revoke_sessions_of, revoke_tickets_of
 from console.services.views import EmailedTicket, IssuedTicket, OneTimeSecret, TicketView
@@ -158,16 +158,26 @@ def _valid_ticket(tx: Tx, token: str) -> tuple[ResetTicket, User]:
     return t, u
 
 
+def _ticket_holder(s: Session, token: str) -> User | None:
+    """The account a token's ticket belongs to (valid or not), for the work
+    done before the lock; None for anything that is no ticket."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+        return None
+    t = s.exec(select(ResetTicket).where(ResetTicket.token_digest == tokens.digest(token))).one_or_none()
+    return s.get(User, t.user_id) if t is not None else None
+
+
 def redeem_ticket(ctx: ServiceContext, token: str, new_password: str) -> str:
     """For the user (through the application): set a new password with a ticket.
     Single use, newest ticket only, not expired; the policy applies; the user's
     sessions are revoked. Returns the username."""
+    pre = Prechecked.of(ctx, new_password, lambda s: _ticket_holder(s, token))
     with action(ctx, Actor.system("ticket"), "ticket.redeem") as tx:
         t, u = _valid_ticket(tx, token)
         if u.source != "local":
             raise TicketInvalid(INVALID)
-        check_new_password(ctx, tx.s, u, new_password)
-        apply_new_hash(tx, u, ctx.hasher.hash(new_password),
+        check_new_password(ctx, tx.s, u, new_password, pre)
+        apply_new_hash(tx, u, pre.new_hash if pre else ctx.hasher.hash(new_password),
                        expires_at=expiry_from(ctx, tx.now, None), must_change=False)
         t.used_at = tx.now
         tx.s.add(t)

@@ -252,3 +252,69 @@ def test_expired_operator_password_requires_a_change_before_acting(ctx, admin, m
     actor = passwords.change_own_password(ctx, actor, op.password, strong())
     assert not actor.must_change_password
     assert users.block_user(ctx, actor, "m", reason="r").blocked
+
+
+def test_no_argon2_work_while_a_write_transaction_is_open(ctx, admin, make_operator, make_user, monkeypatch):
+    """Hashing and history checks (each ~0.1 s with real parameters) happen
+    before the write lock: on SQLite that lock stops every other writer."""
+    from console.services import tickets
+
+    op = make_operator("admin", "opal")
+    make_user("sam")
+    open_writes = [0]
+    under_lock: list[str] = []
+    real_session = ctx.write_session
+
+    class Tracked:
+        def __init__(self) -> None:
+            self.session = real_session()
+
+        def __enter__(self):
+            open_writes[0] += 1
+            return self.session.__enter__()
+
+        def __exit__(self, *exc):
+            try:
+                return self.session.__exit__(*exc)
+            finally:
+                open_writes[0] -= 1
+
+    def watched(name, real):
+        def call(*args, **kwargs):
+            if open_writes[0]:
+                under_lock.append(name)
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(ctx, "write_session", Tracked)
+    monkeypatch.setattr(ctx.hasher, "hash", watched("hash", ctx.hasher.hash))
+    monkeypatch.setattr(ctx.hasher, "verify", watched("verify", ctx.hasher.verify))
+    first = "an operator chose this one 1"
+    passwords.set_password(ctx, admin, "sam", first)
+    passwords.set_password(ctx, admin, "sam", "and then this other one 2")  # checked against the history
+    with pytest.raises(WeakPassword):
+        passwords.set_password(ctx, admin, "sam", first)  # in the history: refused, still no work under the lock
+    passwords.reset_password(ctx, admin, "sam")
+    token = tickets.issue_ticket(ctx, admin, "sam").token.reveal()
+    tickets.redeem_ticket(ctx, token, "the user picked this one 3")
+    passwords.change_own_password(ctx, op.actor, op.password, "the operator has a new one 4")
+    from console.services import auth
+
+    assert auth.authenticate(ctx, "sam", "the user picked this one 3").authenticated
+    assert not auth.authenticate(ctx, "sam", "not it at all 5").authenticated
+    assert not auth.authenticate(ctx, "nobody-here", "not it at all 5").authenticated
+    assert auth.sign_in(ctx, "opal", "the operator has a new one 4").username == "opal"
+    assert open_writes == [0] and under_lock == []
+
+
+def test_a_password_changed_between_the_check_and_the_lock_is_judged_as_it_is_now(ctx, admin, make_user):
+    from console.services import auth
+    from console.services.base import find_user
+
+    old = make_user("sam").password.reveal()
+    verdict = auth._Verdict(ctx, "sam", old)  # checked before the lock: right
+    new = passwords.reset_password(ctx, admin, "sam").password.reveal()  # meanwhile, another console
+    with ctx.write_session() as s:
+        result, _ = verdict.for_(find_user(s, "sam", for_update=True))
+    assert not result.ok  # judged against the hash stored now
+    assert auth._Verdict(ctx, "sam", new).result.ok
