@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
-from console import db  # noqa: E402
+from console import db, schema  # noqa: E402
 from console.config import Settings  # noqa: E402
 from console.security.hashing import Argon2Params  # noqa: E402
 from console.services import auth, setup  # noqa: E402
@@ -47,6 +47,11 @@ def database(users: int = MILLION, name: str | None = None) -> Path:
         ctx.engine.dispose()
         tmp.rename(path)
         print(f"# built {path.name} ({users:,} users) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    engine = db.make_engine(f"sqlite:///{path}")
+    try:  # a cached database from an older userdesk: migrate it (a no-op when current)
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
     return path
 
 

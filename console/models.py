@@ -83,10 +83,8 @@ class User(Table, table=True):
 Index("ux_users_username_lower", func.lower(User.username), unique=True)
 Index("ix_users_email_lower", func.lower(User.email))
 Index("ix_users_display_name_lower", func.lower(User.display_name))
-# PostgreSQL: substring search through trigram indexes (pg_trgm; see services/search.py).
-for _column in ("username", "email", "display_name"):
-    Index(f"ix_users_{_column}_trgm", func.lower(getattr(User, _column)).label(f"lower_{_column}"),
-          postgresql_using="gin", postgresql_ops={f"lower_{_column}": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+# The search indexes of each backend (SQLite's FTS5 table, PostgreSQL's pg_trgm
+# GIN indexes) are made by the migrations, not described here: console/schema.py.
 
 
 class PasswordHistory(Table, table=True):

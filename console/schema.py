@@ -32,14 +32,19 @@ HEAD = "0002"
 BASELINE = "0001"
 
 
-#: Not in the models: SQLite's full-text index (a virtual table and the shadow
-#: tables it keeps), created and kept by the migrations themselves.
-UNMODELLED = ("users_fts",)
+#: Not in the models, made and kept by the migrations themselves: SQLite's
+#: full-text index (a virtual table and the shadow tables it keeps) and
+#: PostgreSQL's trigram indexes (describing those in the models would load
+#: SQLAlchemy's PostgreSQL dialect into every start of the console).
+UNMODELLED_TABLES = ("users_fts",)
+UNMODELLED_INDEXES = ("ix_users_username_trgm", "ix_users_email_trgm", "ix_users_display_name_trgm")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """For Alembic's comparisons: leave out what the models do not describe."""
-    return not (type_ == "table" and name and name.startswith(UNMODELLED))
+    if type_ == "table" and name and name.startswith(UNMODELLED_TABLES):
+        return False
+    return not (type_ == "index" and name in UNMODELLED_INDEXES)
 
 
 def revisions() -> set[str]:
