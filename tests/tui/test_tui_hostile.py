@@ -156,3 +156,35 @@ async def test_a_crash_prints_no_local_variables(tui, admin, capfd):
     printed = out + err
     assert "userdesk stopped on an unexpected ValueError" in printed
     assert "Hunter2" not in printed
+
+
+async def test_the_whole_corpus_is_drawn_inertly(tui, ctx, admin, make_user):
+    """Every corpus value as a display name and block reason: the list and each
+    account's screen draw no control or format character, the console keeps
+    running and the screen is not moved or cleared."""
+    from hostile import CORPUS, invisible
+
+    names = []
+    for i, value in enumerate(CORPUS.values()):
+        if "\x00" in value and ctx.engine.dialect.name == "postgresql":
+            value = value.replace("\x00", "")  # PostgreSQL text cannot hold NUL at all
+        make_user(f"h{i:02d}")
+        _set(ctx, f"h{i:02d}", display_name=value[:128], blocked=True, blocked_reason=value[:500])
+        names.append(f"h{i:02d}")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        lst = app.screen.query_one(UserList)
+        await tui.wait_for(pilot, lambda: len(lst.rows) == len(names) + 1)
+        for _ in range(3):
+            assert not invisible(tui.raw_segments(app)), sorted(invisible(tui.raw_segments(app)))
+            assert tui.lines(app)[0].strip().startswith("⭘") or "userdesk" in tui.lines(app)[0]
+            await pilot.press("pagedown")
+            await pilot.pause()
+        for name in names:
+            await tui.open_user(pilot, name)
+            assert not invisible(tui.raw_segments(app)), (name, sorted(invisible(tui.raw_segments(app))))
+            assert "userdesk" in tui.lines(app)[0]  # the header is still where it was: nothing moved the cursor
+            await pilot.press("escape")
+            await tui.wait_screen(pilot, UsersScreen)
+        assert app.is_running

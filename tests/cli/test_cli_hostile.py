@@ -1,0 +1,68 @@
+"""The hostile-input corpus through the CLI: as arguments and on standard
+input it is refused with the field named (exit 1) or taken as text; stored
+behind the services' back, it is printed inertly by every listing, with
+control characters shown as escapes (``\\x1b``), never sent raw."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from hostile import CORPUS, invisible, unsafe
+
+ITEMS = sorted(CORPUS.items())
+
+
+def as_root(cli, initialized, *args, stdin: str = ""):
+    name, pw = initialized
+    return cli("--operator", name, "--password-stdin", *args, input=pw + "\n" + stdin)
+
+
+@pytest.mark.parametrize("name, value", ITEMS, ids=[n for n, _ in ITEMS])
+def test_as_arguments_refused_naming_the_field_or_kept_as_text(cli, ctx, initialized, name, value):
+    r = as_root(cli, initialized, "users", "create", "hostile", "--name", value[:128], "--json")
+    if unsafe(value[:128]):
+        assert r.code == 1 and r.json()["error_code"] == "INVALID_INPUT"
+        assert r.json()["error_msg"].startswith("display_name")
+    else:
+        assert r.code == 0, r.stdout + r.stderr
+        assert cli("users", "show", "hostile", "--json").json()["display_name"] == value[:128]
+    r = as_root(cli, initialized, "users", "create", value)
+    assert r.code == 1 and "username" in r.stderr and "[INVALID_INPUT]" in r.stderr
+    assert not invisible(r.stderr.replace("\n", ""))  # the refusal does not echo the raw value
+
+
+@pytest.mark.parametrize("name, value", ITEMS, ids=[n for n, _ in ITEMS])
+def test_on_standard_input_as_a_new_password(cli, ctx, initialized, name, value):
+    assert as_root(cli, initialized, "users", "create", "kim").code == 0
+    r = as_root(cli, initialized, "set-password", "kim", "--password-stdin", "--json", stdin=value + "\n")
+    out = r.stdout + r.stderr
+    assert value not in out  # never echoed
+    if r.code:
+        assert json.loads(r.stdout)["error_code"] in ("INVALID_INPUT", "WEAK_PASSWORD")
+    assert not invisible(out.replace("\n", ""))
+
+
+def test_stored_corpus_is_printed_inertly_by_every_listing(cli, ctx, initialized):
+    name, _ = initialized
+    for i, (key, value) in enumerate(ITEMS):
+        if "\x00" in value and ctx.engine.dialect.name == "postgresql":
+            value = value.replace("\x00", "")  # PostgreSQL text cannot hold NUL at all
+        assert as_root(cli, initialized, "users", "create", f"h{i:02d}").code == 0
+        with ctx.engine.begin() as conn:  # behind the services' back: they refuse most of these
+            conn.execute(text("UPDATE users SET display_name = :d, blocked = true, blocked_reason = :r "
+                              "WHERE username = :u"), {"d": value[:128], "r": value[:500], "u": f"h{i:02d}"})
+            conn.execute(text("UPDATE audit_events SET reason = :r WHERE target = :u"),
+                         {"r": value[:500], "u": f"h{i:02d}"})
+    outputs = [cli("users", "list", "--limit", "100"), cli("users", "list", "--json", "--limit", "100"),
+               cli("audit", "--limit", "200"), cli("audit", "--json", "--limit", "200")]
+    outputs += [cli("users", "show", f"h{i:02d}") for i in range(len(ITEMS))]
+    for r in outputs:
+        assert r.code == 0, r.stderr
+        assert not invisible(r.stdout.replace("\n", "")), repr(sorted(invisible(r.stdout.replace("\n", ""))))
+    shown = "".join(r.stdout for r in outputs)
+    for visible in ("\\x1b[31mred", "\\u202eevil", "a\\u200bb", "\\x9b31mred", "\\x1b]52;c;aGVsbG8=\\x07"):
+        assert visible in shown, visible
+    assert "[bold]x[/bold]" in shown and "'; DROP TABLE users; --" in shown
