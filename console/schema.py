@@ -61,10 +61,6 @@ def config(connection: Connection | None = None) -> "Config":
     return cfg
 
 
-def head() -> str:
-    return HEAD
-
-
 @dataclass(frozen=True)
 class State:
     #: The database's revision; None when it has none.

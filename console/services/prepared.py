@@ -22,6 +22,7 @@ from threading import Lock
 from weakref import WeakKeyDictionary
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -66,6 +67,20 @@ class Prepared:
 #: Per dialect instance (so per engine): two engines of one backend may be
 #: configured differently (PostgreSQL's standard_conforming_strings changes how
 #: a literal is written).
+def binder(values: Mapping[str, Any] | None) -> Callable[..., Any]:
+    """``param(name, type_)``: one bind parameter per name for a statement
+    being built, bound to ``values[name]``, or (``values`` None) left open for
+    a prepared statement's caller to fill at run time."""
+    made: dict[str, Any] = {}
+
+    def param(name: str, type_: Any = None) -> Any:
+        if name not in made:
+            made[name] = bindparam(name, type_=type_) if values is None else bindparam(name, values[name], type_=type_)
+        return made[name]
+
+    return param
+
+
 _cache: WeakKeyDictionary[Dialect, dict[Hashable, Prepared]] = WeakKeyDictionary()
 _lock = Lock()
 

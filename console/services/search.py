@@ -15,9 +15,10 @@ any depth."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, and_, bindparam, func, or_, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, and_, func, or_, select
 
 from console.models import User
+from console.services import prepared
 
 #: The FTS5 table as SQLAlchemy sees it (created by db.create_schema, not by metadata).
 FTS = Table("users_fts", MetaData(), Column("rowid", Integer, primary_key=True), Column("users_fts", String))
@@ -63,22 +64,9 @@ def terms(kind: str, q: str) -> dict[str, str]:
     return {"search_like": f"%{_escape_like(q)}%"}
 
 
-def _params(values: dict[str, str] | None):
-    """Bind parameters by name: bound to ``values``, or left for a prepared
-    statement's caller (``values`` None)."""
-    made: dict[str, object] = {}
-
-    def param(name: str):
-        if name not in made:
-            made[name] = bindparam(name, type_=String) if values is None else bindparam(name, values[name], type_=String)
-        return made[name]
-
-    return param
-
-
 def matches(q: str):
     """SQLite, 3+ characters: the ids of matching accounts, from the index alone."""
-    phrase = _params(terms("fts", q))("search_phrase")
+    phrase = prepared.binder(terms("fts", q))("search_phrase", String)
     return select(FTS.c.rowid).where(FTS.c.users_fts.op("MATCH")(phrase))
 
 
@@ -87,12 +75,12 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
     search of ``kind`` with ``values`` (``terms``; None: bind parameters left
     open for a prepared statement); returns (statement, the id column to order
     and page by)."""
-    param = _params(values)
+    param = prepared.binder(values)
     if kind == "fts":
-        stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(param("search_phrase")))
+        stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(param("search_phrase", String)))
         return stmt, FTS.c.rowid
     if kind == "prefix":
-        lo, hi = param("search_lo"), param("search_hi")
+        lo, hi = param("search_lo", String), param("search_hi", String)
         return stmt.where(or_(*(and_(func.lower(c) >= lo, func.lower(c) < hi) for c in _COLUMNS))), User.id
-    like = param("search_like")
+    like = param("search_like", String)
     return stmt.where(or_(*(func.lower(c).like(like, escape="\\") for c in _COLUMNS))), User.id

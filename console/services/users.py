@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Integer, String, bindparam, case, func, update
+from sqlalchemy import Integer, String, case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -69,25 +69,12 @@ def filter_values(f: UserFilter, now) -> dict:
     return values
 
 
-def _bind(values: dict | None):
-    """Bind parameters by name: bound to ``values``, or left open for a
-    prepared statement (``values`` None)."""
-    made: dict = {}
-
-    def param(name: str, type_=None):
-        if name not in made:
-            made[name] = bindparam(name, type_=type_) if values is None else bindparam(name, values[name], type_=type_)
-        return made[name]
-
-    return param
-
-
 def filter_conditions(f: UserFilter, values: dict | None = None) -> list:
     """SQL conditions on ``users`` for a filter (shared with bulk actions).
     ``values``: from filter_values; None leaves ``now``, ``role`` and ``since``
     as bind parameters for a prepared statement, whose shape is then the
     filter's boolean fields and which of role and inactive_days are set."""
-    param = _bind(values)
+    param = prepared.binder(values)
     conds: list = []
     if f.role is not None:
         conds.append(User.role == param("role", String))
@@ -126,7 +113,7 @@ def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter):
     """A list page's statement, from its shape only (prepared.py): bind
     parameters ``now``, ``role``, ``since``, the search terms, ``k0``… (the
     cursor) and ``limit``."""
-    param = _bind(None)
+    param = prepared.binder(None)
     stmt = _filtered(select(*UserView.columns()).select_from(User), shape, None)
     if kind is not None:
         stmt, id_col = search_index.apply(stmt, kind)
@@ -135,13 +122,13 @@ def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter):
         cols = [func.lower(User.username), User.id]
     if order == "attention":
         cols.insert(0, _attention_rank(param("now", UTCDateTime)))
-    keys = [bindparam(f"k{i}") for i in range(len(cols))]
+    keys = [param(f"k{i}") for i in range(len(cols))]
     if mode == "after":
         stmt = stmt.where(pagination.after(cols, keys))
     elif mode == "before":
         stmt = stmt.where(pagination.before(cols, keys))
     backwards = mode in ("before", "end")
-    return stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(bindparam("limit", type_=Integer))
+    return stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(param("limit", Integer))
 
 
 def list_users(
