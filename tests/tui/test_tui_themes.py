@@ -6,6 +6,7 @@ import json
 import tomllib
 from pathlib import Path
 
+import pytest
 
 from console.tui.themes import DEFAULT_THEME, load_themes
 from console.tui.screens.users import UsersScreen
@@ -100,3 +101,78 @@ async def test_a_theme_nobody_chose_is_not_remembered_over_the_configuration(tui
     async with again.run_test(size=tui.size) as pilot:
         await tui.wait_screen(pilot, UsersScreen)
         assert again.theme == "userdesk-light"
+
+
+def _illegible_in_16_colours(app) -> list[tuple[int, str]]:
+    """Text (not box drawing) whose colour and background fall on the same of
+    a 16-colour terminal's colours once downgraded: it would vanish there."""
+    from rich.color import ColorSystem
+
+    out = []
+    for y, strip in enumerate(app.screen._compositor.render_strips()):
+        for seg in strip:
+            glyphs = "".join(ch for ch in seg.text if not ch.isspace() and not 0x2500 <= ord(ch) <= 0x259F)
+            st = seg.style
+            if glyphs and st is not None and st.color is not None and st.bgcolor is not None:
+                if st.color.downgrade(ColorSystem.STANDARD).number == st.bgcolor.downgrade(ColorSystem.STANDARD).number:
+                    out.append((y, glyphs[:30]))
+    return out
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("theme", NAMES)
+async def test_every_screen_reads_in_a_16_colour_terminal(tui, ctx, admin, make_user, theme):
+    from console.services import users as users_service
+    from console.services.permissions import Action
+    from console.tui.screens.audit import AuditScreen
+
+    make_user("bob", email="bob@example.com")
+    users_service.block_user(ctx, admin, "bob", reason="left")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        app.theme = theme
+        await tui.wait_screen(pilot, UsersScreen)
+        await tui.settle(pilot)
+        seen = {"list": _illegible_in_16_colours(app)}
+        await pilot.press("a")
+        await tui.wait_screen(pilot, AuditScreen)
+        await tui.settle(pilot)
+        seen["audit"] = _illegible_in_16_colours(app)
+        await pilot.press("escape")
+        screen = await tui.open_user(pilot, "bob")
+        seen["account"] = _illegible_in_16_colours(app)
+        await pilot.press("d")
+        await pilot.pause()
+        seen["danger zone (unavailable actions and their reasons)"] = _illegible_in_16_colours(app)
+        assert any(not enabled for enabled, _ in tui.danger(screen).values())
+        await tui.start(pilot, Action.FORCE_CHANGE)
+        seen["dialog"] = _illegible_in_16_colours(app)
+    signin, _ = tui.app(None)
+    async with signin.run_test(size=tui.size) as pilot:
+        signin.theme = theme
+        await pilot.pause()
+        seen["sign-in"] = _illegible_in_16_colours(signin)
+    assert {where: found for where, found in seen.items() if found} == {}
+
+
+@pytest.mark.sqlite_only
+async def test_no_color_draws_in_greys_only(tui, admin, make_user, monkeypatch):
+    """NO_COLOR (no-color.org): Textual's monochrome filter is on, and every
+    colour that reaches the terminal is a grey."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        await tui.settle(pilot)
+        assert app.no_color
+        background = app.screen.styles.background
+        colours = set()
+        for strip in app.screen._compositor.render_strips():
+            for line_filter in app.get_line_filters():
+                strip = strip.apply_filter(line_filter, background)
+            for seg in strip:
+                for c in (seg.style.color, seg.style.bgcolor) if seg.style else ():
+                    if c is not None and c.triplet is not None:
+                        colours.add(tuple(c.triplet))
+        assert colours and all(r == g == b for r, g, b in colours), sorted(colours)[:5]
