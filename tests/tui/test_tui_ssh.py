@@ -94,9 +94,10 @@ class Terminal:
         os.close(slave)
         self.out = b""
 
-    def read_until(self, needle: bytes, timeout: float = 20.0) -> bool:
+    def read_until(self, needle: bytes | None, timeout: float = 20.0) -> bool:
+        """Collect output until ``needle`` has arrived (None: for ``timeout``)."""
         deadline = time.monotonic() + timeout
-        while needle not in self.out and time.monotonic() < deadline:
+        while (needle is None or needle not in self.out) and time.monotonic() < deadline:
             ready, _, _ = select.select([self.fd], [], [], 0.1)
             if ready:
                 try:
@@ -106,11 +107,12 @@ class Terminal:
                 if not chunk:
                     break
                 self.out += chunk
-        return needle in self.out
+        return needle is None or needle in self.out
 
     def keys(self, data: bytes, settle: float = 0.6) -> None:
+        """Type ``data``, then take in what the console draws for ``settle`` seconds."""
         os.write(self.fd, data)
-        self.read_until(b"\0never", settle)
+        self.read_until(None, settle)
 
     def close(self) -> None:
         self.proc.kill()
