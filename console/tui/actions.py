@@ -34,6 +34,12 @@ def _common(v: dict[str, Any], u: UserView) -> dict[str, Any]:
             "expected_version": u.version}
 
 
+def _ticket(issue: Callable[..., Any]) -> Runner:
+    """A ticket action (shown or emailed): the lifetime, reason and identity check."""
+    return lambda c, a, u, v: issue(c, a, u.username, lifetime_minutes=v.get("lifetime"),
+                                    reason=v.get("reason") or None, identity_check=v.get("identity_check") or None)
+
+
 ACTIONS: dict[Action, ActionSpec] = {
     Action.RESET_PASSWORD: ActionSpec(
         "Reset password", "set a generated password, shown once",
@@ -61,18 +67,12 @@ ACTIONS: dict[Action, ActionSpec] = {
         "Issue reset ticket", "a single-use link, shown once",
         "Creates a single-use link with which the user sets a password themselves. Older links stop "
         "working. The link is shown once.",
-        lambda c, a, u, v: tickets.issue_ticket(c, a, u.username, lifetime_minutes=v.get("lifetime"),
-                                                reason=v.get("reason") or None,
-                                                identity_check=v.get("identity_check") or None),
-        fields=("lifetime",), reveals=True),
+        _ticket(tickets.issue_ticket), fields=("lifetime",), reveals=True),
     Action.EMAIL_TICKET: ActionSpec(
         "Email reset link", "a single-use link to the user's address",
         "Creates a single-use link and emails it to the address on the account; you do not see it. "
         "Older links stop working. If the mail cannot be sent, no link is created.",
-        lambda c, a, u, v: tickets.email_ticket(c, a, u.username, lifetime_minutes=v.get("lifetime"),
-                                                reason=v.get("reason") or None,
-                                                identity_check=v.get("identity_check") or None),
-        fields=("lifetime",)),
+        _ticket(tickets.email_ticket), fields=("lifetime",)),
     Action.REVOKE_SESSIONS: ActionSpec(
         "Revoke sessions", "sign the user out everywhere",
         "Ends every active session of the user in the application; they must sign in again.",
