@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import json
 import logging
 import sys
@@ -186,11 +187,34 @@ def table(headers: list[str], rows: list[list[Any]], widths: list[int] | None = 
         typer.echo("  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
+def _undecodable(value: Any) -> bool:
+    """True if an argument held bytes that are not UTF-8: Python hands those
+    over as lone surrogates (U+DC80-U+DCFF, "surrogateescape")."""
+    if isinstance(value, (list, tuple)):
+        return any(_undecodable(v) for v in value)
+    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def check_arguments_decode(fn: Callable, kwargs: dict[str, Any]) -> None:
+    """Refuse, naming the option, any command-line argument that is not valid
+    UTF-8, before it reaches a service and is judged by the wrong rule."""
+    st = _STATE.get()
+    given = [(f"--{k}", getattr(st, k, None)) for k in ("profile", "config", "database", "operator")]
+    params = inspect.signature(fn).parameters
+    for key, value in kwargs.items():
+        decls = (getattr(params[key].default, "param_decls", None) or ()) if key in params else ()
+        given.append((max(decls, key=len) if decls else key, value))
+    for label, value in given:
+        if _undecodable(value):
+            raise InvalidInput(label.replace("--database", "--db"), "encoding", "not valid UTF-8")
+
+
 def handles_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json"))
         try:
+            check_arguments_decode(fn, kwargs)
             return fn(*args, **kwargs)
         except ServiceError as err:
             if as_json:

@@ -66,3 +66,23 @@ def test_stored_corpus_is_printed_inertly_by_every_listing(cli, ctx, initialized
     for visible in ("\\x1b[31mred", "\\u202eevil", "a\\u200bb", "\\x9b31mred", "\\x1b]52;c;aGVsbG8=\\x07"):
         assert visible in shown, visible
     assert "[bold]x[/bold]" in shown and "'; DROP TABLE users; --" in shown
+
+
+# Bytes that are not UTF-8 arrive in sys.argv as lone surrogates ("surrogateescape").
+NOT_UTF8 = b"ab\xff\xfecd".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize("args, field", [
+    (["users", "create", NOT_UTF8], "username"),
+    (["users", "create", "kim", "--name", NOT_UTF8], "--name"),
+    (["users", "create", "kim", "--email", NOT_UTF8], "--email"),
+    (["users", "list", "--search", NOT_UTF8], "--search"),
+    (["--operator", NOT_UTF8, "users", "list"], "--operator"),
+])
+def test_an_argument_that_is_not_utf8_is_refused_naming_it(cli, ctx, initialized, args, field):
+    before = cli("audit", "--json", "--limit", "5").stdout
+    r = as_root(cli, initialized, *args, "--json") if args[0] != "--operator" else cli(*args, "--json")
+    assert r.code == 1
+    assert r.json() == {"error_code": "INVALID_INPUT", "error_msg": f"{field}: not valid UTF-8"}
+    assert cli("users", "show", "kim").code == 1  # nothing was created
+    assert cli("audit", "--json", "--limit", "5").stdout == before
