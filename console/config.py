@@ -17,6 +17,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any, Literal
 
 import platformdirs
@@ -187,7 +188,9 @@ class Settings(BaseModel):
         )
 
     def ticket_url(self, token: str, username: str) -> str:
-        return self.ticket_url_template.format(token=token, username=username)
+        # Percent-encoded: a '+' in a username would read as a space in a query
+        # string, and a stored name with '&' or '/' must not add parts to the link.
+        return self.ticket_url_template.format(token=quote(token, safe=""), username=quote(username, safe=""))
 
 
 def _coerce_env(name: str, raw: str) -> Any:

@@ -17,12 +17,15 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from console.config import Settings
+from console.security.text import escape_controls
 from console.services.errors import MailFailed
 
 
 def compose(settings: Settings, *, to: str, username: str, display_name: str, link: str, expires_at: datetime,
             minutes: int, now: datetime) -> EmailMessage:
-    fields = {"display_name": display_name or username, "username": username, "link": link,
+    # The display name may have been stored by the application unchecked: its
+    # control characters are written out (\x0d), so none can end a header line.
+    fields = {"display_name": escape_controls(display_name or username), "username": username, "link": link,
               "expires": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "minutes": minutes}
     msg = EmailMessage()
     msg["From"] = settings.mail_from

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from console.models import AuditEvent
+from console.services import validation
 from console.services.base import get_user_row, reading
 from console.services.sessions import sessions_of
 from console.services.tickets import tickets_of
@@ -71,6 +72,8 @@ def _state_denial(ctx: ServiceContext, actor: Actor, action: Action, u: UserView
         return "the account is blocked: unblock it first"
     if action is Action.EMAIL_TICKET and not u.email:
         return "the account has no email address"
+    if action is Action.EMAIL_TICKET and not validation.deliverable(u.email):
+        return "the address on the account is not a valid email address: correct it first"
     if action is Action.EMAIL_TICKET and ctx.settings.mail_delivery == "off":
         return "mail delivery is not configured (mail_delivery)"
     if action is Action.BLOCK and (u.blocked or own):

@@ -10,6 +10,7 @@ from console import mail
 from console.config import MAX_TICKET_LIFETIME_MINUTES
 from console.models import ResetTicket, User
 from console.security import tokens
+from console.services import validation
 from console.services.base import Tx, action, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, MailFailed, TicketInvalid, TicketNotFound
@@ -86,6 +87,9 @@ def email_ticket(
             raise MailFailed("mail delivery is not configured: set mail_delivery (smtp or outbox)")
         if not u.email:
             raise InvalidInput("email", "required", f"{u.username} has no email address: show the link instead")
+        if not validation.deliverable(u.email):
+            raise InvalidInput("email", "format", f"the address on {u.username}'s account is not a valid email "
+                                                  "address: correct it first")
         t = _new_ticket(ctx, tx, u, token, lifetime_minutes, delivery="email")
         tx.details["delivery"] = ctx.settings.mail_delivery
         message = mail.compose(ctx.settings, to=u.email, username=u.username, display_name=u.display_name,

@@ -59,6 +59,16 @@ def email(value: str | None) -> str | None:
     return value
 
 
+def deliverable(value: str | None) -> bool:
+    """True if ``value`` is one address the email rules accept. A stored address
+    may have been written by the application, not by these services: one with a
+    comma, a line break or a second address must never become a mail's recipient."""
+    try:
+        return email(value) is not None
+    except InvalidInput:
+        return False
+
+
 def display_name(value: str | None) -> str:
     value = (value or "").strip()
     _text("display_name", value, 128)

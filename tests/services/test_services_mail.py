@@ -208,3 +208,49 @@ def test_no_address_or_no_delivery_is_explained_up_front(ctx, make_ctx, admin, m
     assert not outbox.exists()
     users.block_user(ctx, admin, "bob", reason="left")
     assert user_detail(mctx, admin, "bob").actions[Action.EMAIL_TICKET] == "the account is blocked: unblock it first"
+
+
+def _store(ctx, username: str, **columns) -> None:
+    """Write user columns behind the services' back, as the application may."""
+    from sqlalchemy import text
+
+    sets = ", ".join(f"{k} = :{k}" for k in columns)
+    with ctx.engine.begin() as conn:
+        conn.execute(text(f"UPDATE users SET {sets} WHERE username = :u"), {**columns, "u": username})
+
+
+@pytest.mark.parametrize("stored", [
+    "bob@example.com, eve@evil.example",         # a second recipient
+    "bob@example.com\r\nBcc: eve@evil.example",  # a header of its own
+    "Bob <eve@evil.example>",                    # a name hiding another address
+    "bob@example.com\x1b[2J",
+])
+def test_a_stored_address_that_is_not_one_valid_address_gets_no_link(ctx, make_ctx, admin, make_user, smtp,
+                                                                         stored):
+    inbox, overrides = smtp()
+    mctx = make_ctx(**overrides)
+    make_user("bob", email="bob@example.com")
+    _store(ctx, "bob", email=stored)
+    assert user_detail(mctx, admin, "bob").actions[Action.EMAIL_TICKET] == (
+        "the address on the account is not a valid email address: correct it first")
+    with pytest.raises(InvalidInput) as ei:
+        tickets.email_ticket(mctx, admin, "bob")
+    assert (ei.value.field, ei.value.rule) == ("email", "format") and stored not in ei.value.message
+    assert inbox.envelopes == [] and _valid_tickets(ctx, admin, "bob") == []
+    event = audit.query(ctx, admin, limit=1).items[0]
+    assert (event.action, event.outcome, event.error_code) == ("ticket.email", "rejected", "INVALID_INPUT")
+    users.update_profile(ctx, admin, "bob", email="bob@example.com")  # corrected, it works
+    assert tickets.email_ticket(mctx, admin, "bob").to == "bob@example.com"
+    assert [e.rcpt_tos for e in inbox.envelopes] == [["bob@example.com"]]
+
+
+def test_a_stored_display_name_cannot_add_a_header(ctx, make_ctx, admin, make_user, smtp):
+    inbox, overrides = smtp()
+    mctx = make_ctx(**overrides, mail_subject="Reset the password of {display_name}")
+    make_user("bob", email="bob@example.com")
+    _store(ctx, "bob", display_name="Bob\r\nBcc: eve@evil.example")
+    tickets.email_ticket(mctx, admin, "bob")
+    assert [e.rcpt_tos for e in inbox.envelopes] == [["bob@example.com"]]
+    msg = inbox.messages[0]
+    assert msg["Bcc"] is None and msg["Subject"] == "Reset the password of Bob\\x0d\\x0aBcc: eve@evil.example"
+    assert "Hello Bob\\x0d\\x0aBcc: eve@evil.example" in msg.get_payload(decode=True).decode()

@@ -56,6 +56,14 @@ def test_ticket_url_template_with_username(make_ctx, ctx, admin, make_user):
     assert it.url.reveal() == f"https://x.example/r/cy?t={it.token.reveal()}"
 
 
+def test_the_username_in_a_link_is_percent_encoded(make_ctx, ctx, admin, make_user):
+    make_user("ann+work@home")
+    c = make_ctx(ticket_url_template="https://x.example/reset?user={username}&t={token}")
+    it = tickets.issue_ticket(c, admin, "ann+work@home")
+    # Unencoded, '+' would reach the application as a space.
+    assert it.url.reveal() == f"https://x.example/reset?user=ann%2Bwork%40home&t={it.token.reveal()}"
+
+
 def test_issuing_supersedes_older_tickets(ctx, admin, make_user, audit_events):
     make_user("dee")
     first = tickets.issue_ticket(ctx, admin, "dee")
