@@ -78,6 +78,7 @@ class Tui:
                          local_paste=fake.local_paste)
         app = UserdeskApp(ctx or self.ctx, actor=actor,
                           remember_path=remember_path or self.tmp_path / "state.json", clipboard=clip)
+        app.animation_level = "none"  # scrolls jump: a test waits for no animation to finish
         fake.app = app
         return app, fake
 

@@ -188,3 +188,74 @@ async def test_the_whole_corpus_is_drawn_inertly(tui, ctx, admin, make_user):
             await pilot.press("escape")
             await tui.wait_screen(pilot, UsersScreen)
         assert app.is_running
+
+
+async def test_the_corpus_in_every_other_field_is_drawn_inertly(tui, ctx, admin, make_user):
+    """Every corpus value as an account's email, a session's client, and an
+    audit event's reason and identity check, all written by "the application"
+    behind the services' back: the audit log (with its broken-chain report),
+    each account's screen, its danger zone and an action dialog draw no control
+    or format character, and hold none in any widget, drawn or cut off."""
+    from hostile import CORPUS, invisible
+
+    from console.services import passwords, sessions
+    from console.tui.screens.audit import AuditScreen
+
+    def clean(value: str) -> str:
+        if "\x00" in value and ctx.engine.dialect.name == "postgresql":
+            return value.replace("\x00", "")  # PostgreSQL text cannot hold NUL at all
+        return value
+
+    names = []
+    for i, value in enumerate(map(clean, CORPUS.values())):
+        name = f"h{i:02d}"
+        make_user(name)
+        sessions.open_session(ctx, name, client="laptop")
+        passwords.force_change(ctx, admin, name, reason="audited")
+        _set(ctx, name, email=value[:254])
+        with ctx.engine.begin() as conn:
+            conn.execute(text("UPDATE user_sessions SET client = :c WHERE user_id = "
+                              "(SELECT id FROM users WHERE username = :u)"), {"c": value[:200], "u": name})
+            conn.execute(text("UPDATE audit_events SET reason = :r, identity_check = :i WHERE target = :u"),
+                         {"r": value[:500], "i": value[:200], "u": name})
+        names.append(name)
+
+    def assert_inert(where: str, *, header: bool = True) -> None:
+        drawn = invisible(tui.raw_segments(app))
+        texts = tui.widget_texts(app)
+        held = set().union(*(invisible(t.replace("\n", "")) for t in texts))  # a Static's own line breaks
+        assert not drawn and not held, (where, sorted(drawn), sorted(held))
+        assert not any(CORPUS["c0-newline"] in t for t in texts), where  # the stored one is written out
+        if header:  # the header is where it was: nothing moved the cursor
+            assert "userdesk" in tui.lines(app)[0], where
+
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        await pilot.press("a")
+        audit_screen = await tui.wait_screen(pilot, AuditScreen)
+        await tui.wait_for(pilot, lambda: "BROKEN" in tui.text(app, "#audit-chain"), what="the chain report")
+        table = audit_screen.query_one("#audit-table")
+        assert table.row_count >= len(names)
+        for _ in range(len(names) // 10 + 2):
+            assert_inert("audit log")
+            await pilot.press("pagedown")
+            await pilot.pause()
+        await pilot.press("escape")
+        for name in names:
+            await tui.open_user(pilot, name)
+            assert_inert(f"{name}: account")
+            if name == names[list(CORPUS).index("ansi-colour")]:  # shown, written out: email and client
+                assert tui.screen_text(app).count("\\x1b[31mred") >= 2, tui.screen_text(app)
+            await pilot.press("4")  # activity: the audit reasons and identity checks
+            await pilot.pause()
+            assert_inert(f"{name}: activity")
+            if name in names[::4]:  # a dialog shows the same fields of every account: a sample is enough
+                dialog = await tui.start(pilot, Action.REVOKE_SESSIONS)
+                assert_inert(f"{name}: dialog", header=False)
+                assert dialog.user.username in tui.screen_text(app)
+                await pilot.press("escape")
+                await tui.wait_screen(pilot, UserDetailScreen)
+            await pilot.press("escape")
+            await tui.wait_screen(pilot, UsersScreen)
+        assert app.is_running
