@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database).expanduser())
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
@@ -38,6 +39,17 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
         pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
                 "pool_timeout": settings.db_pool_timeout, "pool_recycle": settings.db_pool_recycle or -1}
     return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **pool)
+
+
+def _create_private(path: Path) -> None:
+    """A new SQLite file is created readable by its owner only: it holds the
+    password hashes. (SQLite gives its -wal and -shm files the same mode.) An
+    existing file keeps the mode it has."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _sqlite_setup(engine: Engine) -> None:

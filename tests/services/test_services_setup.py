@@ -48,3 +48,24 @@ def test_demo_has_every_state_and_refuses_to_run_twice(empty_ctx):
     assert users.count_users(empty_ctx, reader, filter=UserFilter(locked=True)).value == summary.locked > 0
     with pytest.raises(UserExists):
         setup.seed_demo(empty_ctx, 10)
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    """It holds the password hashes: so do its WAL and shared-memory files."""
+    import os
+    import stat
+
+    old = os.umask(0o022)  # the usual umask would leave a new file world-readable
+    try:
+        c = ServiceContext.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'new' / 'u.db'}"),
+                                         argon2_params=Argon2Params.cheapest())
+        setup.initialize(c, "root")
+        with c.engine.connect():
+            files = sorted(p.name for p in (tmp_path / "new").iterdir())
+            assert files == ["u.db", "u.db-shm", "u.db-wal"]
+            modes = {name: stat.S_IMODE((tmp_path / "new" / name).stat().st_mode) for name in files}
+        c.engine.dispose()
+    finally:
+        os.umask(old)
+    assert modes == {"u.db": 0o600, "u.db-shm": 0o600, "u.db-wal": 0o600}
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
