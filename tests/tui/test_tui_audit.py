@@ -36,7 +36,15 @@ async def test_audit_lists_events_newest_first_and_the_chain_verifies(tui, ctx, 
         assert len(rows) == len(events)
         assert [r[0] for r in rows] == [str(e.seq) for e in reversed(events)]
         newest = rows[0]
-        assert newest[2:] == ["admin", "user.block", "bob", "ok", "left the company"]
+        assert newest[2:] == ["admin", "user.block", "bob", "✓"]
+        # The highlighted event, whole, under the table: here the newest.
+        shown = tui.text(screen, "#audit-event")
+        assert f"#{events[-1].seq} · " in shown and "admin → bob · user.block · ok" in shown
+        assert "reason: left the company" in shown
+        await pilot.press("down")  # the next one down: the account's creation
+        await pilot.pause()
+        shown = tui.text(screen, "#audit-event")
+        assert f"#{events[-2].seq} · " in shown and "user.create" in shown and "left the company" not in shown
         chain = tui.text(screen, "#audit-chain")
         assert "chain verified" in chain and f"{len(events)} events intact" in chain
         assert f"{len(events)} event(s) shown" in tui.text(screen, "#audit-status")
@@ -84,7 +92,8 @@ async def test_a_tampered_event_shows_the_chain_broken(tui, ctx, admin, make_use
         assert "chain verified" not in chain
         assert "BROKEN" in tui.screen_text(app)
         # The edited row is still listed, as it now reads.
-        assert any(r[0] == str(seq) and r[6] == "routine" for r in _rows(screen))
+        assert _rows(screen)[0][0] == str(seq)
+        assert "reason: routine" in tui.text(screen, "#audit-event")
 
 
 async def test_a_removed_event_is_detected_on_verify(tui, ctx, admin, make_user):

@@ -49,3 +49,12 @@ async def test_helpdesk_bulk_is_limited_to_members_and_needs_the_identity_check(
         await tui.wait_for(pilot, lambda: "IDENTITY_CHECK_REQUIRED" in tui.text(app, "#action-error"),
                            what="the refusal")
     assert users.get_user(ctx, helpdesk, "m0").must_change_password is False
+
+
+def test_the_preview_sample_is_cut_to_one_line_with_an_ellipsis():
+    from console.tui.screens.bulk import fitted
+
+    assert fitted(["ann", "bob"], 2, 70) == "ann, bob"  # all of them: no ellipsis
+    assert fitted(["ann", "bob"], 500, 70) == "ann, bob, …"  # more than the sample
+    assert fitted(["ann.long", "bob.long", "cy"], 3, 16) == "ann.long, …"  # "ann.long, bob.long, cy" is 22
+    assert fitted(["a" * 30], 1, 10) == "…"

@@ -44,7 +44,10 @@ class ActionDialog(ModalScreen):
     def compose(self) -> ComposeResult:
         spec, u = self.spec, self.user
         settings = self.app.ctx.settings
-        with Vertical(id="action-box", classes="-destructive" if spec.destructive else ""):
+        # With a password and its checklist the fields sit without gaps, so the form fits 80x24.
+        classes = " ".join(c for c, on in (("-destructive", spec.destructive), ("-dense", "password" in spec.fields))
+                           if on)
+        with Vertical(id="action-box", classes=classes):
             yield Static(Content.assemble((spec.title, "bold"), " — ", plain(u.username, "bold")), id="action-title")
             yield Static(spec.explanation, id="action-explanation")
             with VerticalScroll(id="action-fields"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -13,10 +14,42 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from console.services import audit
 from console.services.views import AuditView, Page
-from console.tui.text import cell, plain, when
+from console.tui.text import cell, plain, safe, when
 
 PAGE = 100
 MAX_ROWS = 1000
+
+#: Fixed widths that fit 80 columns (with the scrollbar); a longer value ends
+#: in "…", and the highlighted event is shown whole, with its reason, below.
+COLUMNS = (("#", 7), ("at (UTC)", 16), ("by", 10), ("action", 21), ("target", 10), ("", 1))
+
+
+def clip(value: object, width: int) -> str:
+    text = safe(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def outcome_mark(e: AuditView) -> Text:
+    """✓ or ✗: legible without colour (NO_COLOR) too."""
+    return cell("✓", "green") if e.outcome == "ok" else cell("✗", "bold red")
+
+
+def describe(e: AuditView) -> Content:
+    """The whole event, as text: for the line under the table."""
+    outcome = e.outcome + (f" ({e.error_code})" if e.error_code else "")
+    head = f"#{e.seq} · {when(e.at, seconds=True)} UTC · {e.operator}" + (f" → {e.target}" if e.target else "")
+    parts = [plain(head, "bold"), plain(f" · {e.action} · "),
+             plain(outcome, "$success" if e.outcome == "ok" else "bold $error")]
+    extra = []
+    if e.reason:
+        extra.append(f"reason: {e.reason}")
+    if e.identity_check:
+        extra.append(f"identity check: {e.identity_check}")
+    if e.details:
+        extra.append("details: " + ", ".join(f"{k}={v}" for k, v in e.details.items()))
+    if extra:
+        parts += ["\n", plain(" · ".join(extra), "$text-muted")]
+    return Content.assemble(*parts)
 
 
 class AuditScreen(Screen):
@@ -32,6 +65,7 @@ class AuditScreen(Screen):
         super().__init__()
         self.initial_user = user
         self.next_cursor: str | None = None
+        self.events: dict[str, AuditView] = {}
         self.shown = 0
 
     def compose(self) -> ComposeResult:
@@ -44,12 +78,14 @@ class AuditScreen(Screen):
             yield Input(placeholder="since YYYY-MM-DD", id="a-since", compact=True, max_length=10,
                         restrict=r"[0-9-]*")
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="audit-event")
         yield Static("", id="audit-status")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("#", "at (UTC)", "by", "action", "target", "outcome", "reason")
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         self.reload()
         self.action_verify()
         table.focus()
@@ -74,6 +110,8 @@ class AuditScreen(Screen):
             return
         self.filters = filters
         self.query_one(DataTable).clear()
+        self.query_one("#audit-event", Static).update("")
+        self.events = {}
         self.shown = 0
         self._load(None)
 
@@ -87,13 +125,21 @@ class AuditScreen(Screen):
             return
         table = self.query_one(DataTable)
         for e in page.items:
-            outcome = e.outcome + (f" {e.error_code}" if e.error_code else "")
-            table.add_row(cell(e.seq), cell(when(e.at)), cell(e.operator), cell(e.action), cell(e.target),
-                          cell(outcome, "" if e.outcome == "ok" else "bold red"), cell(e.reason))
+            self.events[str(e.seq)] = e
+            table.add_row(*(cell(clip(v, w)) for v, (_, w) in zip((e.seq, when(e.at), e.operator, e.action, e.target),
+                                                                   COLUMNS)),
+                          outcome_mark(e), key=str(e.seq))
+        if self.shown == 0 and page.items:
+            self.query_one("#audit-event", Static).update(describe(page.items[0]))
         self.shown += len(page.items)
         self.next_cursor = page.next_cursor
         more = " · m: more" if page.next_cursor and self.shown < MAX_ROWS else ""
         self.query_one("#audit-status", Static).update(f"{self.shown:,} event(s) shown, newest first{more}")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        e = self.events.get(event.row_key.value) if event.row_key else None
+        if e is not None:
+            self.query_one("#audit-event", Static).update(describe(e))
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.reload()

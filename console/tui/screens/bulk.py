@@ -20,6 +20,20 @@ from console.tui.text import plain
 PREVIEW_DELAY = 0.3
 
 
+def fitted(names: list[str], count: int, width: int) -> str:
+    """As many of the sample's names as fit on one line, then "…" if the
+    selection holds more."""
+    shown: list[str] = []
+    for name in names:
+        more = count > len(shown) + 1
+        if len(", ".join([*shown, name]) + (", …" if more else "")) > width:
+            break
+        shown.append(name)
+    if len(shown) == count:
+        return ", ".join(shown)
+    return ", ".join([*shown, "…"])
+
+
 class BulkScreen(ModalScreen):
     CSS_PATH = "action.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "confirm", "Run")]
@@ -111,7 +125,7 @@ class BulkScreen(ModalScreen):
         text = f"{p.count:,} account(s) will change"
         if p.action == "revoke_sessions":
             text += f", ending {p.sessions:,} session(s)"
-        sample = ", ".join(p.sample) + ("…" if p.count > len(p.sample) else "")
+        sample = fitted(p.sample, p.count, self.query_one("#b-preview", Static).size.width or 70)
         self.query_one("#b-preview", Static).update(
             Content.assemble((text, "bold $warning" if p.count else "bold"), "\n", plain(sample if p.count else "")))
         self.query_one("#action-confirm", Button).disabled = p.count == 0

@@ -18,7 +18,7 @@ def render_checklist(results, entries_match: bool) -> Content:
     lines = []
     for r in results:
         if r.rule == "not_reused":
-            lines.append(Content.assemble(("• ", "bold $text-muted"), r.text, (" (checked when saved)", "dim")))
+            lines.append(Content.assemble(("• ", "bold $text-muted"), r.text, (" (on saving)", "dim")))
         else:
             lines.append(_line(r.ok, r.text))
     lines.append(_line(entries_match, "both entries match"))

@@ -1,0 +1,85 @@
+"""Every screen fits 80×24: nothing scrolls sideways, no form or dialog hides a
+field below a scrollbar, and nothing is drawn off the screen. Lists of many
+rows (the user list, tables, menus) are the only things that scroll."""
+
+from __future__ import annotations
+
+from textual.command import CommandList
+from textual.widget import Widget
+from textual.widgets import DataTable, OptionList
+
+from console.services import sessions, tickets
+from console.services.permissions import Action
+from console.tui.screens.audit import AuditScreen
+from console.tui.screens.bulk import BulkScreen
+from console.tui.screens.password import ChangePasswordScreen
+from console.tui.screens.users import UsersScreen
+from console.tui.widgets.userlist import UserList
+
+SCROLLING_LISTS = (DataTable, OptionList, UserList, CommandList)
+
+
+def misfits(app) -> list[str]:
+    screen = app.screen
+    out = []
+    for w in screen.walk_children(Widget):
+        if not w.display:
+            continue
+        if w.show_horizontal_scrollbar:
+            out.append(f"{w!r} scrolls sideways ({w.virtual_size.width} columns in {w.size.width})")
+        if w.show_vertical_scrollbar and not isinstance(w, SCROLLING_LISTS):
+            out.append(f"{w!r} hides {w.virtual_size.height - w.size.height} line(s) below a scrollbar")
+        if w.region.area and not screen.region.contains_region(w.region):
+            out.append(f"{w!r} is drawn at {w.region}, off the {screen.region.size} screen")
+    return out
+
+
+async def _walk(tui, pilot, app, where: list[str], failures: list[str]) -> None:
+    def check(what: str) -> None:
+        failures.extend(f"{what}: {m}" for m in misfits(app))
+        where.append(what)
+
+    role = app.actor.role
+    await tui.wait_screen(pilot, UsersScreen)
+    await tui.settle(pilot)
+    check(f"{role}: user list")
+    screen = await tui.open_user(pilot, "bob")
+    for key, tab in zip("12345", ("account", "sessions", "tickets", "activity", "danger zone")):
+        await pilot.press(key)
+        await tui.settle(pilot)
+        check(f"{role}: account, {tab}")
+    for action_id, (enabled, _label) in tui.danger(screen).items():
+        if enabled:
+            await tui.start(pilot, Action(action_id))
+            await tui.settle(pilot)
+            check(f"{role}: {action_id} dialog")
+            await pilot.press("escape")
+            await tui.settle(pilot)
+    await pilot.press("escape")
+    await tui.wait_screen(pilot, UsersScreen)
+    for key, cls in (("a", AuditScreen), ("b", BulkScreen), ("p", ChangePasswordScreen)):
+        await pilot.press(key)
+        await tui.wait_screen(pilot, cls)
+        await tui.settle(pilot)
+        check(f"{role}: {cls.__name__}")
+        await pilot.press("escape")
+        await tui.wait_screen(pilot, UsersScreen)
+
+
+async def test_every_screen_fits_80_by_24(tui, ctx, admin, helpdesk, make_user):
+    make_user("bob", email="bob@example.com", display_name="Bob Builder")
+    sessions.open_session(ctx, "bob", client="Firefox 132 on a laptop")
+    tickets.issue_ticket(ctx, admin, "bob", reason="called from the office line")
+    assert tui.size == (80, 24)
+    where: list[str] = []
+    failures: list[str] = []
+    app, _ = tui.app(None)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.settle(pilot)
+        failures.extend(f"sign-in: {m}" for m in misfits(app))
+    for actor in (admin, helpdesk):
+        app, _ = tui.app(actor)
+        async with app.run_test(size=tui.size) as pilot:
+            await _walk(tui, pilot, app, where, failures)
+    assert len(where) > 20, where
+    assert not failures, "\n".join(failures)
