@@ -24,6 +24,7 @@ from console.services.context import Actor, ServiceContext
 from console.services.errors import ServiceError
 from console.tui.clipboard import Clipboard
 from console.tui.commands import UserdeskCommands
+from console.tui.text import safe
 from console.tui.themes import DEFAULT_THEME, load_themes
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class UserdeskApp(App):
         if failed is not None:
             failed(err)
         else:
-            self.notify(f"{err.message} [{err.code}]", severity="error", markup=False, timeout=8)
+            self.notify(f"{safe(err.message)} [{err.code}]", severity="error", markup=False, timeout=8)
 
     async def action_quit(self) -> None:
         """Quitting before the clear delay still clears what we copied."""

@@ -259,3 +259,16 @@ async def test_the_corpus_in_every_other_field_is_drawn_inertly(tui, ctx, admin,
             await pilot.press("escape")
             await tui.wait_screen(pilot, UsersScreen)
         assert app.is_running
+
+
+async def test_an_error_message_is_shown_with_its_controls_written_out(tui, admin):
+    """A service's message may quote stored text: the notification shows it inertly."""
+    from console.services.errors import ServiceError
+
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        app._failed(ServiceError("no user named \u202eevil\x1b[2J [bold]x[/]"), None)
+        await pilot.pause()
+        (note,) = list(app._notifications)
+        assert note.message == "no user named \\u202eevil\\x1b[2J [bold]x[/] [SERVICE_ERROR]"

@@ -144,7 +144,7 @@ class UserList(Widget, can_focus=True):
     def _failed(self, token: tuple[int, int], where: str, err) -> None:
         if token == (self.generation, self.jump):
             self.loading.discard(where)
-        self.app.notify(f"{err.message} [{err.code}]", severity="error", markup=False)
+        self.app.notify(f"{safe(err.message)} [{err.code}]", severity="error", markup=False)
 
     def _got_count(self, gen: int, count: Count) -> None:
         if gen != self.generation:
