@@ -29,12 +29,8 @@ def initialize(ctx: ServiceContext, admin_username: str = "admin", *, email: str
     returned once. Refused when the database already has an admin."""
     validation.username(admin_username)
     db.create_schema(ctx.engine)
-    with ctx.read_session() as s:
-        admins = s.exec(select(func.count()).select_from(User).where(User.role == "admin")).one()
-    if admins:
-        raise UserExists("this database already has an admin; sign in as them to create more")
     return create_user(ctx, Actor.system("init"), admin_username, email=email, role="admin",
-                       must_change=False, reason="initial admin")
+                       must_change=False, reason="initial admin", first_admin=True)
 
 
 def check_ready(ctx: ServiceContext) -> None:

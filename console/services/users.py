@@ -9,7 +9,7 @@ from sqlalchemy import Integer, String, case, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from console.models import LOCAL_SOURCE, ResetTicket, User, UserSession, UTCDateTime
+from console.models import LOCAL_SOURCE, AuditHead, ResetTicket, User, UserSession, UTCDateTime
 from console.security.generator import generate
 from console.services import pagination, prepared, validation
 from console.services import search as search_index
@@ -249,13 +249,22 @@ def create_user(
     must_change: bool = True,
     reason: str | None = None,
     identity_check: str | None = None,
+    first_admin: bool = False,
 ) -> PasswordResult:
     """Create an account. A local account gets a generated one-time password
     (to be changed at first sign-in unless ``must_change`` is False) unless
-    ``generate_password`` is False."""
+    ``generate_password`` is False. ``first_admin``: refused if the database
+    has an admin by the time this transaction holds the writers' lock, so two
+    ``init`` runs at once create one admin, not two."""
     with action(ctx, actor, "user.create", target=username, reason=reason, identity_check=identity_check) as tx:
         role = validation.role(role)
         tx.require(Action.CREATE, target_role=role)
+        if first_admin:
+            # The audit head row is every writer's lock on PostgreSQL (SQLite's
+            # write transaction already holds the whole database).
+            tx.s.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
+            if tx.s.exec(select(func.count()).select_from(User).where(User.role == "admin")).one():
+                raise UserExists("this database already has an admin; sign in as them to create more")
         username = validation.username(username)
         email = validation.email(email)
         display_name = validation.display_name(display_name)

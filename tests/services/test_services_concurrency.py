@@ -163,3 +163,17 @@ def test_a_bulk_action_racing_a_single_edit_stays_consistent(ctx, make_ctx, admi
     # An operator still holding the version from before the bulk change is refused, not obeyed blindly.
     with pytest.raises(StaleRecord):
         passwords.reset_password(ctx, admin, "m07", must_change=False, expected_version=seen)
+
+
+def test_two_inits_at_once_make_one_admin(ctx, make_ctx, slow_audit):
+    from console.services import setup
+    from console.services.errors import UserExists
+
+    other = make_ctx()
+    first, second = race(lambda: setup.initialize(ctx, "root1"), lambda: setup.initialize(other, "root2"))
+    assert first.user.username == "root1", first
+    assert isinstance(second, UserExists) and "already has an admin" in second.message
+    with ctx.engine.connect() as conn:
+        assert conn.execute(text("SELECT username FROM users WHERE role = 'admin'")).scalars().all() == ["root1"]
+    root = auth.sign_in(ctx, "root1", first.password.reveal())
+    assert [e.outcome for e in events(ctx, root, "user.create")] == ["ok", "rejected"]
