@@ -30,8 +30,10 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            _create_private(Path(database).expanduser())
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
+            path = Path(database).expanduser()
+            _create_private(path.resolve())  # through a symlink: the file it points to
+            parsed = parsed.set(database=str(path))  # SQLite itself does not expand "~"
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
     pool: dict = {}

@@ -23,10 +23,10 @@ from console.services.errors import MailFailed
 
 def compose(settings: Settings, *, to: str, username: str, display_name: str, link: str, expires_at: datetime,
             minutes: int, now: datetime) -> EmailMessage:
-    # The display name may have been stored by the application unchecked: its
+    # The names may have been stored by the application unchecked: their
     # control characters are written out (\x0d), so none can end a header line.
-    fields = {"display_name": escape_controls(display_name or username), "username": username, "link": link,
-              "expires": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "minutes": minutes}
+    fields = {"display_name": escape_controls(display_name or username), "username": escape_controls(username),
+              "link": link, "expires": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "minutes": minutes}
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to

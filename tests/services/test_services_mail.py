@@ -254,3 +254,17 @@ def test_a_stored_display_name_cannot_add_a_header(ctx, make_ctx, admin, make_us
     msg = inbox.messages[0]
     assert msg["Bcc"] is None and msg["Subject"] == "Reset the password of Bob\\x0d\\x0aBcc: eve@evil.example"
     assert "Hello Bob\\x0d\\x0aBcc: eve@evil.example" in msg.get_payload(decode=True).decode()
+
+
+def test_composing_writes_out_line_breaks_in_either_name(make_ctx):
+    from datetime import datetime, timezone
+
+    from console import mail
+
+    settings = make_ctx(mail_subject="Reset for {username} ({display_name})").settings
+    now = datetime(2026, 11, 24, tzinfo=timezone.utc)
+    msg = mail.compose(settings, to="bob@example.com", username="bob\r\nBcc: eve@evil.example",
+                       display_name="B\nX-Evil: 1", link="https://x.example/r?t=abc", expires_at=now,
+                       minutes=30, now=now)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert msg["Subject"] == "Reset for bob\\x0d\\x0aBcc: eve@evil.example (B\\x0aX-Evil: 1)"

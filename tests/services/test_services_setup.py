@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from console.config import Settings
@@ -69,3 +71,28 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
         os.umask(old)
     assert modes == {"u.db": 0o600, "u.db-shm": 0o600, "u.db-wal": 0o600}
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+
+
+def test_a_database_behind_a_symlink_or_under_home_is_private_and_where_it_says(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from console import db
+
+    old = os.umask(0o022)
+    try:
+        (tmp_path / "real").mkdir()
+        (tmp_path / "link.db").symlink_to(tmp_path / "real" / "target.db")  # dangling until the database exists
+        engine = db.make_engine(f"sqlite:///{tmp_path / 'link.db'}")
+        db.create_schema(engine)
+        engine.dispose()
+        assert stat.S_IMODE((tmp_path / "real" / "target.db").stat().st_mode) == 0o600
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        engine = db.make_engine("sqlite:///~/data/u.db")
+        db.create_schema(engine)
+        engine.dispose()
+    finally:
+        os.umask(old)
+    made = tmp_path / "home" / "data" / "u.db"
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600 and made.stat().st_size > 0  # the schema went in there
+    assert not (Path.cwd() / "~").exists()
