@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.content import Content
 from textual.markup import escape as escape_markup
@@ -25,6 +26,15 @@ def markup_safe(value: object) -> str:
     """For the few Textual APIs that only take markup strings (command palette
     help): the value escaped so that it is shown, not interpreted."""
     return escape_markup(safe(value))
+
+
+def clip(value: object, width: int) -> str:
+    """The value as inert text in at most ``width`` terminal cells, ending in
+    "…" when cut (wide characters count two)."""
+    text = safe(value)
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1) + "…"
 
 
 def cell(value: object, style: str = "") -> Text:

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from textual.widgets import DataTable
 
 from console.services import users
-from console.tui.screens.audit import AuditScreen
+from console.tui.screens.audit import AuditEventScreen, AuditScreen
 from console.tui.screens.users import UsersScreen
 
 
@@ -45,6 +45,13 @@ async def test_audit_lists_events_newest_first_and_the_chain_verifies(tui, ctx, 
         await pilot.pause()
         shown = tui.text(screen, "#audit-event")
         assert f"#{events[-2].seq} · " in shown and "user.create" in shown and "left the company" not in shown
+        # Enter: the whole event, in a dialog; Esc goes back to the log.
+        await pilot.press("up", "enter")
+        dialog = await tui.wait_screen(pilot, AuditEventScreen)
+        whole = tui.text(dialog, "#event-text")
+        assert "admin → bob · user.block · ok" in whole and "reason: left the company" in whole
+        await pilot.press("escape")
+        await tui.wait_screen(pilot, AuditScreen)
         chain = tui.text(screen, "#audit-chain")
         assert "chain verified" in chain and f"{len(events)} events intact" in chain
         assert f"{len(events)} event(s) shown" in tui.text(screen, "#audit-status")
@@ -108,3 +115,18 @@ async def test_a_removed_event_is_detected_on_verify(tui, ctx, admin, make_user)
         await pilot.press("v")  # verify again, on the open screen
         await tui.wait_for(pilot, lambda: "BROKEN" in tui.text(screen, "#audit-chain"))
         assert "removed" in tui.text(screen, "#audit-chain")
+
+
+async def test_a_long_reason_is_cut_under_the_table_and_whole_in_the_event_dialog(tui, ctx, admin, make_user):
+    make_user("bob")
+    reason = " ".join(f"word{i}" for i in range(70))  # 479 characters
+    users.block_user(ctx, admin, "bob", reason=reason)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await _open_audit(tui, pilot)
+        pane = tui.text(screen, "#audit-event").splitlines()
+        assert len(pane) == 3 and pane[1].startswith("reason: word0 word1") and pane[1].endswith("…")
+        assert all(len(line) <= screen.query_one("#audit-event").content_region.width for line in pane)
+        await pilot.press("enter")
+        dialog = await tui.wait_screen(pilot, AuditEventScreen)
+        assert " ".join(tui.text(dialog, "#event-text").split()).count("word69") == 1

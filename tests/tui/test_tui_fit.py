@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.command import CommandList
 from textual.widget import Widget
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, OptionList, Static
 
 from console.services import sessions, tickets
 from console.services.permissions import Action
@@ -31,6 +31,10 @@ def misfits(app) -> list[str]:
             out.append(f"{w!r} hides {w.virtual_size.height - w.size.height} line(s) below a scrollbar")
         if w.region.area and not screen.region.contains_region(w.region):
             out.append(f"{w!r} is drawn at {w.region}, off the {screen.region.size} screen")
+        if isinstance(w, Static) and w.content_region.area:
+            needed = w.get_content_height(w.parent.size, app.size, w.content_region.width)
+            if needed > w.content_region.height:
+                out.append(f"{w!r} cuts its text: {needed} line(s) in {w.content_region.height}")
     return out
 
 
@@ -69,7 +73,9 @@ async def _walk(tui, pilot, app, where: list[str], failures: list[str]) -> None:
 async def test_every_screen_fits_80_by_24(tui, ctx, admin, helpdesk, make_user):
     make_user("bob", email="bob@example.com", display_name="Bob Builder")
     sessions.open_session(ctx, "bob", client="Firefox 132 on a laptop")
-    tickets.issue_ticket(ctx, admin, "bob", reason="called from the office line")
+    # A reason at its longest (500 characters): the audit log and the account's
+    # activity must cut it visibly, not wrap it out of their space.
+    tickets.issue_ticket(ctx, admin, "bob", reason=("called from the office line, " * 20)[:500])
     assert tui.size == (80, 24)
     where: list[str] = []
     failures: list[str] = []

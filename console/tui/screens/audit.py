@@ -7,26 +7,22 @@ from datetime import datetime, timezone
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from console.services import audit
 from console.services.views import AuditView, Page
-from console.tui.text import cell, plain, safe, when
+from console.tui.text import cell, clip, plain, safe, when
 
 PAGE = 100
 MAX_ROWS = 1000
 
-#: Fixed widths that fit 80 columns (with the scrollbar); a longer value ends
-#: in "…", and the highlighted event is shown whole, with its reason, below.
-COLUMNS = (("#", 7), ("at (UTC)", 16), ("by", 10), ("action", 21), ("target", 10), ("", 1))
-
-
-def clip(value: object, width: int) -> str:
-    text = safe(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+#: Widths that fit 80 columns (with the scrollbar): "#" as wide as its numbers,
+#: the others fixed, a longer value ending in "…". The highlighted event is
+#: summed up under the table; Enter shows it whole.
+COLUMNS = (("#", None), ("at (UTC)", 16), ("by", 10), ("action", 21), ("target", 10), ("", 1))
 
 
 def outcome_mark(e: AuditView) -> Text:
@@ -34,22 +30,69 @@ def outcome_mark(e: AuditView) -> Text:
     return cell("✓", "green") if e.outcome == "ok" else cell("✗", "bold red")
 
 
-def describe(e: AuditView) -> Content:
-    """The whole event, as text: for the line under the table."""
+def _head(e: AuditView) -> tuple[str, str, str]:
     outcome = e.outcome + (f" ({e.error_code})" if e.error_code else "")
-    head = f"#{e.seq} · {when(e.at, seconds=True)} UTC · {e.operator}" + (f" → {e.target}" if e.target else "")
-    parts = [plain(head, "bold"), plain(f" · {e.action} · "),
-             plain(outcome, "$success" if e.outcome == "ok" else "bold $error")]
-    extra = []
-    if e.reason:
-        extra.append(f"reason: {e.reason}")
+    who = f"#{e.seq} · {when(e.at, seconds=True)} UTC · {e.operator}" + (f" → {e.target}" if e.target else "")
+    return who, e.action, outcome
+
+
+def _facts(e: AuditView) -> list[tuple[str, str]]:
+    facts = [("reason", e.reason or "-")]
     if e.identity_check:
-        extra.append(f"identity check: {e.identity_check}")
+        facts.append(("identity check", e.identity_check))
     if e.details:
-        extra.append("details: " + ", ".join(f"{k}={v}" for k, v in e.details.items()))
-    if extra:
-        parts += ["\n", plain(" · ".join(extra), "$text-muted")]
-    return Content.assemble(*parts)
+        facts.append(("details", ", ".join(f"{k}={v}" for k, v in e.details.items())))
+    return facts
+
+
+def summary(e: AuditView, width: int) -> Content:
+    """Three lines under the table, each cut to ``width`` cells: who did what,
+    the reason, and the identity check and details."""
+    who, action_name, outcome = _head(e)
+    style = "$success" if e.outcome == "ok" else "bold $error"
+    facts = [f"{k}: {safe(v)}" for k, v in _facts(e)]
+    lines = [
+        Content.assemble(plain(clip(f"{who} · {action_name} · ", max(1, width - len(outcome))), "bold"),
+                         plain(outcome, style)),
+        plain(clip(facts[0], width)),
+        plain(clip(" · ".join(facts[1:]), width), "$text-muted"),
+    ]
+    return Content("\n").join(lines)
+
+
+def whole(e: AuditView) -> Content:
+    """Every field of the event, wrapped, for the event dialog."""
+    who, action_name, outcome = _head(e)
+    lines = [Content.assemble(plain(f"{who} · {action_name} · ", "bold"),
+                              plain(outcome, "$success" if e.outcome == "ok" else "bold $error")), Content("")]
+    lines += [Content.assemble((f"{k}: ", "bold"), plain(v)) for k, v in _facts(e)]
+    return Content("\n").join(lines)
+
+
+class EventTable(DataTable):
+    """A table of audit events whose Enter (shown in the footer) opens the
+    highlighted one whole."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Whole event")]
+
+
+class AuditEventScreen(ModalScreen):
+    """One audit event, whole (a reason may be 500 characters)."""
+
+    CSS_PATH = "audit.tcss"
+    BINDINGS = [Binding("escape", "dismiss", "Close")]
+
+    def __init__(self, event: AuditView) -> None:
+        super().__init__()
+        self.event_ = event
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="event-box"):
+            yield Static(whole(self.event_), id="event-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#event-box").focus()
 
 
 class AuditScreen(Screen):
@@ -77,7 +120,7 @@ class AuditScreen(Screen):
             yield Input(placeholder="action", id="a-action", compact=True, max_length=64)
             yield Input(placeholder="since YYYY-MM-DD", id="a-since", compact=True, max_length=10,
                         restrict=r"[0-9-]*")
-        yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+        yield EventTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-event")
         yield Static("", id="audit-status")
         yield Footer()
@@ -126,20 +169,29 @@ class AuditScreen(Screen):
         table = self.query_one(DataTable)
         for e in page.items:
             self.events[str(e.seq)] = e
-            table.add_row(*(cell(clip(v, w)) for v, (_, w) in zip((e.seq, when(e.at), e.operator, e.action, e.target),
-                                                                   COLUMNS)),
+            values = (e.seq, when(e.at), e.operator, e.action, e.target)
+            table.add_row(*(cell(clip(v, w) if w else safe(v)) for v, (_, w) in zip(values, COLUMNS)),
                           outcome_mark(e), key=str(e.seq))
         if self.shown == 0 and page.items:
-            self.query_one("#audit-event", Static).update(describe(page.items[0]))
+            self._summarise(page.items[0])
         self.shown += len(page.items)
         self.next_cursor = page.next_cursor
         more = " · m: more" if page.next_cursor and self.shown < MAX_ROWS else ""
         self.query_one("#audit-status", Static).update(f"{self.shown:,} event(s) shown, newest first{more}")
 
+    def _summarise(self, e: AuditView) -> None:
+        pane = self.query_one("#audit-event", Static)
+        pane.update(summary(e, pane.content_region.width or self.app.size.width - 2))
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         e = self.events.get(event.row_key.value) if event.row_key else None
         if e is not None:
-            self.query_one("#audit-event", Static).update(describe(e))
+            self._summarise(e)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        e = self.events.get(event.row_key.value) if event.row_key else None
+        if e is not None:
+            self.app.push_screen(AuditEventScreen(e))
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.reload()

@@ -14,7 +14,20 @@ from console.services import detail as detail_service
 from console.services.detail import DANGER_ACTIONS, UserDetail
 from console.services.permissions import Action
 from console.tui.actions import ACTIONS
-from console.tui.text import cell, plain, relative, safe, when
+from console.tui.screens.audit import AuditEventScreen, EventTable, outcome_mark
+from console.tui.text import cell, clip, plain, relative, safe, when
+
+#: Column widths that fit 80 columns with a scrollbar; a longer value ends in
+#: "…" (an activity row opens whole with Enter). None: as wide as the values.
+COLUMNS = {
+    "detail-sessions": (("client", 26), ("started", 16), ("last seen", 10), ("expires", 16)),
+    "detail-tickets": (("id", None), ("issued by", 12), ("created", 16), ("expires", 16), ("sent", 7)),
+    "detail-activity": (("#", None), ("at (UTC)", 16), ("by", 10), ("action", 21), ("", 1), ("reason", 10)),
+}
+
+
+def _cells(table_id: str, *values: object) -> list:
+    return [cell(clip(v, w) if w else safe(v)) for v, (_, w) in zip(values, COLUMNS[table_id])]
 
 
 def _row(label: str, value: object, note: str = "", style: str = "") -> Content:
@@ -38,6 +51,7 @@ class UserDetailScreen(Screen):
         super().__init__()
         self.username = username
         self.detail: UserDetail | None = None
+        self.events: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -51,17 +65,17 @@ class UserDetailScreen(Screen):
             with TabPane("Tickets", id="tickets"):
                 yield DataTable(id="detail-tickets", cursor_type="row", zebra_stripes=True)
             with TabPane("Activity", id="activity"):
-                yield DataTable(id="detail-activity", cursor_type="row", zebra_stripes=True)
+                yield EventTable(id="detail-activity", cursor_type="row", zebra_stripes=True)
             with TabPane("Danger zone", id="danger"):
                 yield OptionList(id="detail-danger")
                 yield Static("", id="detail-danger-help")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#detail-sessions", DataTable).add_columns("client", "started", "last seen", "expires")
-        self.query_one("#detail-tickets", DataTable).add_columns("id", "issued by", "created", "expires", "sent")
-        self.query_one("#detail-activity", DataTable).add_columns("#", "at (UTC)", "by", "action", "outcome",
-                                                                  "reason")
+        for table_id, columns in COLUMNS.items():
+            table = self.query_one(f"#{table_id}", DataTable)
+            for label, width in columns:
+                table.add_column(label, width=width)
         self.action_refresh()
 
     # -- data --------------------------------------------------------------------------------
@@ -111,19 +125,20 @@ class UserDetailScreen(Screen):
         sessions = self.query_one("#detail-sessions", DataTable)
         sessions.clear()
         for s in d.sessions:
-            sessions.add_row(cell(s.client), cell(when(s.created_at)), cell(relative(s.last_seen_at, now)),
-                             cell(when(s.expires_at)))
+            sessions.add_row(*_cells("detail-sessions", s.client, when(s.created_at), relative(s.last_seen_at, now),
+                                     when(s.expires_at)))
         tickets = self.query_one("#detail-tickets", DataTable)
         tickets.clear()
         for t in d.tickets:
-            tickets.add_row(cell(t.id), cell(t.issued_by), cell(when(t.created_at)), cell(when(t.expires_at)),
-                            cell("emailed" if t.delivery == "email" else "shown"))
+            tickets.add_row(*_cells("detail-tickets", t.id, t.issued_by, when(t.created_at), when(t.expires_at),
+                                    "emailed" if t.delivery == "email" else "shown"))
         activity = self.query_one("#detail-activity", DataTable)
         activity.clear()
+        self.events = {str(e.seq): e for e in d.events}
         for e in d.events:
-            outcome = e.outcome + (f" {e.error_code}" if e.error_code else "")
-            activity.add_row(cell(e.seq), cell(when(e.at)), cell(e.operator), cell(e.action),
-                             cell(outcome, "" if e.outcome == "ok" else "bold red"), cell(e.reason))
+            seq, at, by, action_name, _mark, reason = _cells("detail-activity", e.seq, when(e.at), e.operator,
+                                                            e.action, "", e.reason)
+            activity.add_row(seq, at, by, action_name, outcome_mark(e), reason, key=str(e.seq))
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("sessions").label = f"Sessions ({len(d.sessions)})"
         tabs.get_tab("tickets").label = f"Tickets ({len(d.tickets)})"
@@ -151,6 +166,12 @@ class UserDetailScreen(Screen):
         (ASVS 6.4.6: only generated passwords and tickets)."""
         allowed_choice = self.app.ctx.settings.admin_may_set_password
         return [a for a in DANGER_ACTIONS if allowed_choice or a is not Action.SET_PASSWORD]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an activity row: the whole event (its reason is cut in the table)."""
+        e = self.events.get(event.row_key.value) if event.data_table.id == "detail-activity" else None
+        if e is not None:
+            self.app.push_screen(AuditEventScreen(e))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._explain()
