@@ -58,3 +58,5 @@ def test_the_preview_sample_is_cut_to_one_line_with_an_ellipsis():
     assert fitted(["ann", "bob"], 500, 70) == "ann, bob, …"  # more than the sample
     assert fitted(["ann.long", "bob.long", "cy"], 3, 16) == "ann.long, …"  # "ann.long, bob.long, cy" is 22
     assert fitted(["a" * 30], 1, 10) == "…"
+    assert fitted(["山田太郎山田", "bob"], 2, 15) == "山田太郎山田, …"  # wide: 12 cells, not 6
+    assert fitted(["a\x1bb"], 1, 70) == "a\\x1bb"  # measured as shown, written out

@@ -3,6 +3,7 @@ accounts it changes, confirm, watch the progress."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,18 +16,18 @@ from console.models import ROLES
 from console.services import bulk
 from console.services.errors import ServiceError
 from console.services.users import UserFilter
-from console.tui.text import plain
+from console.tui.text import plain, safe
 
 PREVIEW_DELAY = 0.3
 
 
 def fitted(names: list[str], count: int, width: int) -> str:
-    """As many of the sample's names as fit on one line, then "…" if the
-    selection holds more."""
+    """As many of the sample's names as fit on one line of ``width`` cells
+    (written out as they will be shown), then "…" if the selection holds more."""
     shown: list[str] = []
-    for name in names:
+    for name in map(safe, names):
         more = count > len(shown) + 1
-        if len(", ".join([*shown, name]) + (", …" if more else "")) > width:
+        if cell_len(", ".join([*shown, name]) + (", …" if more else "")) > width:
             break
         shown.append(name)
     if len(shown) == count:
