@@ -202,8 +202,10 @@ def check_arguments_decode(fn: Callable, kwargs: dict[str, Any]) -> None:
     given = [(f"--{k}", getattr(st, k, None)) for k in ("profile", "config", "database", "operator")]
     params = inspect.signature(fn).parameters
     for key, value in kwargs.items():
-        decls = (getattr(params[key].default, "param_decls", None) or ()) if key in params else ()
-        given.append((max(decls, key=len) if decls else key, value))
+        info = params[key].default if key in params else None
+        decls = getattr(info, "param_decls", None) or ()  # an option: its longest flag
+        metavar = getattr(info, "metavar", None)  # an argument: the name its usage line shows
+        given.append((max(decls, key=len) if decls else (metavar or key).lower(), value))
     for label, value in given:
         if _undecodable(value):
             raise InvalidInput(label.replace("--database", "--db"), "encoding", "not valid UTF-8")

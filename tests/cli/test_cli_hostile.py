@@ -78,6 +78,7 @@ NOT_UTF8 = b"ab\xff\xfecd".decode("utf-8", "surrogateescape")
     (["users", "create", "kim", "--email", NOT_UTF8], "--email"),
     (["users", "list", "--search", NOT_UTF8], "--search"),
     (["--operator", NOT_UTF8, "users", "list"], "--operator"),
+    (["bulk", NOT_UTF8], "action"),  # as its usage line names it (ACTION), not the code's action_name
 ])
 def test_an_argument_that_is_not_utf8_is_refused_naming_it(cli, ctx, initialized, args, field):
     before = cli("audit", "--json", "--limit", "5").stdout
