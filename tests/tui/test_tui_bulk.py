@@ -51,6 +51,28 @@ async def test_helpdesk_bulk_is_limited_to_members_and_needs_the_identity_check(
     assert users.get_user(ctx, helpdesk, "m0").must_change_password is False
 
 
+async def test_a_count_for_a_form_since_changed_is_not_taken_as_the_preview(tui, admin, make_user):
+    """A count still on its way when the operator changes the form must not
+    arm Run with the old selection."""
+    from textual.widgets import Button, Select
+
+    make_user("m0")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+        await pilot.press("b")
+        screen = await tui.wait_screen(pilot, BulkScreen)
+        await tui.wait_for(pilot, lambda: screen.preview is not None, what="the preview")
+        stale, asked = screen.preview, screen._asked
+        assert stale.filter.role is None
+        screen.query_one("#b-role", Select).value = "member"
+        await pilot.pause()
+        screen._show_preview(stale, asked)  # the old form's count, arriving late
+        assert screen.preview is None and screen.query_one("#action-confirm", Button).disabled
+        await tui.wait_for(pilot, lambda: screen.preview is not None, what="the new preview")
+        assert screen.preview.filter.role == "member"
+
+
 def test_the_preview_sample_is_cut_to_one_line_with_an_ellipsis():
     from console.tui.screens.bulk import fitted
 

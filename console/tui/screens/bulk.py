@@ -44,6 +44,7 @@ class BulkScreen(ModalScreen):
         self.preview: bulk.BulkPreview | None = None
         self.running = False
         self._debounce: Timer | None = None
+        self._asked = 0  # numbers the preview requests: only the latest one's answer counts
 
     @property
     def helpdesk(self) -> bool:
@@ -103,7 +104,9 @@ class BulkScreen(ModalScreen):
             self._schedule()
 
     def _schedule(self) -> None:
-        # The form no longer matches the preview: nothing may run until it does.
+        # The form no longer matches the preview: nothing may run until it does,
+        # and a count still on its way for the old form is not the preview.
+        self._asked += 1
         self.preview = None
         self.query_one("#action-confirm", Button).disabled = True
         if self._debounce is not None:
@@ -115,13 +118,17 @@ class BulkScreen(ModalScreen):
         self.query_one("#action-confirm", Button).disabled = True
         self.query_one("#b-preview", Static).update("counting…")
         action = self.query_one("#b-action", Select).value
+        self._asked += 1
+        asked = self._asked
         app = self.app
-        app.service(bulk.preview, app.ctx, app.actor, action, self._filter(), done=self._show_preview,
-                    failed=self._failed, group="bulk-preview", exclusive=True)
+        app.service(bulk.preview, app.ctx, app.actor, action, self._filter(),
+                    done=lambda p: self._show_preview(p, asked),
+                    failed=lambda err: self._failed(err) if asked == self._asked else None,
+                    group="bulk-preview", exclusive=True)
 
-    def _show_preview(self, p: bulk.BulkPreview) -> None:
-        if not self.is_attached or self.running:
-            return
+    def _show_preview(self, p: bulk.BulkPreview, asked: int) -> None:
+        if not self.is_attached or self.running or asked != self._asked:
+            return  # gone, running, or counted for a form that has changed since
         self.preview = p
         text = f"{p.count:,} account(s) will change"
         if p.action == "revoke_sessions":
