@@ -60,9 +60,12 @@ class UserdeskApp(App):
         demo: bool = False,
         remember_path: Path | None = None,
         clipboard: Clipboard | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``monotonic``: the clock of the clipboard countdown (screenshots stop it)."""
         super().__init__()
         self.ctx = ctx
+        self._monotonic = monotonic
         self.actor: Actor | None = actor
         self.demo = demo
         self._remember_path = remember_path if remember_path is not None else state_path()
@@ -246,13 +249,13 @@ class UserdeskApp(App):
         self.clipboard_deadline = None
         if report.copied and delay:
             self._clear_timer = self.set_timer(delay, self.clear_clipboard)
-            self.clipboard_deadline = time.monotonic() + delay
+            self.clipboard_deadline = self._monotonic() + delay
         return report
 
     def clipboard_seconds_left(self) -> int | None:
         if self.clipboard_deadline is None:
             return None
-        return max(0, round(self.clipboard_deadline - time.monotonic()))
+        return max(0, round(self.clipboard_deadline - self._monotonic()))
 
     def clear_clipboard(self) -> None:
         self.clip.clear()
