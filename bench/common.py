@@ -22,6 +22,11 @@ from console.security.hashing import Argon2Params  # noqa: E402
 from console.services import auth, setup  # noqa: E402
 from console.services.context import ServiceContext  # noqa: E402
 
+#: The searches of measure 3 (SQLite, search.py) and 3b (PostgreSQL, search_pg.py).
+SEARCH_QUERIES = ["nova", "tanaka1", "ana", "example.org", "mail.exa", "ziegler", "lea.", "okafor9", "rossi12",
+                  "chowdhury", "mei.", "viktor", "sousa7", "zhang", "corp.ex", "an.h", "yilmaz3", "quinn",
+                  "petrov", "becker8", "tessa", "herrera", "lindqvist", "kowalski5"]
+
 CACHE = Path(os.environ.get("USERDESK_BENCH_CACHE", HERE / ".cache"))
 MILLION = int(os.environ.get("USERDESK_BENCH_USERS", "1000000"))
 

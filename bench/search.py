@@ -6,13 +6,11 @@ name, COUNT(*), and the page by OFFSET. Median ratio over 24 varied queries
 import sqlite3
 import statistics
 
+from common import SEARCH_QUERIES as QUERIES
 from common import admin, context, database, emit, median_time
 
 from console.services import users
 
-QUERIES = ["nova", "tanaka1", "ana", "example.org", "mail.exa", "ziegler", "lea.", "okafor9", "rossi12",
-           "chowdhury", "mei.", "viktor", "sousa7", "zhang", "corp.ex", "an.h", "yilmaz3", "quinn",
-           "petrov", "becker8", "tessa", "herrera", "lindqvist", "kowalski5"]
 DJANGO_WHERE = "lower(username) LIKE ? OR lower(email) LIKE ? OR lower(display_name) LIKE ?"
 
 path = database()

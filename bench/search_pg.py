@@ -1,0 +1,121 @@
+"""3b. Measure 3 on PostgreSQL: substring search through the service (page +
+count, as the console asks) vs the query Django's admin sends to PostgreSQL for
+`search_fields` with icontains: UPPER(col::text) LIKE UPPER('%q%') on
+username OR email OR display name, COUNT(*), and the page by OFFSET. Median
+ratio over the same 24 queries (goal: <= 0.02).
+
+The million users are copied from the cached SQLite demo database into a
+throwaway cluster (tests/pgcluster.py: initdb, loopback, deleted afterwards),
+or into the server of USERDESK_BENCH_POSTGRES (a postgresql+psycopg:// URL
+whose user may create databases). Without PostgreSQL it prints a skip line."""
+
+import os
+import sqlite3
+import statistics
+import sys
+import time
+
+from common import HERE, SEARCH_QUERIES as QUERIES, database, emit, median_time
+
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+import psycopg  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import pgcluster  # noqa: E402
+from console import db  # noqa: E402
+from console.config import Settings  # noqa: E402
+from console.security.hashing import Argon2Params  # noqa: E402
+from console.services import auth, users  # noqa: E402
+from console.services.context import ServiceContext  # noqa: E402
+
+MEASURE = "search_service_vs_django_admin_on_postgresql"
+DJANGO_WHERE = ("UPPER(username::text) LIKE UPPER(%s) OR UPPER(email::text) LIKE UPPER(%s) "
+                "OR UPPER(display_name::text) LIKE UPPER(%s)")
+COLUMNS = ("id, username, email, display_name, role, source, password_hash, password_changed_at, "
+           "password_expires_at, must_change_password, blocked, blocked_reason, blocked_at, failed_logins, "
+           "locked_until, last_login_at, created_at, updated_at, version")
+
+
+def server() -> tuple[str, pgcluster.Cluster | None]:
+    """(URL of an empty database named for this run, the cluster we started or None)."""
+    given = os.environ.get("USERDESK_BENCH_POSTGRES")
+    if given:
+        u = make_url(given)
+        admin = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                                dbname=u.database or "postgres", autocommit=True)
+        cluster = None
+    else:
+        cluster = pgcluster.start()
+        admin = cluster.admin()
+    name = f"userdesk_bench_{os.getpid()}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = cluster.url(name) if cluster else make_url(given).set(database=name).render_as_string(hide_password=False)
+    return url, cluster
+
+
+def load(ctx: ServiceContext, url: str) -> float:
+    """Copy the users of the SQLite demo database; returns the seconds it took."""
+    started = time.perf_counter()
+    src = sqlite3.connect(database())
+    u = make_url(url)
+    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database) as pg:
+        with pg.cursor() as cur:
+            with cur.copy(f"COPY users ({COLUMNS}) FROM STDIN") as copy:
+                for row in src.execute(f"SELECT {COLUMNS} FROM users"):
+                    copy.write_row(row)
+            cur.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))")
+        pg.commit()
+        pg.autocommit = True
+        pg.execute("VACUUM ANALYZE users")
+    src.close()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    try:
+        url, cluster = server()
+    except (pgcluster.PostgresUnavailable, psycopg.Error) as exc:
+        print(f'{{"measure": "{MEASURE}", "skipped": "no PostgreSQL: {str(exc)[:120]}"}}')
+        return
+    try:
+        settings = Settings(database_url=url, trusted_operator=True)
+        ctx = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest())
+        db.create_schema(ctx.engine)
+        seconds = load(ctx, url)
+        actor = auth.trusted_operator(ctx, "demo-admin")
+        total = users.count_users(ctx, actor).value
+        print(f"# copied {total:,} users into PostgreSQL in {seconds:.0f} s", file=sys.stderr)
+        u = make_url(url)
+        raw = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database,
+                              autocommit=True)
+
+        def service(q: str) -> None:
+            users.list_users(ctx, actor, search=q, limit=100)
+            users.count_users(ctx, actor, search=q)
+
+        def django(q: str) -> None:
+            like = (f"%{q}%",) * 3
+            raw.execute(f"SELECT COUNT(*) FROM users WHERE {DJANGO_WHERE}", like).fetchone()
+            raw.execute(f"SELECT * FROM users WHERE {DJANGO_WHERE} ORDER BY id DESC LIMIT 100 OFFSET 100",
+                        like).fetchall()
+
+        ratios, ours, theirs = [], [], []
+        for q in QUERIES:
+            ours.append(median_time(lambda: service(q), repeat=15))
+            theirs.append(median_time(lambda: django(q), repeat=3, warmup=1))
+            ratios.append(ours[-1] / theirs[-1])
+        raw.close()
+        ctx.engine.dispose()
+        emit(MEASURE, statistics.median(ours), statistics.median(theirs), 0.02,
+             median_ratio=round(statistics.median(ratios), 5), worst_ratio=round(max(ratios), 5),
+             worst_query=QUERIES[ratios.index(max(ratios))], queries=len(QUERIES), users=total,
+             server=cluster.version if cluster else "USERDESK_BENCH_POSTGRES")
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
