@@ -199,7 +199,8 @@ def check_arguments_decode(fn: Callable, kwargs: dict[str, Any]) -> None:
     """Refuse, naming the option, any command-line argument that is not valid
     UTF-8, before it reaches a service and is judged by the wrong rule."""
     st = _STATE.get()
-    given = [(f"--{k}", getattr(st, k, None)) for k in ("profile", "config", "database", "operator")]
+    given = [(flag, getattr(st, attr, None)) for flag, attr in (("--profile", "profile"), ("--config", "config"),
+                                                                ("--db", "database"), ("--operator", "operator"))]
     params = inspect.signature(fn).parameters
     for key, value in kwargs.items():
         info = params[key].default if key in params else None
@@ -208,7 +209,7 @@ def check_arguments_decode(fn: Callable, kwargs: dict[str, Any]) -> None:
         given.append((max(decls, key=len) if decls else (metavar or key).lower(), value))
     for label, value in given:
         if _undecodable(value):
-            raise InvalidInput(label.replace("--database", "--db"), "encoding", "not valid UTF-8")
+            raise InvalidInput(label, "encoding", "not valid UTF-8")
 
 
 def handles_errors(fn: Callable) -> Callable:

@@ -26,7 +26,8 @@ def compose(settings: Settings, *, to: str, username: str, display_name: str, li
     # The names may have been stored by the application unchecked: their
     # control characters are written out (\x0d), so none can end a header line.
     fields = {"display_name": escape_controls(display_name or username), "username": escape_controls(username),
-              "link": link, "expires": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "minutes": minutes}
+              "link": link, "expires": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "minutes": minutes}
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
