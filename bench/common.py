@@ -92,3 +92,25 @@ def emit(measure: str, value: float, floor: float, goal: float, *, valid: bool =
             "goal": goal, "ok": valid and ratio <= goal, **extra}
     print(json.dumps(line), flush=True)
     return line
+
+
+def compare_searches(measure: str, ctx: ServiceContext, actor, django: Callable[[str], object], **extra) -> dict:
+    """Measure 3 on a backend: for each of SEARCH_QUERIES, the service's page and
+    count (as the console asks) against ``django(q)``; emits the medians and the
+    median ratio (goal 0.02)."""
+    import statistics
+
+    from console.services import users
+
+    def service(q: str) -> None:
+        users.list_users(ctx, actor, search=q, limit=100)
+        users.count_users(ctx, actor, search=q)
+
+    ratios, ours, theirs = [], [], []
+    for q in SEARCH_QUERIES:
+        ours.append(median_time(lambda: service(q), repeat=15))
+        theirs.append(median_time(lambda: django(q), repeat=3, warmup=1))
+        ratios.append(ours[-1] / theirs[-1])
+    return emit(measure, statistics.median(ours), statistics.median(theirs), 0.02,
+                median_ratio=round(statistics.median(ratios), 5), worst_ratio=round(max(ratios), 5),
+                worst_query=SEARCH_QUERIES[ratios.index(max(ratios))], queries=len(SEARCH_QUERIES), **extra)

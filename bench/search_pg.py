@@ -11,11 +11,10 @@ whose user may create databases). Without PostgreSQL it prints a skip line."""
 
 import os
 import sqlite3
-import statistics
 import sys
 import time
 
-from common import HERE, SEARCH_QUERIES as QUERIES, database, emit, median_time
+from common import HERE, compare_searches, database
 
 sys.path.insert(0, str(HERE.parent / "tests"))
 
@@ -91,27 +90,16 @@ def main() -> None:
         raw = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database,
                               autocommit=True)
 
-        def service(q: str) -> None:
-            users.list_users(ctx, actor, search=q, limit=100)
-            users.count_users(ctx, actor, search=q)
-
         def django(q: str) -> None:
             like = (f"%{q}%",) * 3
             raw.execute(f"SELECT COUNT(*) FROM users WHERE {DJANGO_WHERE}", like).fetchone()
             raw.execute(f"SELECT * FROM users WHERE {DJANGO_WHERE} ORDER BY id DESC LIMIT 100 OFFSET 100",
                         like).fetchall()
 
-        ratios, ours, theirs = [], [], []
-        for q in QUERIES:
-            ours.append(median_time(lambda: service(q), repeat=15))
-            theirs.append(median_time(lambda: django(q), repeat=3, warmup=1))
-            ratios.append(ours[-1] / theirs[-1])
+        compare_searches(MEASURE, ctx, actor, django, users=total,
+                         server=cluster.version if cluster else "USERDESK_BENCH_POSTGRES")
         raw.close()
         ctx.engine.dispose()
-        emit(MEASURE, statistics.median(ours), statistics.median(theirs), 0.02,
-             median_ratio=round(statistics.median(ratios), 5), worst_ratio=round(max(ratios), 5),
-             worst_query=QUERIES[ratios.index(max(ratios))], queries=len(QUERIES), users=total,
-             server=cluster.version if cluster else "USERDESK_BENCH_POSTGRES")
     finally:
         if cluster is not None:
             cluster.stop()

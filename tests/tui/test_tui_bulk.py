@@ -10,16 +10,22 @@ from console.tui.screens.bulk import BulkScreen
 from console.tui.screens.users import UsersScreen
 
 
+async def _open_bulk(tui, pilot) -> BulkScreen:
+    """From the user list, ``b``; returns the bulk screen once its first preview is in."""
+    await tui.wait_screen(pilot, UsersScreen)
+    await pilot.press("b")
+    screen = await tui.wait_screen(pilot, BulkScreen)
+    await tui.wait_for(pilot, lambda: screen.preview is not None, what="the first preview")
+    return screen
+
+
 async def test_bulk_force_change_previews_then_runs(tui, ctx, admin, make_user):
     for i in range(6):
         make_user(f"m{i}")
     make_user("h1", role="helpdesk")
     app, _ = tui.app(admin)
     async with app.run_test(size=tui.size) as pilot:
-        await tui.wait_screen(pilot, UsersScreen)
-        await pilot.press("b")
-        screen = await tui.wait_screen(pilot, BulkScreen)
-        await tui.wait_for(pilot, lambda: screen.preview is not None, what="the first preview")
+        screen = await _open_bulk(tui, pilot)
         everyone = screen.preview.count
         screen.query_one("#b-role", Select).value = "member"
         await tui.wait_for(pilot, lambda: screen.preview is not None and screen.preview.count == 6,
@@ -39,12 +45,9 @@ async def test_helpdesk_bulk_is_limited_to_members_and_needs_the_identity_check(
     make_user("m0")
     app, _ = tui.app(helpdesk)
     async with app.run_test(size=tui.size) as pilot:
-        await tui.wait_screen(pilot, UsersScreen)
-        await pilot.press("b")
-        screen = await tui.wait_screen(pilot, BulkScreen)
+        screen = await _open_bulk(tui, pilot)
         role = screen.query_one("#b-role", Select)
         assert [value for _, value in role._options] == ["member"]
-        await tui.wait_for(pilot, lambda: screen.preview is not None, what="the preview")
         await pilot.press("ctrl+s")
         await tui.wait_for(pilot, lambda: "IDENTITY_CHECK_REQUIRED" in tui.text(app, "#action-error"),
                            what="the refusal")
@@ -54,15 +57,12 @@ async def test_helpdesk_bulk_is_limited_to_members_and_needs_the_identity_check(
 async def test_a_count_for_a_form_since_changed_is_not_taken_as_the_preview(tui, admin, make_user):
     """A count still on its way when the operator changes the form must not
     arm Run with the old selection."""
-    from textual.widgets import Button, Select
+    from textual.widgets import Button
 
     make_user("m0")
     app, _ = tui.app(admin)
     async with app.run_test(size=tui.size) as pilot:
-        await tui.wait_screen(pilot, UsersScreen)
-        await pilot.press("b")
-        screen = await tui.wait_screen(pilot, BulkScreen)
-        await tui.wait_for(pilot, lambda: screen.preview is not None, what="the preview")
+        screen = await _open_bulk(tui, pilot)
         stale, asked = screen.preview, screen._asked
         assert stale.filter.role is None
         screen.query_one("#b-role", Select).value = "member"
