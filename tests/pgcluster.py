@@ -20,7 +20,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from ports import free_port
 
 ENV = "USERDESK_TEST_POSTGRES"
 
@@ -42,12 +43,6 @@ def _bin(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
     return candidates[0] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -117,7 +112,7 @@ def start() -> Cluster:
     datadir = base / "data"
     if owner is not None:
         shutil.chown(base, owner)
-    port = _free_port()
+    port = free_port()
     try:
         _run([initdb, "-D", str(datadir), "-U", "userdesk", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
               "--no-sync"], owner)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import ssl
 import stat
 import subprocess
@@ -17,6 +16,7 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from ports import free_port
 
 from console.services import audit, tickets, users
 from console.services.detail import user_detail
@@ -25,12 +25,6 @@ from console.services.permissions import Action
 
 LINK = re.compile(r"https://accounts\.example\.com/reset\?token=([A-Za-z0-9_-]+)")
 STRONG = "correct horse battery staple 42"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -78,7 +72,7 @@ def smtp(request, certificate):
 
     def _start(security: str = "none", user: str | None = None, password: str | None = None):
         inbox = Inbox()
-        port = _free_port()
+        port = free_port()
         kw: dict = {}
         if security == "starttls":
             kw.update(tls_context=_server_context(certificate), require_starttls=True)
@@ -171,7 +165,7 @@ def test_an_untrusted_certificate_is_refused(ctx, make_ctx, admin, make_user, sm
 
 
 def test_an_unreachable_server_is_named(ctx, make_ctx, admin, make_user):
-    mctx = make_ctx(mail_delivery="smtp", smtp_host="127.0.0.1", smtp_port=_free_port(), smtp_security="none")
+    mctx = make_ctx(mail_delivery="smtp", smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none")
     make_user("bob", email="bob@example.com")
     with pytest.raises(MailFailed) as ei:
         tickets.email_ticket(mctx, admin, "bob")

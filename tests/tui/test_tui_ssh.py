@@ -27,17 +27,13 @@ from pathlib import Path
 
 import pytest
 
+from ports import free_port
+
 from console.services import audit, auth
 from console.services.context import Actor
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 pytestmark = pytest.mark.sqlite_only
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -59,7 +55,7 @@ def sshd(tmp_path, settings):
     forced = "env " + " ".join(f"{k}={v}" for k, v in env.items()) + f" {sys.executable} -m console --operator hd"
     (d / "authorized_keys").write_text(f'command="{forced}",restrict,pty {(d / "client.pub").read_text()}')
     (d / "authorized_keys").chmod(0o600)
-    port = _free_port()
+    port = free_port()
     (d / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\nAuthorizedKeysFile {d / 'authorized_keys'}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n"
