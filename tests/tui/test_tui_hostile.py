@@ -275,3 +275,20 @@ async def test_an_error_message_is_shown_with_its_controls_written_out(tui, admi
         await pilot.pause()
         (note,) = list(app._notifications)
         assert note.message == "no user named \\u202eevil\\x1b[2J [bold]x[/] [SERVICE_ERROR]"
+
+
+async def test_a_list_error_is_shown_with_its_controls_written_out(tui, admin, monkeypatch):
+    from console.services.errors import ServiceError
+
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.wait_screen(pilot, UsersScreen)
+
+        def refuse(*_args, **_kwargs):
+            raise ServiceError("cannot list \u202eevil\x1b[2J")
+
+        monkeypatch.setattr(users, "list_users", refuse)
+        await pilot.press("r")  # refresh: the list reads its first page again, and fails
+        await tui.wait_for(pilot, lambda: list(app._notifications), what="the notification")
+        assert [n.message for n in app._notifications] == ["cannot list \\u202eevil\\x1b[2J [SERVICE_ERROR]"]
+        assert app.is_running
