@@ -4,10 +4,13 @@ rows (the user list, tables, menus) are the only things that scroll."""
 
 from __future__ import annotations
 
+import pytest
 from textual.command import CommandList
+from textual.containers import ScrollableContainer
 from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Static
 
+from console.security.policy import PRESETS
 from console.services import sessions, tickets
 from console.services.permissions import Action
 from console.tui.screens.audit import AuditScreen
@@ -31,6 +34,10 @@ def misfits(app) -> list[str]:
             out.append(f"{w!r} hides {w.virtual_size.height - w.size.height} line(s) below a scrollbar")
         if w.region.area and not screen.region.contains_region(w.region):
             out.append(f"{w!r} is drawn at {w.region}, off the {screen.region.size} screen")
+        parent = w.parent
+        if (isinstance(parent, Widget) and not isinstance(parent, ScrollableContainer) and w.region.area
+                and parent.region.area and not parent.region.contains_region(w.region)):
+            out.append(f"{w!r} is cut by {parent!r}: {w.region} is not inside {parent.region}")
         if isinstance(w, Static) and w.content_region.area:
             needed = w.get_content_height(w.parent.size, app.size, w.content_region.width)
             if needed > w.content_region.height:
@@ -89,3 +96,23 @@ async def test_every_screen_fits_80_by_24(tui, ctx, admin, helpdesk, make_user):
             await _walk(tui, pilot, app, where, failures)
     assert len(where) > 20, where
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+async def test_the_password_forms_fit_under_every_policy(tui, make_ctx, helpdesk, make_user, preset):
+    """The checklist has a line per rule (two for a long one): under the longest
+    policy, with a helpdesk operator's identity check too, the set-password
+    dialog and the operator's own password form still show every field."""
+    make_user("bob")
+    app, _ = tui.app(helpdesk, ctx=make_ctx(policy=preset))
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.open_user(pilot, "bob")
+        await tui.start(pilot, Action.SET_PASSWORD)
+        await tui.settle(pilot)
+        assert not misfits(app), misfits(app)
+        await pilot.press("escape", "escape")
+        await tui.wait_screen(pilot, UsersScreen)
+        await pilot.press("p")
+        await tui.wait_screen(pilot, ChangePasswordScreen)
+        await tui.settle(pilot)
+        assert not misfits(app), misfits(app)

@@ -26,7 +26,7 @@ class ChangePasswordScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         actor = self.app.actor
-        with Vertical(id="action-box"):
+        with Vertical(id="action-box", classes="-dense"):
             yield Static(Content.assemble(("Change my password", "bold"), " — ", plain(actor.username, "bold")),
                          id="action-title")
             yield Static("You must choose a new password before you can go on." if self.forced else
