@@ -51,7 +51,7 @@ ACTIONS: dict[Action, ActionSpec] = {
     Action.SET_PASSWORD: ActionSpec(
         "Set password", "choose the password (policy applies)",
         # One line: the dialog gives the rest of its height to the policy checklist.
-        "Signs the user out everywhere and cancels outstanding reset tickets.",
+        "Sets a password you type. Signs the user out and cancels reset tickets.",
         lambda c, a, u, v: passwords.set_password(c, a, u.username, v["password"], expiry_days=v.get("expiry"),
                                                   must_change=v.get("must_change"), **_common(v, u)),
         fields=("password", "expiry", "must_change")),
