@@ -13,6 +13,7 @@ Where settings come from, later ones winning:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -70,10 +71,41 @@ def _demo_profile() -> dict[str, Any]:
 BUILTIN_PROFILES = {"demo": _demo_profile}
 
 
+def desk_url_for(store: str, database_url: str) -> str:
+    """The default desk of a foreign store: a private SQLite file in the data
+    directory, one per store database (so every profile on one Django project
+    shares its operators and audit chain)."""
+    key = hashlib.sha256(f"{store}\0{database_url}".encode()).hexdigest()[:16]
+    return f"sqlite:///{data_dir() / 'desks' / f'{store}-{key}.db'}"
+
+
+STORE_NAMES = ("native", "django")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
 
+    #: Where the accounts live: ``native`` (userdesk's own tables) or ``django``
+    #: (a Django project's users, in the database at ``database_url``).
+    store: Literal["native", "django"] = "native"
     database_url: str = Field(default_factory=default_database_url)
+    #: The desk (operators, audit) of a foreign store; default: a private SQLite
+    #: file per store database in the data directory (desk_url_for). The native
+    #: store's desk is ``database_url`` itself.
+    desk_url: str | None = None
+    #: Django: the project's SECRET_KEY, for reset links, from a file readable
+    #: by its owner only, or else from the environment variable named here.
+    django_secret_key_file: str | None = None
+    django_secret_key_env: str = "DJANGO_SECRET_KEY"
+    #: Django: the project's password-reset confirm address; {uidb64} and {token}.
+    django_reset_url: str = "http://localhost:8000/accounts/reset/{uidb64}/{token}/"
+    #: Django: PASSWORD_RESET_TIMEOUT (seconds; shown with a link) and TIME_ZONE
+    #: (the reset token's clock is the Django process's local time).
+    django_reset_timeout_seconds: int = Field(259200, ge=60, le=365 * 86400)
+    django_time_zone: str = "UTC"
+    #: Django: the hasher new passwords are written with; ``auto``: the one the
+    #: project's most recent sign-in left (Django's first PASSWORD_HASHERS entry).
+    django_hasher: Literal["auto", "pbkdf2_sha256", "argon2", "bcrypt_sha256", "scrypt"] = "auto"
     #: Connection pool of a server database (PostgreSQL), per console process:
     #: connections kept open, extra ones allowed under load, seconds to wait for
     #: one, and seconds after which a connection is replaced (0: never).
@@ -135,6 +167,28 @@ class Settings(BaseModel):
     read_only: bool = False
     theme: str = "userdesk-dark"
 
+    @field_validator("django_reset_url")
+    @classmethod
+    def _reset_url(cls, v: str) -> str:
+        if "{token}" not in v or "{uidb64}" not in v:
+            raise ValueError("must contain {uidb64} and {token}")
+        try:
+            v.format(uidb64="u", token="t")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{uidb64}} and {{token}} may be used ({exc})") from None
+        return v
+
+    @field_validator("django_time_zone")
+    @classmethod
+    def _time_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (Django's TIME_ZONE, e.g. UTC or Europe/Berlin)") from None
+        return v
+
     @field_validator("policy")
     @classmethod
     def _known_policy(cls, v: str) -> str:
@@ -176,6 +230,34 @@ class Settings(BaseModel):
         return self
 
     # -- derived ---------------------------------------------------------------
+
+    @property
+    def foreign_store(self) -> bool:
+        return self.store != "native"
+
+    def desk_database_url(self) -> str:
+        """Where operators and the audit chain live."""
+        if not self.foreign_store:
+            return self.database_url
+        return self.desk_url or desk_url_for(self.store, self.database_url)
+
+    def django_secret_key(self) -> str | None:
+        """Django's SECRET_KEY, from the key file (refused unless only its owner
+        may read it) or the environment; None when neither is given."""
+        if self.django_secret_key_file:
+            path = Path(self.django_secret_key_file).expanduser()
+            try:
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    raise ConfigError(f"django_secret_key_file {path}: readable by others "
+                                      f"(mode {mode & 0o777:o}); chmod 600 it")
+                key = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"django_secret_key_file {path}: cannot be read ({exc.strerror})") from None
+            if not key:
+                raise ConfigError(f"django_secret_key_file {path}: empty")
+            return key
+        return os.environ.get(self.django_secret_key_env) or None
 
     def password_policy(self) -> Policy:
         return get_policy(self.policy, self.policy_overrides)

@@ -169,3 +169,20 @@ class AuditHead(Table, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+
+
+class PendingChange(Table, table=True):
+    """A change a foreign store is applying, recorded in the desk before it is
+    made (STORES.md: pending → outcome). ``seq`` is its pending audit event;
+    ``probe`` is what the store shows once the change landed (a digest, never a
+    credential). The row goes when the outcome is recorded; one left behind by
+    a crash is settled against the store at the next start or audit --verify."""
+
+    __tablename__ = "pending_changes"
+
+    seq: int = Field(primary_key=True)
+    store: str = Field(max_length=32)
+    target: str = Field(max_length=150)
+    change: str = Field(max_length=32)
+    probe: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)

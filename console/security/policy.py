@@ -39,6 +39,7 @@ RULE_ORDER = (
     "classes",
     "no_leading_hyphen",
     "max_repeat",
+    "not_numeric",
     "not_personal",
     "not_common",
     "not_reused",
@@ -94,6 +95,7 @@ class Policy:
     history: int = 5  # not one of the last N passwords (0 disables)
     min_strength: int | None = None  # minimum zxcvbn score 0..4
     max_repeat: int | None = None  # max identical chars in a row
+    not_numeric: bool = False  # not made of digits only (Django's NumericPasswordValidator)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -231,6 +233,8 @@ def _active_rules(p: Policy) -> list[tuple[str, str]]:
         rules.append(
             ("max_repeat", f"no more than {p.max_repeat} identical characters in a row")
         )
+    if p.not_numeric:
+        rules.append(("not_numeric", "not entirely numeric"))
     if p.forbid_personal:
         rules.append(("not_personal", "does not contain the username, email or name"))
     if p.blocklist:
@@ -277,6 +281,10 @@ PRESETS: dict[str, Policy] = {
     "auth0-excellent": Policy(
         "auth0-excellent", 10, 128, min_classes=3, class_specials=_AUTH0_SPECIALS, max_repeat=2
     ),
+    # Django's default AUTH_PASSWORD_VALIDATORS (startproject): minimum length 8,
+    # not too similar to the username, email or names, not a common password,
+    # not entirely numeric. Django sets no maximum; 128 keeps a form sane.
+    "django": Policy("django", 8, 128, blocklist=True, not_numeric=True),
 }
 
 
@@ -393,6 +401,8 @@ def check(
             ok = not pw.startswith("-")
         elif rule == "max_repeat":
             ok = _longest_run(pw) <= (policy.max_repeat or 0)
+        elif rule == "not_numeric":
+            ok = not pw.isdigit()
         elif rule == "not_personal":
             folded = pw.casefold()
             ok = not any(v in folded for v in personal)

@@ -62,6 +62,13 @@ class Tx:
         self.identity_check = identity_check
         self.details: dict[str, Any] = {}
         self.now = ctx.now()
+        #: The audited outcome on commit: ``ok``, or ``pending`` for a change a
+        #: foreign store applies after this transaction (services/accounts.py).
+        self.outcome = "ok"
+        #: The audit event this transaction wrote (set on commit).
+        self.event: Any = None
+        #: Called with this Tx after its audit event is appended, before the commit.
+        self.before_commit: list = []
 
     # -- permission -------------------------------------------------------------
 
@@ -173,17 +180,19 @@ def action(
         with ctx.write_session() as s:
             tx = Tx(ctx, actor, s, name, _safe_target(target), reason, identity_check)
             yield tx
-            auditlog.append(
+            tx.event = auditlog.append(
                 s,
                 at=tx.now,
                 operator=actor.username,
                 action=name,
                 target=tx.target,
-                outcome="ok",
+                outcome=tx.outcome,
                 reason=reason,
                 identity_check=identity_check,
                 details=tx.details,
             )
+            for hook in tx.before_commit:
+                hook(tx)
             s.commit()
             ctx.writes += 1
     except StaleDataError:

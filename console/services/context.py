@@ -16,15 +16,19 @@ from console.config import Settings
 from console.models import utcnow
 from console.security.hashing import Argon2Params, PasswordHasher
 from console.security.policy import Policy
+from console.stores import Store, open_store
 
 
 @dataclass
 class ServiceContext:
+    #: The desk: operators and the audit chain (for the native store, also the accounts).
     engine: Engine
     settings: Settings
     clock: Callable[[], datetime] = utcnow
     #: Overrides the configured argon2 parameters (tests use the cheapest profile).
     argon2_params: Argon2Params | None = None
+    #: A foreign store (console/stores/), or None for the native one.
+    store: Store | None = None
     hasher: PasswordHasher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -49,7 +53,23 @@ class ServiceContext:
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw) -> "ServiceContext":
-        return cls(engine=db.make_engine(settings.database_url, settings=settings), settings=settings, **kw)
+        """The desk's engine, and the store ``settings`` name (opened here: a
+        store that cannot be opened is STORE_UNAVAILABLE, naming why)."""
+        engine = db.make_engine(settings.desk_database_url(), settings=settings)
+        if settings.foreign_store and "store" not in kw:
+            from console.services.errors import StoreUnavailable
+            from console.stores import StoreError
+
+            try:
+                kw["store"] = open_store(settings, kw.get("clock"))
+            except StoreError as exc:
+                engine.dispose()
+                raise StoreUnavailable(exc.message) from None
+        return cls(engine=engine, settings=settings, **kw)
+
+    @property
+    def store_name(self) -> str:
+        return self.store.name if self.store is not None else "native"
 
     @property
     def policy(self) -> Policy:

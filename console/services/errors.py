@@ -143,3 +143,32 @@ class MailFailed(ServiceError):
 
     code = "MAIL_FAILED"
     outcome = "error"
+
+
+# -- stores (console/stores/) ---------------------------------------------------
+
+
+class NotSupported(ServiceError):
+    """The store cannot do this action; the message names the store and why."""
+
+    code = "NOT_SUPPORTED"
+
+
+class StoreRefused(ServiceError):
+    """The store's system said no (its own words); nothing changed."""
+
+    code = "STORE_REFUSED"
+
+
+class StoreUnavailable(ServiceError):
+    """The store's database or server could not be opened or reached."""
+
+    code = "STORE_UNAVAILABLE"
+    outcome = "error"
+
+
+class ForeignStore(ServiceError):
+    """The database holds another system's accounts (a Django project's):
+    userdesk opens it as that store instead of adding its tables to it."""
+
+    code = "FOREIGN_STORE"

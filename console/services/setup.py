@@ -17,7 +17,8 @@ from console.security import tokens
 from console.security.generator import generate
 from console.services import auditlog, validation
 from console.services.context import Actor, ServiceContext
-from console.services.errors import DatabaseUnavailable, InvalidInput, NotInitialized, ServiceError, UserExists
+from console.services.errors import (DatabaseUnavailable, ForeignStore, InvalidInput, NotInitialized, ServiceError,
+                                     UserExists)
 from console.services.users import create_user
 from console.services.views import PasswordResult
 
@@ -28,9 +29,31 @@ def initialize(ctx: ServiceContext, admin_username: str = "admin", *, email: str
     """Create the schema and the first admin; the admin's generated password is
     returned once. Refused when the database already has an admin."""
     validation.username(admin_username)
+    refuse_foreign(ctx)
     db.create_schema(ctx.engine)
     return create_user(ctx, Actor.system("init"), admin_username, email=email, role="admin",
                        must_change=False, reason="initial admin", first_admin=True)
+
+
+def refuse_foreign(ctx: ServiceContext) -> None:
+    """FOREIGN_STORE when the native store's database is another system's
+    account store (a Django project's): say what was found and how to open it,
+    rather than add userdesk's tables to it."""
+    if ctx.store is not None:
+        return
+    from sqlalchemy import inspect
+
+    from console.stores.django import looks_like_django
+
+    try:
+        tables = set(inspect(ctx.engine).get_table_names())
+    except OperationalError as exc:
+        raise DatabaseUnavailable.from_driver(exc) from None
+    if looks_like_django(tables) and "users" not in tables:
+        raise ForeignStore(
+            "this database holds a Django project's users (auth_user, django_migrations): open it as a store with "
+            "`userdesk --store django --db URL init --admin NAME` (userdesk adds nothing to a store's database)"
+        )
 
 
 def check_ready(ctx: ServiceContext) -> None:
@@ -40,7 +63,11 @@ def check_ready(ctx: ServiceContext) -> None:
     from console import schema
 
     try:
-        schema.check(ctx.engine)
+        try:
+            schema.check(ctx.engine)
+        except NotInitialized:
+            refuse_foreign(ctx)
+            raise
         with ctx.read_session() as s:
             some = s.exec(select(User.id).where(User.role.in_(("admin", "helpdesk", "viewer"))).limit(1)).first()
     except OperationalError as exc:

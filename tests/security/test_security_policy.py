@@ -43,6 +43,7 @@ EXPECTED_RULES = {
         "not_personal",
         "not_reused",
     ],
+    "django": ["length", "no_control", "not_numeric", "not_personal", "not_common", "not_reused"],
 }
 
 GOOD = {
@@ -59,10 +60,18 @@ GOOD = {
     "gaussdb": ["Blue-Kettle42", "blue(kettle)42", "BLUE&KETTLE&42", "Ab1~xyzw", "Ab1!" + "x" * 28],
     "auth0-good": ["Blue!Kettle42", "bluekettle42A", "blue!kettle!42", "Ab1!xyzw", "Ab1!" + "x" * 124],
     "auth0-excellent": ["Blue!Kettle42", "bluekettle42A", "Ab1!xyzwvu", "Ab1!" + "xy" * 62, "Aabb!!11cc"],
+    "django": ["bluekettle", "Blue Kettle 42", "12345678x", "x" * 128, "-kettle-"],
 }
 
 # (preset, rule, bad password); "not_reused" cases are handled separately.
 BAD = [
+    # django
+    ("django", "length", "kettle7"),
+    ("django", "length", "x" * 129),
+    ("django", "no_control", "blue\x1bkettle"),
+    ("django", "not_numeric", "73920184655"),
+    ("django", "not_personal", "weberkettle"),
+    ("django", "not_common", "password1"),
     # nist
     ("nist", "length", "Tr0ub4dor&3xyz"),  # 14
     ("nist", "length", "x" * 65),

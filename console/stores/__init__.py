@@ -1,0 +1,42 @@
+"""Stores: where the accounts live (docs/architecture.md, "Stores").
+
+``native``: userdesk's own tables, in the desk database itself (the services'
+own code, one transaction with the audit). Every other store is a module here
+implementing ``console.stores.base.Store``; the desk is then a database of its
+own (operators and the audit chain), and the store's database is only read and
+changed through its adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from console.stores.base import Account, AccountPage, Credential, Store, StoreError
+
+if TYPE_CHECKING:
+    from console.config import Settings
+
+#: Every store a profile can name, with what it is.
+STORES = {
+    "native": "userdesk's own tables (the desk database)",
+    "django": "a Django project's users (auth_user, django_session)",
+}
+
+__all__ = ["Account", "AccountPage", "Credential", "STORES", "Store", "StoreError", "open_store"]
+
+
+def open_store(settings: "Settings", clock: Callable[[], datetime] | None = None) -> Store | None:
+    """The store ``settings`` name, opened; None for ``native``."""
+    if settings.store == "native":
+        return None
+    if settings.store == "django":
+        from console.stores.django import DjangoStore
+
+        return DjangoStore(
+            settings.database_url, secret_key=settings.django_secret_key(), reset_url=settings.django_reset_url,
+            reset_timeout_seconds=settings.django_reset_timeout_seconds, time_zone=settings.django_time_zone,
+            hasher=settings.django_hasher, clock=clock,
+        )
+    raise StoreError(f"unknown store {settings.store!r}", refused=False)  # pragma: no cover - Settings validates
