@@ -234,8 +234,10 @@ class DjangoStore(Store):
     def current_hasher(self) -> fmt.HashInfo:
         """The project's current hasher and work factor: as configured, or the
         one on the password of the account that signed in last (Django rehashes
-        a password to its first hasher at every sign-in), or Django 5.2's
-        default, pbkdf2_sha256 at 1,000,000 iterations."""
+        a password to its first hasher at every sign-in), else of the account
+        that joined last (Django hashed it with its first hasher then), or, on
+        an empty project, Django 5.2's default: pbkdf2_sha256 at 1,000,000
+        iterations."""
         default = fmt.HashInfo("pbkdf2_sha256", (("iterations", fmt.PBKDF2_ITERATIONS),))
         if self._hasher_setting != "auto":
             defaults = {"pbkdf2_sha256": default.params,
@@ -244,8 +246,8 @@ class DjangoStore(Store):
                         "scrypt": tuple(fmt.SCRYPT.items())}
             return fmt.HashInfo(self._hasher_setting, defaults[self._hasher_setting])
         c = auth_user.c
-        rows = self._read(select(c.password).where(c.last_login.is_not(None), ~c.password.startswith("!"))
-                          .order_by(c.last_login.desc()).limit(1))
+        rows = self._read(select(c.password).where(~c.password.startswith("!"))
+                          .order_by(c.last_login.is_(None), c.last_login.desc(), c.date_joined.desc()).limit(1))
         if rows:
             info = fmt.identify(rows[0][0])
             if info.usable and info.algorithm in fmt.WRITABLE:
