@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from console.security.hashing import Argon2Params
 from console.security.policy import PRESETS, Policy, get_policy
-from console.services.errors import ConfigError
+from console.errors import ConfigError
 
 APP_NAME = "userdesk"
 ENV_PREFIX = "USERDESK_"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 from console import models  # noqa: F401  (registers the tables)
-from console.services.errors import ConfigError
+from console.errors import ConfigError
 
 if TYPE_CHECKING:
     from console.config import Settings

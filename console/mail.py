@@ -18,7 +18,7 @@ from pathlib import Path
 
 from console.config import Settings
 from console.security.text import escape_controls
-from console.services.errors import MailFailed
+from console.errors import MailFailed
 
 
 def compose(settings: Settings, *, to: str, username: str, display_name: str, link: str, expires_at: datetime,

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from console.services.errors import DatabaseUnavailable, NotInitialized, SchemaNewer, SchemaOutdated
+from console.errors import DatabaseUnavailable, NotInitialized, SchemaNewer, SchemaOutdated
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -5,21 +5,17 @@ No message ever carries a password, a hash or a token.
 
 from __future__ import annotations
 
-from typing import Any
-
-
-class ServiceError(Exception):
-    code = "SERVICE_ERROR"
-    #: Outcome written to the audit log when this error ends an action.
-    outcome = "rejected"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"error_code": self.code, "error_msg": self.message}
+# Defined on the ground floor (config, db, schema and mail raise them), here as well:
+# every error is importable from console.services.errors.
+from console.errors import (  # noqa: F401
+    ConfigError,
+    DatabaseUnavailable,
+    MailFailed,
+    NotInitialized,
+    SchemaNewer,
+    SchemaOutdated,
+    ServiceError,
+)
 
 
 class InvalidInput(ServiceError):
@@ -105,44 +101,6 @@ class LockedOut(ServiceError):
     def __init__(self, message: str, until=None) -> None:
         super().__init__(message, until=until)
         self.until = until
-
-
-class ConfigError(ServiceError):
-    code = "CONFIG_INVALID"
-
-
-class DatabaseUnavailable(ServiceError):
-    code = "DB_UNAVAILABLE"
-    outcome = "error"
-
-    @classmethod
-    def from_driver(cls, exc) -> "DatabaseUnavailable":
-        """From a driver's OperationalError: its type only (its message may quote values)."""
-        orig = getattr(exc, "orig", None)
-        return cls(f"database unavailable: {type(orig).__name__ if orig is not None else 'error'}")
-
-
-class NotInitialized(ServiceError):
-    code = "NOT_INITIALIZED"
-
-
-class SchemaOutdated(ServiceError):
-    """The database is at an older schema version than this console."""
-
-    code = "SCHEMA_OUTDATED"
-
-
-class SchemaNewer(ServiceError):
-    """The database is at a schema version this console does not know (newer)."""
-
-    code = "SCHEMA_NEWER"
-
-
-class MailFailed(ServiceError):
-    """A reset link could not be handed over for delivery (nothing was issued)."""
-
-    code = "MAIL_FAILED"
-    outcome = "error"
 
 
 # -- stores (console/stores/) ---------------------------------------------------

@@ -1,0 +1,84 @@
+"""What every command shares: error handling (``handles_errors``), the common
+options, and ``simple`` for a command that calls one service and prints one line."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from console.cli.output import emit
+from console.cli.state import _STATE, state
+from console.security.text import escape_controls
+from console.services.errors import DatabaseUnavailable, InvalidInput, ServiceError
+
+
+def _undecodable(value: Any) -> bool:
+    """True if an argument held bytes that are not UTF-8: Python hands those
+    over as lone surrogates (U+DC80-U+DCFF, "surrogateescape")."""
+    if isinstance(value, (list, tuple)):
+        return any(_undecodable(v) for v in value)
+    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def check_arguments_decode(fn: Callable, kwargs: dict[str, Any]) -> None:
+    """Refuse, naming the option, any command-line argument that is not valid
+    UTF-8, before it reaches a service and is judged by the wrong rule."""
+    st = _STATE.get()
+    given = [(flag, getattr(st, attr, None)) for flag, attr in (("--profile", "profile"), ("--config", "config"),
+                                                                ("--db", "database"), ("--operator", "operator"))]
+    params = inspect.signature(fn).parameters
+    for key, value in kwargs.items():
+        info = params[key].default if key in params else None
+        decls = getattr(info, "param_decls", None) or ()  # an option: its longest flag
+        metavar = getattr(info, "metavar", None)  # an argument: the name its usage line shows
+        given.append((max(decls, key=len) if decls else (metavar or key).lower(), value))
+    for label, value in given:
+        if _undecodable(value):
+            raise InvalidInput(label, "encoding", "not valid UTF-8")
+
+
+def handles_errors(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            check_arguments_decode(fn, kwargs)
+            return fn(*args, **kwargs)
+        except ServiceError as err:
+            emit(as_json, err.as_dict(),
+                 lambda: typer.echo(f"error: {escape_controls(err.message)} [{err.code}]", err=True), indent=None)
+            raise typer.Exit(1) from None
+        except SQLAlchemyError as exc:  # a database fault the services did not expect: type only
+            if isinstance(exc, OperationalError):  # the server or file is not there (or not answering)
+                err = DatabaseUnavailable.from_driver(exc)
+                err_dict = err.as_dict()
+            else:
+                err_dict = {"error_code": "DB_ERROR", "error_msg": f"database error ({type(exc).__name__})"}
+            emit(as_json, err_dict,
+                 lambda: typer.echo(f"error: {err_dict['error_msg']} [{err_dict['error_code']}]", err=True),
+                 indent=None)
+            raise typer.Exit(1) from None
+        finally:
+            st = _STATE.get()
+            if st is not None:
+                st.close()
+
+    return wrapper
+
+
+JSON = typer.Option(False, "--json", help="Print JSON.")
+REASON = typer.Option(None, "--reason", help="Why (recorded in the audit log).")
+IDCHECK = typer.Option(None, "--identity-check", help="How the caller's identity was checked (helpdesk: required).")
+VERSION = typer.Option(None, "--expect-version", help="Refuse (STALE_RECORD) if the account changed since this version.")
+
+
+def simple(fn: Callable, label: str, *args: Any, as_json: bool, **kw: Any) -> None:
+    """Call a service as the operator and print its result (``label`` formatted with it)."""
+    st = state()
+    result = fn(st.ctx(), st.actor(), *args, **kw)
+    emit(as_json, result, lambda: typer.echo(label.format(result=result)))

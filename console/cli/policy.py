@@ -1,0 +1,53 @@
+"""``userdesk policy``: the active password policy, and a check of a password against it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import typer
+
+from console.cli.common import JSON, handles_errors
+from console.cli.output import emit
+from console.cli.state import state
+from console.services import policy
+
+policy_app = typer.Typer(help="The active password policy.", rich_markup_mode=None)
+
+
+@policy_app.command("check")
+@handles_errors
+def policy_check(
+    username: Optional[str] = typer.Option(None, "--username"),
+    email: Optional[str] = typer.Option(None, "--email"),
+    name: Optional[str] = typer.Option(None, "--name"),
+    as_json: bool = JSON,
+) -> None:
+    """Check a password (first line of stdin) against every rule of the active policy."""
+    st = state()
+    pw = st.stdin_line("password")
+    results = policy.check_password(st.ctx(), pw, username=username, email=email, display_name=name)
+    ok = all(r.ok for r in results)
+
+    def text() -> None:
+        typer.echo(f"policy {st.ctx().policy.name}:")
+        for r in results:
+            typer.echo(f"  {'✓' if r.ok else '✗'} {r.text}")
+
+    emit(as_json, lambda: {"policy": st.ctx().policy.name, "ok": ok, "rules": results}, text)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@policy_app.command("show")
+@handles_errors
+def policy_show(as_json: bool = JSON) -> None:
+    """The active policy's rules."""
+    p = policy.active_policy(state().ctx())
+
+    def text() -> None:
+        typer.echo(f"policy {p.name}:")
+        for line in p.describe():
+            typer.echo(f"  - {line}")
+
+    emit(as_json, lambda: {"policy": p.name, "rules": p.describe(), "settings": dataclasses.asdict(p)}, text)

@@ -1,0 +1,69 @@
+"""The root command: global options, ``--version``, and the console itself
+(``userdesk`` with no subcommand, on a terminal)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Optional
+
+import typer
+
+from console import __version__
+from console.cli.common import handles_errors
+from console.cli.state import _STATE, State, state
+from console.services import auth, setup
+
+app = typer.Typer(
+    help="userdesk: administer user accounts and their passwords.",
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"userdesk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    profile: Optional[str] = typer.Option(None, "--profile", envvar="USERDESK_PROFILE",
+                                          help="Named profile from the config file ('demo' is built in)."),
+    config: Optional[str] = typer.Option(None, "--config", help="Config file (default: $USERDESK_CONFIG or the "
+                                                                "platform config directory)."),
+    database: Optional[str] = typer.Option(None, "--db", help="Database URL, overriding the config."),
+    operator: Optional[str] = typer.Option(None, "--operator", envvar="USERDESK_OPERATOR",
+                                           help="Operator to sign in as."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the operator's password from the first line of stdin."),
+    read_only: bool = typer.Option(False, "--read-only", help="Refuse every change."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    _STATE.set(State(profile, config, database, operator, password_stdin, read_only))
+    if ctx.invoked_subcommand is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            typer.echo(ctx.get_help())
+            return
+        open_console()
+
+
+@handles_errors
+def open_console(*, demo: bool = False) -> None:
+    """Open the Textual console; sign-in unless the operator is trusted."""
+    from console.tui.app import UserdeskApp, console_log_path
+
+    st = state()
+    ctx = st.ctx()
+    setup.check_ready(ctx)
+    log_path = console_log_path()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=log_path, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    operator = st.operator or (setup.DEMO_OPERATORS[0][0] if demo else None)
+    actor = auth.trusted_operator(ctx, operator) if operator and ctx.settings.trusted_operator else None
+    UserdeskApp(ctx, actor=actor, demo=demo).run()

@@ -1,0 +1,98 @@
+"""Setting up a database: ``init`` (schema and first admin) and ``demo``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from console.cli.common import JSON, handles_errors
+from console.cli.output import emit, jsonable, print_secret, safe
+from console.cli.root import app, open_console
+from console.cli.state import state
+from console.config import demo_database_url
+from console.db import describe as describe_db
+from console.services import setup
+from console.services.errors import InvalidInput, ServiceError
+
+
+@app.command()
+@handles_errors
+def init(
+    admin: str = typer.Option("admin", "--admin", help="Username of the first admin."),
+    email: Optional[str] = typer.Option(None, "--email"),
+    as_json: bool = JSON,
+) -> None:
+    """Create the schema and the first admin. Its generated password is printed once."""
+    st = state()
+    result = setup.initialize(st.ctx(), admin, email=email)
+
+    def text() -> None:
+        typer.echo(f"database ready: {safe(describe_db(st.settings().database_url))}")
+        print_secret(f"admin {safe(result.user.username)} password", result.password,
+                     "This password is shown once. Store it now; use 'userdesk change-password' to change it.")
+
+    emit(as_json, lambda: {**jsonable(result.user), "password": result.password.reveal()}, text)
+
+
+@app.command()
+@handles_errors
+def demo(
+    users_count: int = typer.Option(250, "--users", min=1, max=10_000_000, help="How many users to create."),
+    reset: bool = typer.Option(False, "--reset", help="Delete the demo database and build it again."),
+    no_console: bool = typer.Option(False, "--no-console", help="Only build the database; do not open the console."),
+    as_json: bool = JSON,
+) -> None:
+    """Build a demo database of realistic accounts and open the console on it
+    as demo-admin (profile 'demo': trusted operators)."""
+    st = state()
+    if st.profile is None and st.database is None:
+        st.profile = "demo"
+    settings = st.settings()
+    url = settings.database_url
+    if reset:
+        _delete_sqlite(url)
+    ctx = st.ctx()
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=as_json) as bar:
+        task = bar.add_task("creating demo users", total=users_count)
+        try:
+            summary = setup.seed_demo(ctx, users_count, progress=lambda done, total: bar.update(task, completed=done))
+        except ServiceError as err:
+            if err.code != "USER_EXISTS" or reset:
+                raise
+            summary = None
+
+    def text() -> None:
+        """What was built, then the console (on a terminal) or how to open it."""
+        if summary is None:
+            typer.echo(f"demo database already exists: {safe(describe_db(url))} (use --reset to rebuild it)")
+        else:
+            typer.echo(f"demo database: {safe(describe_db(url))}")
+            typer.echo(f"  {summary.users} users: {summary.blocked} blocked, {summary.locked} locked, "
+                       f"{summary.expired} expired, {summary.must_change} must change, {summary.external} external; "
+                       f"{summary.sessions} sessions, {summary.tickets} tickets")
+        if not no_console and sys.stdin.isatty() and sys.stdout.isatty():
+            st.close()
+            open_console(demo=True)
+            return
+        typer.echo("operators (trusted in the demo profile): demo-admin, demo-helpdesk, demo-viewer")
+        typer.echo("try: userdesk demo                     (opens the console)")
+        typer.echo("     userdesk --profile demo users list")
+        typer.echo("     userdesk --profile demo --operator demo-admin reset-password <username>")
+
+    emit(as_json, {"database": describe_db(url), "created": summary}, text)
+
+
+def _delete_sqlite(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from pathlib import Path
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or url != demo_database_url() and not \
+            parsed.database.endswith("demo.db"):
+        raise InvalidInput("reset", "demo_only", "--reset only deletes a SQLite demo database (demo.db)")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(parsed.database + suffix).unlink(missing_ok=True)
