@@ -9,9 +9,11 @@ import typer
 from console.cli.common import IDCHECK, JSON, REASON, VERSION, handles_errors, simple
 from console.cli.output import emit, jsonable, print_secret, safe, when
 from console.cli.root import app
+from console.cli import store
 from console.cli.state import state
 from console.services import auth, passwords
 from console.services.errors import InvalidInput, ServiceError
+from console.services.permissions import Action
 
 
 @app.command("reset-password")
@@ -29,6 +31,10 @@ def reset_password(
 ) -> None:
     """Reset to a generated password and print it once."""
     st = state()
+    if st.foreign:
+        also = tuple(a for a, given in ((Action.EXPIRE, expiry), (Action.FORCE_CHANGE, must_change)) if given is not None)
+        return store.reset_password(username, reason=reason, identity_check=identity_check, as_json=as_json,
+                                    also=also)
     r = passwords.reset_password(st.ctx(), st.actor(), username, reason=reason, identity_check=identity_check,
                                  expiry_days=expiry, must_change=must_change, expected_version=expected_version)
     emit(as_json,
@@ -56,8 +62,13 @@ def set_password(
 ) -> None:
     """Set a password you choose (policy enforced). Prompts twice, up to 3 tries."""
     st = state()
-    ctx, actor = st.ctx(), st.actor()
     tries = 1 if new_stdin else 3
+    if st.foreign:
+        return store.set_password(
+            username, lambda: st.secret("new_password", f"New password for {safe(username)}", from_stdin=new_stdin,
+                                        confirm=True),
+            reason=reason, identity_check=identity_check, as_json=as_json, tries=tries)
+    ctx, actor = st.ctx(), st.actor()
     for attempt in range(1, tries + 1):
         pw = st.secret("new_password", f"New password for {safe(username)}", from_stdin=new_stdin, confirm=True)
         try:
@@ -94,6 +105,9 @@ def force_change(username: str, off: bool = typer.Option(False, "--off", help="S
                  reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                  expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Require a password change at the next sign-in."""
+    if state().foreign:
+        return store.change(Action.FORCE_CHANGE, username, reason=reason, identity_check=identity_check,
+                            as_json=as_json)
     simple(passwords.force_change, "{result.username} must change password: "
            + ("no" if off else "yes"), username, as_json=as_json, on=not off, reason=reason,
            identity_check=identity_check, expected_version=expected_version)
@@ -104,5 +118,7 @@ def force_change(username: str, off: bool = typer.Option(False, "--off", help="S
 def expire(username: str, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
            expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Expire the password now."""
+    if state().foreign:
+        return store.change(Action.EXPIRE, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(passwords.expire_now, "password of {result.username} expired", username, as_json=as_json, reason=reason,
            identity_check=identity_check, expected_version=expected_version)

@@ -37,6 +37,9 @@ def root(
     config: Optional[str] = typer.Option(None, "--config", help="Config file (default: $USERDESK_CONFIG or the "
                                                                 "platform config directory)."),
     database: Optional[str] = typer.Option(None, "--db", help="Database URL, overriding the config."),
+    store: Optional[str] = typer.Option(None, "--store", envvar="USERDESK_STORE",
+                                        help="Where the accounts are: 'native' (userdesk's tables) or 'django' "
+                                             "(the Django project whose database --db names)."),
     operator: Optional[str] = typer.Option(None, "--operator", envvar="USERDESK_OPERATOR",
                                            help="Operator to sign in as."),
     password_stdin: bool = typer.Option(False, "--password-stdin",
@@ -44,7 +47,7 @@ def root(
     read_only: bool = typer.Option(False, "--read-only", help="Refuse every change."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
-    _STATE.set(State(profile, config, database, operator, password_stdin, read_only))
+    _STATE.set(State(profile, config, database, operator, password_stdin, read_only, store))
     if ctx.invoked_subcommand is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             typer.echo(ctx.get_help())
@@ -60,6 +63,7 @@ def open_console(*, demo: bool = False) -> None:
     st = state()
     ctx = st.ctx()
     setup.check_ready(ctx)
+    setup.check_console(ctx)
     log_path = console_log_path()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=log_path, level=logging.INFO,

@@ -29,7 +29,12 @@ def init(
     result = setup.initialize(st.ctx(), admin, email=email)
 
     def text() -> None:
-        typer.echo(f"database ready: {safe(describe_db(st.settings().database_url))}")
+        settings = st.settings()
+        if settings.foreign_store:
+            typer.echo(f"desk ready: {safe(describe_db(settings.desk_database_url()))}, for the {settings.store} "
+                       f"store at {safe(st.ctx().store.where)}")
+        else:
+            typer.echo(f"database ready: {safe(describe_db(settings.database_url))}")
         print_secret(f"admin {safe(result.user.username)} password", result.password,
                      "This password is shown once. Store it now; use 'userdesk change-password' to change it.")
 

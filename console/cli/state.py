@@ -12,7 +12,7 @@ import typer
 
 from console import schema
 from console.config import Settings, load_settings
-from console.services import auth
+from console.services import accounts, auth
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput
 
@@ -21,7 +21,8 @@ LOCAL_READER = Actor(id=None, username="local", role="viewer", method="local")
 
 class State:
     def __init__(self, profile: str | None, config: str | None, database: str | None, operator: str | None,
-                 password_stdin: bool, read_only: bool) -> None:
+                 password_stdin: bool, read_only: bool, store: str | None = None) -> None:
+        self.store = store
         self.profile = profile
         self.config = config
         self.database = database
@@ -34,7 +35,7 @@ class State:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            overrides: dict[str, Any] = {"database_url": self.database}
+            overrides: dict[str, Any] = {"database_url": self.database, "store": self.store}
             if self.read_only:
                 overrides["read_only"] = True
             self._settings = load_settings(profile=self.profile, config_path=self.config, overrides=overrides)
@@ -48,6 +49,8 @@ class State:
     def close(self) -> None:
         if self._ctx is not None:
             self._ctx.engine.dispose()
+            if self._ctx.store is not None:
+                self._ctx.store.close()
 
     # stdin: read as bytes, line by line, decoded strictly so bad bytes are a clear error
     def stdin_line(self, field: str) -> str:
@@ -75,7 +78,14 @@ class State:
         error saying what to run)."""
         ctx = self.ctx()
         schema.check(ctx.engine)
+        if ctx.store is not None:
+            accounts.settle_pending(ctx)  # what a crash left pending (docs/architecture.md)
         return ctx
+
+    @property
+    def foreign(self) -> bool:
+        """Whether the accounts are in a foreign store (``--store django``)."""
+        return self.settings().foreign_store
 
     def actor(self) -> Actor:
         """The operator for a mutating command: signed in, or trusted by config."""

@@ -8,8 +8,12 @@ import typer
 
 from console.cli.common import IDCHECK, JSON, REASON, handles_errors, simple
 from console.cli.output import emit, jsonable, print_secret, safe, table, when
+from console.cli import store
 from console.cli.state import state
 from console.services import tickets
+from console.services import accounts
+from console.services.errors import InvalidInput
+from console.services.permissions import Action
 
 ticket_app = typer.Typer(help="Single-use password reset tickets.", rich_markup_mode=None)
 
@@ -19,8 +23,14 @@ ticket_app = typer.Typer(help="Single-use password reset tickets.", rich_markup_
 def ticket_issue(username: str,
                  lifetime: Optional[int] = typer.Option(None, "--lifetime", help="Minutes (1-1440; default config)."),
                  reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK, as_json: bool = JSON) -> None:
-    """Issue a reset ticket and print its link once; older tickets stop working."""
+    """Issue a reset ticket and print its link once; older tickets stop working.
+    On the Django store: Django's own reset link, which the Django app redeems."""
     st = state()
+    if st.foreign:
+        if lifetime is not None:
+            raise InvalidInput("lifetime", "store", "a Django reset link lives for the project's "
+                                                    "PASSWORD_RESET_TIMEOUT; --lifetime is the native store's")
+        return store.reset_link(username, reason=reason, identity_check=identity_check, as_json=as_json)
     t = tickets.issue_ticket(st.ctx(), st.actor(), username, lifetime_minutes=lifetime, reason=reason,
                              identity_check=identity_check)
     emit(as_json, lambda: {**jsonable(t.ticket), "url": t.url.reveal(), "token": t.token.reveal()},
@@ -36,6 +46,9 @@ def ticket_email(username: str,
     """Issue a reset ticket and email its link to the user's address (you do not
     see it); older tickets stop working. If the mail cannot be sent, nothing is issued."""
     st = state()
+    if st.foreign:
+        return store.change(Action.EMAIL_TICKET, username, reason=reason, identity_check=identity_check,
+                            as_json=as_json)
     sent = tickets.email_ticket(st.ctx(), st.actor(), username, lifetime_minutes=lifetime, reason=reason,
                                 identity_check=identity_check)
     emit(as_json, sent,
@@ -49,6 +62,8 @@ def ticket_list(username: str, all_: bool = typer.Option(False, "--all", help="I
                 as_json: bool = JSON) -> None:
     """Outstanding reset tickets of a user."""
     st = state()
+    if st.foreign:
+        accounts.native_only(st.ctx(), "userdesk's reset tickets (a Django project keeps no list of its links)")
     rows = tickets.list_tickets(st.ctx(), st.reader(), username, include_ended=all_)
     emit(as_json, rows,
          lambda: table(["ID", "ISSUED BY", "SENT", "CREATED", "EXPIRES", "STATE"],
@@ -63,6 +78,9 @@ def ticket_list(username: str, all_: bool = typer.Option(False, "--all", help="I
 def ticket_revoke(ticket_id: int, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                   as_json: bool = JSON) -> None:
     """Revoke one reset ticket."""
+    if state().foreign:
+        accounts.native_only(state().ctx(), "Django keeps no list of reset links: one stops working when the "
+                                            "password changes")
     simple(tickets.revoke_ticket, "revoked ticket {result.id} of {result.username}", ticket_id, as_json=as_json,
            reason=reason, identity_check=identity_check)
 
@@ -73,6 +91,8 @@ def ticket_redeem(as_json: bool = JSON) -> None:
     """Redeem a ticket as its user would: the token on the first line of stdin,
     the new password on the second."""
     st = state()
+    if st.foreign:
+        accounts.native_only(st.ctx(), "a Django reset link is redeemed by the Django app itself")
     token = st.stdin_line("token")
     new = st.stdin_line("new_password")
     username = tickets.redeem_ticket(st.ctx(), token, new)

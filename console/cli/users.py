@@ -9,9 +9,11 @@ import typer
 
 from console.cli.common import IDCHECK, JSON, REASON, VERSION, handles_errors, simple
 from console.cli.output import emit, jsonable, print_secret, safe, table, when
+from console.cli import store
 from console.cli.state import state
 from console.services import users
 from console.services.errors import InvalidInput
+from console.services.permissions import Action
 
 users_app = typer.Typer(help="List, show, create and manage user accounts.", rich_markup_mode=None)
 
@@ -58,6 +60,9 @@ def users_list(
     st = state()
     flt = users.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,
                            external=external)
+    if st.foreign:
+        return store.users_list(search=search, limit=limit, cursor=cursor, all_pages=all_pages, as_json=as_json,
+                                filtered=bool(flt.describe()))
     actor = st.reader()
     items, nxt = [], cursor
     while True:
@@ -83,6 +88,8 @@ def users_list(
 def users_show(username: str, as_json: bool = JSON) -> None:
     """Show one account."""
     st = state()
+    if st.foreign:
+        return store.users_show(username, as_json)
     u = users.get_user(st.ctx(), st.reader(), username)
     emit(as_json, u, lambda: show_user(u))
 
@@ -102,6 +109,8 @@ def users_create(
 ) -> None:
     """Create an account; a local one gets a generated password, printed once."""
     st = state()
+    if st.foreign:
+        return store.change(Action.CREATE, username, reason=reason, identity_check=identity_check, as_json=as_json)
     r = users.create_user(st.ctx(), st.actor(), username, email=email, display_name=name, role=role, source=source,
                           generate_password=not no_password, reason=reason, identity_check=identity_check)
 
@@ -125,6 +134,9 @@ def users_update(
     as_json: bool = JSON,
 ) -> None:
     """Change an account's email or display name."""
+    if state().foreign:
+        return store.change(Action.UPDATE_PROFILE, username, reason=reason, identity_check=identity_check,
+                            as_json=as_json)
     kw: dict[str, Any] = {}
     if email is not None:
         kw["email"] = email
@@ -145,6 +157,8 @@ def users_delete(
 ) -> None:
     """Delete an account with its sessions, tickets and password history."""
     st = state()
+    if st.foreign:
+        return store.change(Action.DELETE, username, reason=reason, identity_check=None, as_json=as_json)
     if not yes:
         if not sys.stdin.isatty():
             raise InvalidInput("yes", "required", "deleting needs --yes when not run from a terminal")
@@ -161,6 +175,8 @@ def users_block(username: str, reason: str = typer.Option(..., "--reason", help=
                 identity_check: Optional[str] = IDCHECK, expected_version: Optional[int] = VERSION,
                 as_json: bool = JSON) -> None:
     """Block an account; its sessions and reset tickets are revoked."""
+    if state().foreign:
+        return store.change(Action.BLOCK, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(users.block_user, "blocked {result.username}", username, as_json=as_json, reason=reason,
            identity_check=identity_check, expected_version=expected_version)
 
@@ -170,6 +186,8 @@ def users_block(username: str, reason: str = typer.Option(..., "--reason", help=
 def users_unblock(username: str, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                   expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Unblock an account."""
+    if state().foreign:
+        return store.change(Action.UNBLOCK, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(users.unblock_user, "unblocked {result.username}", username, as_json=as_json, reason=reason,
            identity_check=identity_check, expected_version=expected_version)
 
@@ -179,6 +197,8 @@ def users_unblock(username: str, reason: Optional[str] = REASON, identity_check:
 def users_unlock(username: str, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                  expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Clear a lockout after failed sign-ins."""
+    if state().foreign:
+        return store.change(Action.UNLOCK, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(users.unlock_user, "unlocked {result.username}", username, as_json=as_json, reason=reason,
            identity_check=identity_check, expected_version=expected_version)
 
@@ -188,5 +208,7 @@ def users_unlock(username: str, reason: Optional[str] = REASON, identity_check: 
 def users_set_role(username: str, role: str, reason: Optional[str] = REASON,
                    expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Change an account's role (admins only)."""
+    if state().foreign:
+        return store.change(Action.SET_ROLE, username, reason=reason, identity_check=None, as_json=as_json)
     simple(users.set_role, "{result.username} is now {result.role}", username, role, as_json=as_json,
            reason=reason, expected_version=expected_version)

@@ -164,6 +164,21 @@ def list_accounts(ctx: ServiceContext, actor: Actor, *, search: str | None = Non
     )
 
 
+def refuse_filters(ctx: ServiceContext) -> None:
+    """The native store's views (role, blocked, locked, expired, must-change,
+    external, inactive) are not filters of a foreign store's list."""
+    store = _store(ctx)
+    raise NotSupported(f"not supported by the {store.name} store: its list is searched by name, email and names; "
+                       "the role, status and inactivity filters are the native store's")
+
+
+def native_only(ctx: ServiceContext, what: str) -> None:
+    """NOT_SUPPORTED for a command that reads or changes the native store's own
+    records (its tickets, its session table), named by ``what``."""
+    store = _store(ctx)
+    raise NotSupported(f"not supported by the {store.name} store: {what}")
+
+
 def count_accounts(ctx: ServiceContext, actor: Actor, *, search: str | None = None) -> Count:
     store = _store(ctx)
     q = search.strip() if search else None

@@ -59,6 +59,9 @@ UNSUPPORTED = {
     "create": "create Django users in the project (manage.py createsuperuser or its admin)",
     "set_role": "staff and superuser are changed in the Django admin",
     "update_profile": "names and email are changed in the Django admin",
+    "email_ticket": "userdesk does not mail Django reset links: show one (ticket issue) or use the project's "
+                    "own reset form",
+    "revoke_ticket": "Django keeps no list of reset links: one stops working when the password changes",
 }
 
 
@@ -125,11 +128,6 @@ class DjangoStore(Store):
             self.unsupported = {**self.unsupported,
                                 "issue_ticket": "a Django reset link needs the project's SECRET_KEY "
                                                 "(django_secret_key_file, or the variable django_secret_key_env names)"}
-        if not secret_key or not reset_url:
-            self.unsupported = {**self.unsupported, "email_ticket": self.unsupported.get(
-                "issue_ticket", "set django_reset_url to the project's password-reset confirm address")}
-            if not reset_url:
-                self.unsupported["issue_ticket"] = self.unsupported["email_ticket"]
 
     # -- reading ---------------------------------------------------------------
 

@@ -1,0 +1,133 @@
+"""The account commands on a foreign store (``--store django``): the same
+commands and options, answered by ``console.services.accounts``. An action the
+store cannot do is refused with NOT_SUPPORTED, naming the store and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from console.cli.output import emit, print_secret, safe, table, when
+from console.cli.state import state
+from console.services import accounts
+from console.services.permissions import Action
+from console.stores import Account
+
+
+def account_dict(a: Account, unavailable: dict[str, str] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"username": a.username, "email": a.email, "display_name": a.display_name,
+                            "kind": a.kind, "blocked": a.blocked, "details": dict(a.details), "flags": list(a.flags),
+                            "last_login_at": a.last_login_at.isoformat() if a.last_login_at else None}
+    if unavailable is not None:
+        data["unavailable"] = unavailable
+    return data
+
+
+def users_list(*, search: str | None, limit: int, cursor: str | None, all_pages: bool, as_json: bool,
+               filtered: bool) -> None:
+    st = state()
+    ctx = st.ctx()
+    if filtered:
+        accounts.refuse_filters(ctx)
+    actor = st.reader()
+    items: list[Account] = []
+    nxt = cursor
+    while True:
+        page = accounts.list_accounts(ctx, actor, search=search, cursor=nxt, limit=limit)
+        items.extend(page.items)
+        nxt = page.next_cursor
+        if not all_pages or nxt is None:
+            break
+
+    def text() -> None:
+        table(["USERNAME", "NAME", "EMAIL", "KIND", "STATUS", "LAST SIGN-IN"],
+              [[a.username, a.display_name, a.email, a.kind, "blocked" if a.blocked else "active",
+                when(a.last_login_at)] for a in items],
+              widths=[20, 20, 28, 9, 8, 20] if items else None)
+        if nxt:
+            typer.echo(f"more: --cursor {nxt}")
+
+    emit(as_json, lambda: {"items": [account_dict(a) for a in items], "next_cursor": nxt}, text)
+
+
+def users_show(username: str, as_json: bool) -> None:
+    st = state()
+    ctx, actor = st.ctx(), st.reader()
+    a = accounts.get_account(ctx, actor, username)
+    why = accounts.unavailable(ctx, actor, a)
+
+    def text() -> None:
+        rows = [("username", a.username), ("name", a.display_name or "-"), ("email", a.email), ("kind", a.kind),
+                *a.details]
+        for k, v in rows:
+            typer.echo(f"{k:>16}  {safe(v)}")
+        for f in a.flags:
+            typer.echo(f"{'warning':>16}  {safe(f)}")
+        if why:
+            typer.echo(f"{'unavailable':>16}")
+            for act, reason in why.items():
+                typer.echo(f"{act.replace('_', ' '):>16}  {safe(reason)}")
+
+    emit(as_json, lambda: account_dict(a, why), text)
+
+
+def reset_password(username: str, *, reason: str | None, identity_check: str | None, as_json: bool,
+                   also: tuple[Action, ...] = ()) -> None:
+    """``also``: what the options asked for besides (an expiry, a must-change
+    flag), refused first if the store cannot do it."""
+    st = state()
+    ctx, actor = st.ctx(), st.actor()
+    for act in also:
+        accounts.refuse(ctx, actor, act, username, reason=reason, identity_check=identity_check)
+    r = accounts.reset_password(ctx, actor, username, reason=reason, identity_check=identity_check)
+    emit(as_json,
+         lambda: {"username": r.account.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
+                  "sessions_revoked": r.sessions_revoked, "written_as": r.written_as},
+         lambda: print_secret(f"new password for {safe(r.account.username)}", r.password,
+                              f"Shown once ({r.entropy_bits:.0f} bits), written as {r.written_as}. "
+                              f"Ended {r.sessions_revoked} session(s)."))
+
+
+def set_password(username: str, password_of, *, reason: str | None, identity_check: str | None, as_json: bool,
+                 tries: int) -> None:
+    from console.services.errors import ServiceError
+
+    st = state()
+    ctx, actor = st.ctx(), st.actor()
+    for attempt in range(1, tries + 1):
+        pw = password_of()
+        try:
+            a = accounts.set_password(ctx, actor, username, pw, reason=reason, identity_check=identity_check)
+            break
+        except ServiceError as err:
+            if err.code != "WEAK_PASSWORD" or attempt == tries:
+                raise
+            for f in err.failures:
+                typer.echo(f"  ✗ {f.text}", err=True)
+    emit(as_json, lambda: account_dict(a), lambda: typer.echo(f"password set for {safe(a.username)}"))
+
+
+def change(act: Action, username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:
+    """Block, unblock, end sessions; anything else the store cannot do."""
+    st = state()
+    ctx, actor = st.ctx(), st.actor()
+    kw = {"reason": reason, "identity_check": identity_check}
+    if act is Action.BLOCK:
+        a = accounts.block(ctx, actor, username, **kw)
+        emit(as_json, lambda: account_dict(a), f"blocked {safe(a.username)}")
+    elif act is Action.UNBLOCK:
+        a = accounts.unblock(ctx, actor, username, **kw)
+        emit(as_json, lambda: account_dict(a), f"unblocked {safe(a.username)}")
+    elif act is Action.REVOKE_SESSIONS:
+        n = accounts.revoke_sessions(ctx, actor, username, **kw)
+        emit(as_json, {"username": username, "sessions_revoked": n}, f"ended {n} session(s) of {safe(username)}")
+    else:
+        accounts.refuse(ctx, actor, act, username, **kw)
+
+
+def reset_link(username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:
+    st = state()
+    r = accounts.issue_reset_link(st.ctx(), st.actor(), username, reason=reason, identity_check=identity_check)
+    emit(as_json, lambda: {"username": r.account.username, "url": r.link.reveal(), "note": r.note},
+         lambda: print_secret(f"reset link for {safe(r.account.username)}", r.link, f"Shown once. {r.note}"))
