@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from console.cli.output import emit
 from console.cli.state import _STATE, state
 from console.security.text import escape_controls
-from console.services.errors import DatabaseUnavailable, InvalidInput, ServiceError
+from console.services import database
+from console.services.errors import InvalidInput, ServiceError
 
 
 def _undecodable(value: Any) -> bool:
@@ -53,12 +53,10 @@ def handles_errors(fn: Callable) -> Callable:
             emit(as_json, err.as_dict(),
                  lambda: typer.echo(f"error: {escape_controls(err.message)} [{err.code}]", err=True), indent=None)
             raise typer.Exit(1) from None
-        except SQLAlchemyError as exc:  # a database fault the services did not expect: type only
-            if isinstance(exc, OperationalError):  # the server or file is not there (or not answering)
-                err = DatabaseUnavailable.from_driver(exc)
-                err_dict = err.as_dict()
-            else:
-                err_dict = {"error_code": "DB_ERROR", "error_msg": f"database error ({type(exc).__name__})"}
+        except Exception as exc:
+            err_dict = database.fault(exc)  # a database fault the services did not expect: type only
+            if err_dict is None:
+                raise
             emit(as_json, err_dict,
                  lambda: typer.echo(f"error: {err_dict['error_msg']} [{err_dict['error_code']}]", err=True),
                  indent=None)

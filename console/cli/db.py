@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from console import schema
 from console.cli.common import JSON, handles_errors
 from console.cli.output import emit
 from console.cli.state import state
+from console.services import database
+from console.services.database import SchemaVersion
 
 db_app = typer.Typer(help="The database schema: its version and migrations.", rich_markup_mode=None)
 
 
-def _schema_dict(st_: "schema.State") -> dict:
-    status = "current" if st_.up_to_date else ("newer" if not st_.known else
-                                               "empty" if not st_.has_tables else "outdated")
-    return {"current": st_.current, "head": st_.head, "status": status}
+def _schema_dict(version: SchemaVersion) -> dict:
+    return {"current": version.current, "head": version.head, "status": version.status}
 
 
 @db_app.command("current")
 @handles_errors
 def db_current(as_json: bool = JSON) -> None:
     """Show the database's schema version and this userdesk's."""
-    data = _schema_dict(schema.state(state().ctx().engine))
+    data = _schema_dict(database.schema_version(state().ctx()))
 
     def text() -> None:
         typer.echo(f"database: {data['current'] or '(none)'}  userdesk: {data['head']}  ({data['status']})")
@@ -38,9 +37,7 @@ def db_current(as_json: bool = JSON) -> None:
 @handles_errors
 def db_upgrade(as_json: bool = JSON) -> None:
     """Migrate the database to this userdesk's schema version (creating it if empty)."""
-    engine = state().ctx().engine
-    before = schema.state(engine)
-    after = schema.upgrade(engine)
+    before, after = database.upgrade_schema(state().ctx())
 
     def text() -> None:
         if before.current == after.current:

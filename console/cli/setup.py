@@ -11,10 +11,8 @@ from console.cli.common import JSON, handles_errors
 from console.cli.output import emit, jsonable, print_secret, safe
 from console.cli.root import app, open_console
 from console.cli.state import state
-from console.config import demo_database_url
-from console.db import describe as describe_db
-from console.services import setup
-from console.services.errors import InvalidInput, ServiceError
+from console.services import database, setup
+from console.services.errors import ServiceError
 
 
 @app.command()
@@ -31,10 +29,10 @@ def init(
     def text() -> None:
         settings = st.settings()
         if settings.foreign_store:
-            typer.echo(f"desk ready: {safe(describe_db(settings.desk_database_url()))}, for the {settings.store} "
+            typer.echo(f"desk ready: {safe(database.describe(settings.desk_database_url()))}, for the {settings.store} "
                        f"store at {safe(st.ctx().store.where)}")
         else:
-            typer.echo(f"database ready: {safe(describe_db(settings.database_url))}")
+            typer.echo(f"database ready: {safe(database.describe(settings.database_url))}")
         print_secret(f"admin {safe(result.user.username)} password", result.password,
                      "This password is shown once. Store it now; use 'userdesk change-password' to change it.")
 
@@ -57,7 +55,7 @@ def demo(
     settings = st.settings()
     url = settings.database_url
     if reset:
-        _delete_sqlite(url)
+        database.delete_demo_database(url)
     ctx = st.ctx()
     from rich.progress import Progress
 
@@ -73,9 +71,9 @@ def demo(
     def text() -> None:
         """What was built, then the console (on a terminal) or how to open it."""
         if summary is None:
-            typer.echo(f"demo database already exists: {safe(describe_db(url))} (use --reset to rebuild it)")
+            typer.echo(f"demo database already exists: {safe(database.describe(url))} (use --reset to rebuild it)")
         else:
-            typer.echo(f"demo database: {safe(describe_db(url))}")
+            typer.echo(f"demo database: {safe(database.describe(url))}")
             typer.echo(f"  {summary.users} users: {summary.blocked} blocked, {summary.locked} locked, "
                        f"{summary.expired} expired, {summary.must_change} must change, {summary.external} external; "
                        f"{summary.sessions} sessions, {summary.tickets} tickets")
@@ -88,16 +86,4 @@ def demo(
         typer.echo("     userdesk --profile demo users list")
         typer.echo("     userdesk --profile demo --operator demo-admin reset-password <username>")
 
-    emit(as_json, {"database": describe_db(url), "created": summary}, text)
-
-
-def _delete_sqlite(url: str) -> None:
-    from sqlalchemy.engine import make_url
-    from pathlib import Path
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or url != demo_database_url() and not \
-            parsed.database.endswith("demo.db"):
-        raise InvalidInput("reset", "demo_only", "--reset only deletes a SQLite demo database (demo.db)")
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(parsed.database + suffix).unlink(missing_ok=True)
+    emit(as_json, {"database": database.describe(url), "created": summary}, text)

@@ -10,9 +10,8 @@ from typing import Any
 
 import typer
 
-from console import schema
 from console.config import Settings, load_settings
-from console.services import accounts, auth
+from console.services import accounts, auth, database
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput
 
@@ -77,7 +76,7 @@ class State:
         """The context, on a database at this console's schema version (or an
         error saying what to run)."""
         ctx = self.ctx()
-        schema.check(ctx.engine)
+        database.check_schema(ctx)
         if ctx.store is not None:
             accounts.settle_pending(ctx)  # what a crash left pending (docs/architecture.md)
         return ctx

@@ -12,9 +12,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from console.models import ROLES
 from console.services.errors import ServiceError
 from console.services.permissions import Action
+from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
 from console.tui.actions import ACTIONS
 from console.tui.text import plain

@@ -12,10 +12,10 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static
 
-from console.models import ROLES
 from console.services import bulk
 from console.services.errors import ServiceError
 from console.services.users import UserFilter
+from console.services.validation import ROLES
 from console.tui.text import plain, safe
 
 PREVIEW_DELAY = 0.3

@@ -8,8 +8,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from console.db import describe
-from console.services import auth
+from console.services import auth, database
 from console.services.errors import LockedOut, ServiceError
 from console.tui.text import plain, when
 
@@ -22,7 +21,7 @@ class SignInScreen(Screen):
         yield Header()
         with Vertical(id="signin-box"):
             yield Label("Sign in to userdesk", id="signin-title")
-            yield Static(plain(describe(self.app.ctx.settings.database_url)), id="signin-db")
+            yield Static(plain(database.describe(self.app.ctx.settings.database_url)), id="signin-db")
             yield Label("Operator")
             yield Input(placeholder="username", id="signin-user", max_length=64)
             yield Label("Password")

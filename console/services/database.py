@@ -1,0 +1,94 @@
+"""The database as the CLI and the TUI see it: a description for display, the
+schema's version and its upgrade, the demo database's files, and a database
+fault the services did not expect, reported by its type only.
+
+These wrap console.db and console.schema so that the layers above the
+services never import those (or SQLAlchemy) themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from console import db, schema
+from console.config import demo_database_url
+from console.services.context import ServiceContext
+from console.services.errors import DatabaseUnavailable, InvalidInput, NotInitialized
+from console.services.setup import refuse_foreign
+
+
+def describe(url: str) -> str:
+    """A short, password-free description of a database URL for display."""
+    return db.describe(url)
+
+
+def check_schema(ctx: ServiceContext) -> None:
+    """Raise unless the database is at this console's schema version
+    (NOT_INITIALIZED, SCHEMA_OUTDATED or SCHEMA_NEWER, each saying what to run;
+    FOREIGN_STORE for another system's account store, saying how to open it)."""
+    try:
+        schema.check(ctx.engine)
+    except NotInitialized:
+        refuse_foreign(ctx)
+        raise
+
+
+@dataclass(frozen=True)
+class SchemaVersion:
+    #: The database's revision; None when it has none.
+    current: str | None
+    #: The revision this console was built for.
+    head: str
+    #: "current", "newer" (a revision this console does not know), "empty" or "outdated".
+    status: str
+    #: Has userdesk tables at all.
+    has_tables: bool
+
+
+def _version(st: schema.State) -> SchemaVersion:
+    status = "current" if st.up_to_date else ("newer" if not st.known else
+                                              "empty" if not st.has_tables else "outdated")
+    return SchemaVersion(current=st.current, head=st.head, status=status, has_tables=st.has_tables)
+
+
+def schema_version(ctx: ServiceContext) -> SchemaVersion:
+    """The database's schema version and this console's (FOREIGN_STORE for
+    another system's account store: its schema is not userdesk's)."""
+    st = schema.state(ctx.engine)
+    if not st.has_tables:
+        refuse_foreign(ctx)
+    return _version(st)
+
+
+def upgrade_schema(ctx: ServiceContext) -> tuple[SchemaVersion, SchemaVersion]:
+    """Migrate the database to this console's schema version (creating it if
+    empty): its version before and after. Never another system's account
+    store (FOREIGN_STORE): only a desk is migrated."""
+    refuse_foreign(ctx)
+    before = schema.state(ctx.engine)
+    after = schema.upgrade(ctx.engine)
+    return _version(before), _version(after)
+
+
+def delete_demo_database(url: str) -> None:
+    """Delete a SQLite demo database (demo.db) and its journal files; refuse any other database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or url != demo_database_url() and not \
+            parsed.database.endswith("demo.db"):
+        raise InvalidInput("reset", "demo_only", "--reset only deletes a SQLite demo database (demo.db)")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(parsed.database + suffix).unlink(missing_ok=True)
+
+
+def fault(exc: BaseException) -> dict[str, str] | None:
+    """A database fault the services did not expect, as ``{"error_code",
+    "error_msg"}`` naming its type only (a driver's message may quote values);
+    None if ``exc`` is not a database fault."""
+    if isinstance(exc, OperationalError):  # the server or file is not there (or not answering)
+        return DatabaseUnavailable.from_driver(exc).as_dict()
+    if isinstance(exc, SQLAlchemyError):
+        return {"error_code": "DB_ERROR", "error_msg": f"database error ({type(exc).__name__})"}
+    return None
