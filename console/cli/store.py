@@ -12,10 +12,10 @@ from console.cli.output import emit, print_secret, safe, table, when
 from console.cli.state import state
 from console.services import accounts
 from console.services.permissions import Action
-from console.stores import Account
 
 
-def account_dict(a: Account, unavailable: dict[str, str] | None = None) -> dict[str, Any]:
+
+def account_dict(a: accounts.Account, unavailable: dict[str, str] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"username": a.username, "email": a.email, "display_name": a.display_name,
                             "kind": a.kind, "blocked": a.blocked, "details": dict(a.details), "flags": list(a.flags),
                             "last_login_at": a.last_login_at.isoformat() if a.last_login_at else None}
@@ -31,7 +31,7 @@ def users_list(*, search: str | None, limit: int, cursor: str | None, all_pages:
     if filtered:
         accounts.refuse_filters(ctx)
     actor = st.reader()
-    items: list[Account] = []
+    items: list[accounts.Account] = []
     nxt = cursor
     while True:
         page = accounts.list_accounts(ctx, actor, search=search, cursor=nxt, limit=limit)
