@@ -5,7 +5,7 @@ database session. Errors print ``error: MESSAGE [CODE]`` on stderr and exit 1, o
 ``{"error_code": ..., "error_msg": ...}`` on stdout with ``--json``.
 
 One module per command group: ``root`` (the global options and the console),
-``setup`` (init, demo), ``db``, ``users``, ``passwords``, ``tickets``,
+``setup`` (init, demo), ``db``, ``users``, ``operators``, ``passwords``, ``tickets``,
 ``sessions``, ``bulk``, ``audit``, ``policy``; ``state``, ``common`` and
 ``output`` are what they share."""
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 # ``userdesk --help``.
 from console.cli import setup as _setup, passwords as _passwords, bulk as _bulk, audit as _audit  # noqa: F401
 from console.cli.db import db_app
+from console.cli.operators import operators_app
 from console.cli.policy import policy_app
 from console.cli.root import app
 from console.cli.sessions import sessions_app
@@ -25,6 +26,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(policy_app, name="policy")
+app.add_typer(operators_app, name="operators")
 app.add_typer(db_app, name="db")
 
 __all__ = ["app", "main"]

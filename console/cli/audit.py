@@ -8,10 +8,10 @@ from typing import Optional
 import typer
 
 from console.cli.common import JSON, handles_errors
-from console.cli.output import emit, table, when
+from console.cli.output import emit, jsonable, safe, table, when
 from console.cli.root import app
 from console.cli.state import state
-from console.services import audit
+from console.services import accounts, audit
 from console.services.errors import InvalidInput
 
 
@@ -43,14 +43,20 @@ def audit_cmd(
     actor = st.reader()
     if verify:
         report = audit.verify_chain(st.ctx(), actor)
+        # On a foreign store: changes a crash left pending that the store could
+        # not settle (state.ready settled the rest before this).
+        unknown = accounts.pending(st.ctx(), actor) if st.foreign else []
 
         def verdict() -> None:
             if report.ok:
                 typer.echo(f"audit chain verified: {report.events} events, intact")
             else:
                 typer.echo(f"audit chain BROKEN at event #{report.broken_at}: {report.problem}", err=True)
+            for p in unknown:
+                typer.echo(f"outcome unknown: event #{p.seq} {p.action} {safe(p.target)} (the store could not "
+                           "tell whether the change landed)", err=True)
 
-        emit(as_json, report, verdict)
+        emit(as_json, lambda: {**jsonable(report), "outcome_unknown": jsonable(unknown)}, verdict)
         if not report.ok:
             raise typer.Exit(1)
         return

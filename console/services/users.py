@@ -463,3 +463,25 @@ def delete_user(
         tx.details = {"role": u.role, "sessions_revoked": revoke_sessions_of(tx, u, "deleted")}
         tx.s.delete(u)
         tx.s.flush()
+
+
+#: The roles that sign in to the console (everyone else is an account it manages).
+OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
+
+
+def list_operators(ctx: ServiceContext, actor: Actor) -> list[UserView]:
+    """The desk's operators, by name (a short list: the people who run the
+    console). On a foreign store these are the desk's only accounts."""
+    with reading(ctx, actor) as s:
+        now = ctx.now()
+        rows = s.exec(select(User).where(User.role.in_(OPERATOR_ROLES)).order_by(func.lower(User.username))).all()
+        return [UserView.of(u, now) for u in rows]
+
+
+def create_operator(ctx: ServiceContext, actor: Actor, username: str, role: str, *, email: str | None = None,
+                    reason: str | None = None, identity_check: str | None = None) -> PasswordResult:
+    """Add an operator to the desk: ``create_user`` for an operator role only,
+    with a generated password to be changed at first sign-in."""
+    if role not in OPERATOR_ROLES:
+        raise InvalidInput("role", "choice", f"an operator's role is one of {', '.join(OPERATOR_ROLES)}")
+    return create_user(ctx, actor, username, email=email, role=role, reason=reason, identity_check=identity_check)

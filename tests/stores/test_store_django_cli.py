@@ -78,3 +78,52 @@ def test_the_native_store_on_a_django_database_says_how_to_open_it(run):
         r = run(*args, "--json", store=False)
         assert r.exit_code == 1, args
         assert json.loads(r.stdout)["error_code"] == "FOREIGN_STORE", args
+
+
+def test_audit_verify_settles_what_the_store_can_tell_and_reports_the_rest_as_unknown(run, dj, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    make_django_user(dj, "bea")
+    assert run("init", "--admin", "ops").exit_code == 0
+    [desk] = (tmp_path / "data" / "userdesk" / "desks").glob("*.db")
+    engine = create_engine(f"sqlite:///{desk}")
+    with engine.begin() as conn:  # as crashes leave them: one the store can tell, one it cannot (account gone)
+        for seq, target in ((9001, "bea"), (9002, "gone")):
+            conn.execute(text("INSERT INTO pending_changes (seq, store, target, change, probe, at) "
+                              "VALUES (:s, 'django', :t, 'blocked', 'active', '2026-01-01 00:00:00')"),
+                         {"s": seq, "t": target})
+    engine.dispose()
+    r = run("audit", "--verify", "--json")
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["ok"] is True
+    assert [(p["seq"], p["target"], p["outcome"]) for p in data["outcome_unknown"]] == [(9002, "gone", "unknown")]
+    text_run = run("audit", "--verify")
+    assert "outcome unknown: event #9002" in text_run.stderr
+
+
+def test_an_admin_adds_a_helpdesk_operator_who_resets_a_django_user_with_an_identity_check(run, dj):
+    make_django_user(dj, "cai", "cai's old password")
+    make_django_user(dj, "chief", staff=True)
+    ops_pw = json.loads(run("init", "--admin", "ops", "--json").stdout)["password"]
+    added = run("--operator", "ops", "--password-stdin", "operators", "create", "hd", "--role", "helpdesk", "--json",
+                input=ops_pw + "\n")
+    assert added.exit_code == 0, added.stdout
+    hd_pw = json.loads(added.stdout)["password"]
+    bad = run("--operator", "ops", "--password-stdin", "operators", "create", "mem", "--role", "member", "--json",
+              input=ops_pw + "\n")
+    assert json.loads(bad.stdout)["error_code"] == "INVALID_INPUT"
+    listed = json.loads(run("operators", "list", "--json").stdout)
+    assert [(o["username"], o["role"]) for o in listed] == [("hd", "helpdesk"), ("ops", "admin")]
+    # The new operator first changes their own password (must change at first sign-in).
+    changed = run("--operator", "hd", "--password-stdin", "change-password",
+                  input=f"{hd_pw}\nhelpdesk kettle harbour\nhelpdesk kettle harbour\n")
+    assert changed.exit_code == 0, changed.stderr
+    hd = ("--operator", "hd", "--password-stdin")
+    staff = run(*hd, "reset-password", "chief", "--reason", "x", "--identity-check", "badge", "--json",
+                input="helpdesk kettle harbour\n")
+    assert json.loads(staff.stdout)["error_code"] == "PERMISSION_DENIED"
+    ok = run(*hd, "reset-password", "cai", "--reason", "called", "--identity-check", "callback", "--json",
+             input="helpdesk kettle harbour\n")
+    assert ok.exit_code == 0, ok.stdout
+    assert dj.authenticate("cai", json.loads(ok.stdout)["password"]) is not None
