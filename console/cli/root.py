@@ -63,7 +63,6 @@ def open_console(*, demo: bool = False) -> None:
     st = state()
     ctx = st.ctx()
     setup.check_ready(ctx)
-    setup.check_console(ctx)
     log_path = console_log_path()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=log_path, level=logging.INFO,

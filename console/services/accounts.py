@@ -199,6 +199,19 @@ def get_account(ctx: ServiceContext, actor: Actor, username: str) -> Account:
     return acc
 
 
+@dataclass(frozen=True)
+class AccountDetail:
+    account: Account
+    #: Action value → why the operator cannot take it (the store's reason first).
+    unavailable: dict[str, str]
+
+
+def account_detail(ctx: ServiceContext, actor: Actor, username: str) -> AccountDetail:
+    """One account and what the operator cannot do to it, with the reasons."""
+    acc = get_account(ctx, actor, username)
+    return AccountDetail(acc, unavailable(ctx, actor, acc))
+
+
 # -- changes ------------------------------------------------------------------------
 
 

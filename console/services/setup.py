@@ -17,8 +17,7 @@ from console.security import tokens
 from console.security.generator import generate
 from console.services import auditlog, validation
 from console.services.context import Actor, ServiceContext
-from console.services.errors import (DatabaseUnavailable, ForeignStore, InvalidInput, NotInitialized, NotSupported,
-                                     ServiceError,
+from console.services.errors import (DatabaseUnavailable, ForeignStore, InvalidInput, NotInitialized, ServiceError,
                                      UserExists)
 from console.services.users import create_user
 from console.services.views import PasswordResult
@@ -55,15 +54,6 @@ def refuse_foreign(ctx: ServiceContext) -> None:
             "this database holds a Django project's users (auth_user, django_migrations): open it as a store with "
             "`userdesk --store django --db URL init --admin NAME` (userdesk adds nothing to a store's database)"
         )
-
-
-def check_console(ctx: ServiceContext) -> None:
-    """The console's screens are the native store's for now: on a foreign
-    store, say so and what to use instead (NOT_SUPPORTED)."""
-    if ctx.store is not None:
-        raise NotSupported(f"not supported by the {ctx.store.name} store yet: the console's screens; use the "
-                           f"commands (userdesk --store {ctx.store.name} users list, users show NAME, "
-                           "reset-password NAME …)")
 
 
 def check_ready(ctx: ServiceContext) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from console.services import passwords, sessions, tickets, users
+from console.services import accounts, passwords, sessions, tickets, users
 from console.services.context import Actor, ServiceContext
 from console.services.permissions import Action
 from console.services.views import UserView
@@ -105,4 +105,47 @@ ACTIONS: dict[Action, ActionSpec] = {
         lambda c, a, u, v: users.delete_user(c, a, u.username, reason=v.get("reason") or None,
                                              expected_version=u.version),
         fields=("confirm_username",), destructive=True),
+}
+
+
+def _why(v: dict[str, Any]) -> dict[str, Any]:
+    return {"reason": v.get("reason") or None, "identity_check": v.get("identity_check") or None}
+
+
+#: The danger zone on a foreign store (console.services.accounts): the same
+#: actions, said as that store does them. Those the store cannot do are listed
+#: with the store's reason (accounts.unavailable) and never run.
+STORE_ACTIONS: dict[Action, ActionSpec] = {
+    Action.RESET_PASSWORD: ActionSpec(
+        "Reset password", "set a generated password, shown once",
+        "Sets a new generated password in the store's own format and shows it once. Ends the user's "
+        "sessions. Tell the user the password over a trusted channel.",
+        lambda c, a, u, v: accounts.reset_password(c, a, u.username, **_why(v)), reveals=True),
+    Action.SET_PASSWORD: ActionSpec(
+        "Set password", "choose the password (policy applies)",
+        "Sets a password you type, in the store's own format. Ends the user's sessions.",
+        lambda c, a, u, v: accounts.set_password(c, a, u.username, v["password"], **_why(v)),
+        fields=("password",)),
+    Action.FORCE_CHANGE: ACTIONS[Action.FORCE_CHANGE],
+    Action.EXPIRE: ACTIONS[Action.EXPIRE],
+    Action.ISSUE_TICKET: ActionSpec(
+        "Reset link", "the store's own reset link, shown once",
+        "Makes the application's own password-reset link for the user and shows it once; the application "
+        "redeems it.",
+        lambda c, a, u, v: accounts.issue_reset_link(c, a, u.username, **_why(v)), reveals=True),
+    Action.EMAIL_TICKET: ACTIONS[Action.EMAIL_TICKET],
+    Action.REVOKE_SESSIONS: ActionSpec(
+        "End sessions", "sign the user out everywhere",
+        "Ends every session of the user in the application; they must sign in again.",
+        lambda c, a, u, v: accounts.revoke_sessions(c, a, u.username, **_why(v))),
+    Action.BLOCK: ActionSpec(
+        "Block", "no sign-in until unblocked",
+        "Deactivates the account in the store: sign-in is refused and its sessions end.",
+        lambda c, a, u, v: accounts.block(c, a, u.username, **_why(v)), reason_required=True, destructive=True),
+    Action.UNBLOCK: ActionSpec(
+        "Unblock", "allow sign-in again",
+        "Reactivates the account; the user can sign in with their current password.",
+        lambda c, a, u, v: accounts.unblock(c, a, u.username, **_why(v))),
+    Action.UNLOCK: ACTIONS[Action.UNLOCK],
+    Action.DELETE: ACTIONS[Action.DELETE],
 }

@@ -110,6 +110,17 @@ class UserdeskApp(App):
         from console.tui.screens.users import DEFAULT_QUERY, UsersScreen
         from console.tui.widgets.userlist import UserList
 
+        if self.ctx.store is not None:  # a foreign store: its own list (console/tui/screens/store.py)
+            from console.tui.screens.store import StoreUsersScreen
+
+            if isinstance(self.screen, SignInScreen):
+                self.pop_screen()
+            self.push_screen(StoreUsersScreen())
+            if actor.must_change_password:
+                from console.tui.screens.password import ChangePasswordScreen
+
+                self.push_screen(ChangePasswordScreen(forced=True))
+            return
         first = None
         if not actor.must_change_password:
             reader = self.run_worker(partial(users.list_users, self.ctx, actor, **UserList.list_args(DEFAULT_QUERY)),
@@ -134,6 +145,8 @@ class UserdeskApp(App):
             parts.append(f"{self.actor.username} ({self.actor.role})")
         if self.ctx.settings.read_only:
             parts.append("READ-ONLY")
+        if self.ctx.store is not None:
+            parts.append(self.ctx.store.name)
         return " · ".join(parts)
 
     # -- themes ----------------------------------------------------------------------------

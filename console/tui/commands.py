@@ -45,8 +45,8 @@ class UserdeskCommands(Provider):
             if score > 0:
                 yield Hit(score, plain(title), callback, text=title, help=markup_safe(help_))
         app = self.app
-        if len(query.strip()) < 2 or app.actor is None:
-            return
+        if len(query.strip()) < 2 or app.actor is None or app.ctx.store is not None:
+            return  # (a foreign store's list has its own search)
         try:
             page = await asyncio.to_thread(users.list_users, app.ctx, app.actor, search=query.strip(), limit=8)
         except ServiceError:

@@ -16,7 +16,8 @@ from console.services.errors import ServiceError
 from console.services.permissions import Action
 from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
-from console.tui.actions import ACTIONS
+from console.services.accounts import Account, ResetLink, StorePasswordResult
+from console.tui.actions import ACTIONS, ActionSpec
 from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
 
@@ -30,10 +31,12 @@ class ActionDialog(ModalScreen):
         Binding("ctrl+s", "confirm", "Confirm"),
     ]
 
-    def __init__(self, action: Action, user: UserView) -> None:
+    def __init__(self, action: Action, user: UserView | Account, *, spec: ActionSpec | None = None) -> None:
+        """``user``: the native store's view, or a foreign store's account
+        (with ``spec`` from STORE_ACTIONS)."""
         super().__init__()
         self.action_ = action
-        self.spec = ACTIONS[action]
+        self.spec = spec or ACTIONS[action]
         self.user = user
         self.running = False
 
@@ -208,6 +211,16 @@ class ActionDialog(ModalScreen):
                                               note=f"valid until {result.ticket.expires_at:%Y-%m-%d %H:%M} UTC, "
                                                    "single use"))
             result.token.discard()
+            return
+        if isinstance(result, StorePasswordResult):
+            self.dismiss(True)
+            self.app.push_screen(RevealScreen(result.password, kind="password", username=u.username,
+                                              note=f"{result.entropy_bits:.0f} bits · written as {result.written_as}"
+                                                   f" · ended {result.sessions_revoked} session(s)"))
+            return
+        if isinstance(result, ResetLink):
+            self.dismiss(True)
+            self.app.push_screen(RevealScreen(result.link, kind="link", username=u.username, note=result.note))
             return
         if isinstance(result, EmailedTicket):
             self.app.notify(f"Reset link emailed to {result.to} (valid until "
