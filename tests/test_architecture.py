@@ -23,6 +23,7 @@ LINT_IMPORTS = Path(sys.executable).parent / ("lint-imports.exe" if os.name == "
 
 EXPECTED = {
     "ui-calls-services-only": "forbidden",
+    "services-internals": "forbidden",
     "security-is-pure": "forbidden",
     "layers": "layers",
 }
@@ -68,7 +69,9 @@ def copy(tmp_path):
     ("tui/text.py", "from console.models import User", "TUI and CLI never import"),
     ("security/tokens.py", "from console.services import errors", "security/ imports nothing"),
     ("services/errors.py", "import console.tui.text", "Imports point down only"),
-], ids=["cli-sqlalchemy", "tui-models", "security-services", "services-tui"])
+    ("tui/text.py", "from console.services import base", "TUI and CLI call the public service API only"),
+    ("cli/output.py", "import console.stores", "TUI and CLI never import"),
+], ids=["cli-sqlalchemy", "tui-models", "security-services", "services-tui", "tui-internals", "cli-stores"])
 def test_a_forbidden_import_breaks_a_contract(copy, module, line, contract):
     path = copy / "console" / module
     path.write_text(path.read_text() + f"\n{line}  # added by the test\n")

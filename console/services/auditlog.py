@@ -1,6 +1,9 @@
 """The audit chain's writer: each event stores the hash of the one before it, and
 the ``audit_head`` row holds the newest hash, so an edited, removed, reordered or
-truncated log is detected (see ``audit.verify_chain``)."""
+truncated log is detected (see ``audit.verify_chain``).
+
+Internal to the service layer (console/services/__init__.py lists the public API).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """The shape of every mutating service function: one transaction that checks
 permission, validates, changes rows, writes its audit event and commits — or
-changes nothing and records the failure in the audit log."""
+changes nothing and records the failure in the audit log.
+
+Internal to the service layer (console/services/__init__.py lists the public API).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Opaque keyset cursors: the sort key of the last row of a page, never an offset."""
+"""Opaque keyset cursors: the sort key of the last row of a page, never an offset.
+
+Internal to the service layer (console/services/__init__.py lists the public API).
+"""
 
 from __future__ import annotations
 

@@ -13,7 +13,10 @@ Driver errors are wrapped as SQLAlchemy's ``DBAPIError`` family, parameters
 hidden, as an engine with ``hide_parameters`` would raise them, and a
 connection the driver reports lost is invalidated so the pool replaces it.
 These reads bypass the engine, so its ``echo`` and cursor events do not see
-them (tests trace them at the driver)."""
+them (tests trace them at the driver).
+
+Internal to the service layer (console/services/__init__.py lists the public API).
+"""
 
 from __future__ import annotations
 

@@ -11,7 +11,10 @@ through an index on every backend:
 
 Search results are ordered by account id (creation order), paged by id; on
 SQLite that order comes straight out of the index, so a page costs the same at
-any depth."""
+any depth.
+
+Internal to the service layer (console/services/__init__.py lists the public API).
+"""
 
 from __future__ import annotations
 
