@@ -407,7 +407,7 @@ def settle_pending(ctx: ServiceContext) -> list[Settled]:
     store shows the change (ok), or shows something else (failed: not applied,
     or changed again since). One it cannot tell stays "outcome unknown"."""
     store = ctx.store
-    if store is None:
+    if store is None or ctx.settings.read_only:  # a read-only console writes nothing, settlements included
         return []
     try:
         with ctx.read_session() as s:

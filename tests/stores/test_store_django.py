@@ -287,6 +287,11 @@ def test_a_change_left_pending_by_a_crash_is_settled_against_the_store(dj, dctx,
         conn.execute(text("INSERT INTO pending_changes (seq, store, target, change, probe, at) "
                           "VALUES (9999, 'django', 'ned', 'blocked', 'blocked', '2026-01-01 00:00:00')"))
     assert {p.target for p in accounts.pending(dctx, admin)} == {"max", "ned"}
+    read_only = ServiceContext.from_settings(dctx.settings.model_copy(update={"read_only": True}),
+                                             argon2_params=Argon2Params.cheapest(), clock=dctx.clock)
+    assert accounts.settle_pending(read_only) == []  # a read-only console writes nothing
+    read_only.store.close()
+    assert len(accounts.pending(dctx, admin)) == 2
     settled = {s.target: s.outcome for s in accounts.settle_pending(dctx)}
     assert settled == {"max": "ok", "ned": "failed"}
     assert accounts.pending(dctx, admin) == []
