@@ -35,10 +35,11 @@ class StoreUsersScreen(Screen):
     AUTO_FOCUS = "#store-table"
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
-        Binding("right_square_bracket", "page(1)", "Next page"),
-        Binding("left_square_bracket", "page(-1)", "Prev page"),
+        Binding("right_square_bracket", "page(1)", "Next"),
+        Binding("left_square_bracket", "page(-1)", "Prev"),
         Binding("a", "audit", "Audit"),
-        Binding("p", "change_password", "My password"),
+        # Not in the footer (it must fit 80 columns), as on the native list.
+        Binding("p", "change_password", "My password", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
 
