@@ -54,9 +54,19 @@ def _create_private(path: Path) -> None:
         pass
 
 
+#: A database holding tables but not this one is not userdesk's (a Django
+#: project's, say): it is left in the journal mode it has.
+_OWN_TABLE = "users"
+
+
 def _sqlite_setup(engine: Engine) -> None:
     """Foreign keys on, WAL, and explicit BEGIN so write transactions can take the
-    write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade later."""
+    write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade later.
+
+    WAL is a property of the file, not the connection: it is set only on a
+    database that is empty or is userdesk's, so opening another system's
+    database by mistake (which the services then refuse) leaves every byte of
+    it as it was."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -64,8 +74,10 @@ def _sqlite_setup(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
-            cur.execute("PRAGMA journal_mode=WAL")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] not in ("memory", "wal"):
+            tables = {row[0] for row in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables or _OWN_TABLE in tables:
+                cur.execute("PRAGMA journal_mode=WAL")
         cur.close()
 
     @event.listens_for(engine, "begin")

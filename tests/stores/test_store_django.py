@@ -319,9 +319,17 @@ def test_a_database_that_is_not_django_is_refused(tmp_path, clock):
 
 
 def test_the_native_store_on_a_django_database_says_what_it_found_and_adds_nothing(dj, tmp_path, clock):
+    """Not a table, not a byte: no WAL mode either (SQLite keeps that in the file)."""
+    import hashlib
+
     from console.services import setup
 
+    from django.db import connections
+
+    connections.close_all()
     before = dj.tables()
+    files = sorted(p.name for p in dj.db.parent.iterdir())
+    digest = hashlib.sha256(dj.db.read_bytes()).hexdigest()
     native = ServiceContext.from_settings(Settings(database_url=dj.url), argon2_params=Argon2Params.cheapest(),
                                           clock=clock)
     for attempt in (setup.check_ready, lambda c: setup.initialize(c, "root")):
@@ -329,4 +337,6 @@ def test_the_native_store_on_a_django_database_says_what_it_found_and_adds_nothi
             attempt(native)
         assert "Django project" in ei.value.message and "--store django" in ei.value.message
     native.engine.dispose()
+    assert sorted(p.name for p in dj.db.parent.iterdir()) == files
+    assert hashlib.sha256(dj.db.read_bytes()).hexdigest() == digest
     assert dj.tables() == before
