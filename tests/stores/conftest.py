@@ -19,30 +19,84 @@ import django_project
 pytest.importorskip("django", reason="Django is a test dependency: pip install -e '.[test]'")
 
 
-@pytest.fixture(scope="session")
-def django_env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("django")
-    project, template = django_project.make(root)
-    db_path = root / "db.sqlite3"
-    import shutil
-
-    shutil.copyfile(template, db_path)
-    django_project.load(project, db_path)
-    from django.conf import settings as dj
-
-    return {"project": project, "template": template, "db": db_path, "secret": dj.SECRET_KEY}
+def pytest_generate_tests(metafunc) -> None:
+    """Every test of a Django database runs on the project's SQLite file and,
+    when the run has a PostgreSQL cluster, on the same project's PostgreSQL
+    database (``sqlite_only`` for what only a file has)."""
+    if "django_backend" not in metafunc.fixturenames:
+        return
+    backends = ["sqlite"]
+    if not metafunc.definition.get_closest_marker("sqlite_only"):
+        backends.append("postgresql" if metafunc.config.userdesk_pg is not None else pytest.param(
+            "postgresql", marks=pytest.mark.skip(reason="no PostgreSQL (USERDESK_TEST_POSTGRES)")))
+    metafunc.parametrize("django_backend", backends, scope="function")
 
 
 @pytest.fixture
-def dj(django_env):
-    """A freshly migrated Django database for this test; Django's modules."""
-    django_project.fresh(django_env["template"], django_env["db"])
+def django_backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def django_env(tmp_path_factory, request):
+    import json
+    import shutil
+    import uuid
+
+    root = tmp_path_factory.mktemp("django")
+    cluster = request.config.userdesk_pg
+    pg = None
+    if cluster is not None:
+        name = f"dj_{uuid.uuid4().hex[:12]}"
+        pg = {"host": cluster.host, "port": cluster.port, "user": cluster.user, "password": cluster.password,
+              "name": name, "template": f"{name}_t", "cluster": cluster}
+        with cluster.admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        os.environ[django_project.PG_ENV] = json.dumps({k: pg[k] for k in ("host", "port", "user", "password",
+                                                                            "name")})
+    project, template = django_project.make(root)
+    db_path = root / "db.sqlite3"
+    shutil.copyfile(template, db_path)
+    django_project.load(project, db_path)
+    if pg is not None:  # migrated once, then the template every test's database is copied from
+        django_project.migrate_pg()
+        with cluster.admin() as conn:
+            conn.execute(f"CREATE DATABASE {pg['template']} TEMPLATE {pg['name']}")
+    from django.conf import settings as dj
+
+    yield {"project": project, "template": template, "db": db_path, "secret": dj.SECRET_KEY, "pg": pg}
+    if pg is not None:
+        from django.db import connections
+
+        connections.close_all()
+        with cluster.admin() as conn:
+            for db_name in (pg["name"], pg["template"]):
+                conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+
+
+@pytest.fixture
+def dj(django_env, django_backend):
+    """A freshly migrated Django database for this test (the project's SQLite
+    file, or its PostgreSQL database); Django's modules, routed to it."""
+    from django.db import connections
+
+    pg = django_env["pg"]
+    if django_backend == "sqlite":
+        django_project.fresh(django_env["template"], django_env["db"])
+        alias, url, db_file = "default", f"sqlite:///{django_env['db']}", django_env["db"]
+    else:
+        connections.close_all()
+        with pg["cluster"].admin() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {pg['name']} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {pg['name']} TEMPLATE {pg['template']}")
+        alias, url, db_file = "pg", pg["cluster"].url(pg["name"]), None
+    django_project.use(alias)
     from django.contrib.auth import authenticate, get_user_model
     from django.test import Client
 
     class Dj:
-        db = django_env["db"]
-        url = f"sqlite:///{django_env['db']}"
+        backend = django_backend
+        db = db_file
         secret = django_env["secret"]
         User = get_user_model()
 
@@ -56,14 +110,12 @@ def dj(django_env):
 
         @staticmethod
         def tables() -> list[str]:
-            from django.db import connection
+            return sorted(connections[alias].introspection.table_names())
 
-            return sorted(connection.introspection.table_names())
-
+    Dj.url = url
     yield Dj
-    from django.db import connections
-
     connections.close_all()
+    django_project.use("default")
 
 
 @pytest.fixture

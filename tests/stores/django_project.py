@@ -21,6 +21,9 @@ import sys
 from pathlib import Path
 
 DB_ENV = "USERDESK_TEST_DJANGO_DB"
+#: The same project's database on PostgreSQL, when the run has a cluster: a
+#: JSON object of psycopg connection settings (host, port, user, password, name).
+PG_ENV = "USERDESK_TEST_DJANGO_PG"
 FAST_ITERATIONS = 2_000
 
 SETTINGS_TAIL = f'''
@@ -28,6 +31,13 @@ SETTINGS_TAIL = f'''
 # -- added by userdesk's tests ----------------------------------------------
 import os as _os
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": _os.environ["{DB_ENV}"]}}}}
+if _os.environ.get("{PG_ENV}"):
+    import json as _json
+    _pg = _json.loads(_os.environ["{PG_ENV}"])
+    DATABASES["pg"] = {{"ENGINE": "django.db.backends.postgresql", "NAME": _pg["name"], "HOST": _pg["host"],
+                        "PORT": _pg["port"], "USER": _pg["user"], "PASSWORD": _pg["password"] or ""}}
+# Every query goes to the database a test chose (proj/route.py).
+DATABASE_ROUTERS = ["proj.route.Router"]
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = [
     "proj.fast.FastPBKDF2PasswordHasher",
@@ -45,6 +55,30 @@ class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
     """pbkdf2_sha256 at {FAST_ITERATIONS:,} iterations (the format is Django's own)."""
 
     iterations = {FAST_ITERATIONS}
+'''
+
+ROUTE = '''"""The tests run the same project on SQLite and on PostgreSQL: every model,
+session and view goes to the alias a test chose with ``use(alias)``."""
+
+ACTIVE = {"alias": "default"}
+
+
+def use(alias: str) -> None:
+    ACTIVE["alias"] = alias
+
+
+class Router:
+    def db_for_read(self, model, **hints):
+        return ACTIVE["alias"]
+
+    def db_for_write(self, model, **hints):
+        return ACTIVE["alias"]
+
+    def allow_relation(self, obj1, obj2, **hints):
+        return True
+
+    def allow_migrate(self, db, app_label, **hints):
+        return True
 '''
 
 URLS_TAIL = '''
@@ -75,6 +109,7 @@ def make(root: Path) -> tuple[Path, Path]:
     with (project / "proj" / "urls.py").open("a") as fh:
         fh.write(URLS_TAIL)
     (project / "proj" / "fast.py").write_text(FAST)
+    (project / "proj" / "route.py").write_text(ROUTE)
     template = root / "template.sqlite3"
     env = {**os.environ, DB_ENV: str(template)}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=project, env=env, check=True,
@@ -103,3 +138,19 @@ def fresh(template: Path, db_path: Path) -> None:
 
     connections.close_all()
     shutil.copyfile(template, db_path)
+
+
+def migrate_pg() -> None:
+    """``migrate`` on the PostgreSQL alias (its database is the template each test copies)."""
+    from django.core.management import call_command
+
+    call_command("migrate", database="pg", interactive=False, verbosity=0)
+    from django.db import connections
+
+    connections["pg"].close()
+
+
+def use(alias: str) -> None:
+    from proj import route
+
+    route.use(alias)

@@ -31,14 +31,19 @@ SYSTEM = Actor.system("test")
 
 def run_until_killed(args: list[str], rng: random.Random) -> list[list[str]]:
     proc = subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = b""
     try:
         assert proc.stdout.readline().strip() == b"ready", proc.stderr.read().decode()[-2000:]
+        # The kill lands while work is going on, however slow the machine: after
+        # the first reset, at a random moment in the ones that follow.
+        first = proc.stdout.readline()
+        assert first.startswith(b"reset "), proc.stderr.read().decode()[-2000:]
         time.sleep(rng.uniform(0.01, 0.3))
     finally:
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    return [line.split() for line in out.decode().splitlines(keepends=True) if line.endswith("\n")]
+    return [line.split() for line in (first + out).decode().splitlines(keepends=True) if line.endswith("\n")]
 
 
 def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_settings):
@@ -77,5 +82,4 @@ def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_sett
                 continue
             # Not the printed one: a later change must be the store's, in the desk as ok.
             assert len(last_ok) >= 1 and last_ok[-1].seq == mine[-1].seq, f"round {round_}: {name} lost"
-    assert printed_total > ROUNDS  # the kills landed while work was going on
     print(f"printed {printed_total}, settled after a kill {settled_total}")
