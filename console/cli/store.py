@@ -131,3 +131,12 @@ def reset_link(username: str, *, reason: str | None, identity_check: str | None,
     r = accounts.issue_reset_link(st.ctx(), st.actor(), username, reason=reason, identity_check=identity_check)
     emit(as_json, lambda: {"username": r.account.username, "url": r.link.reveal(), "note": r.note},
          lambda: print_secret(f"reset link for {safe(r.account.username)}", r.link, f"Shown once. {r.note}"))
+
+
+def email_link(username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:
+    st = state()
+    r = accounts.email_reset_link(st.ctx(), st.actor(), username, reason=reason, identity_check=identity_check)
+    emit(as_json, lambda: {"username": r.account.username, "to": r.to, "delivery": r.delivery,
+                           "expires_at": r.expires_at.isoformat()},
+         lambda: typer.echo(f"reset link for {safe(r.account.username)} emailed to {safe(r.to)} ({r.delivery}); "
+                            f"the application accepts it until {when(r.expires_at)}"))

@@ -18,6 +18,12 @@ from console.services.permissions import Action
 ticket_app = typer.Typer(help="Single-use password reset tickets.", rich_markup_mode=None)
 
 
+def _store_lifetime(lifetime: int | None) -> None:
+    if lifetime is not None:
+        raise InvalidInput("lifetime", "store", "a Django reset link lives for the project's "
+                                                "PASSWORD_RESET_TIMEOUT; --lifetime is the native store's")
+
+
 @ticket_app.command("issue")
 @handles_errors
 def ticket_issue(username: str,
@@ -27,9 +33,7 @@ def ticket_issue(username: str,
     On the Django store: Django's own reset link, which the Django app redeems."""
     st = state()
     if st.foreign:
-        if lifetime is not None:
-            raise InvalidInput("lifetime", "store", "a Django reset link lives for the project's "
-                                                    "PASSWORD_RESET_TIMEOUT; --lifetime is the native store's")
+        _store_lifetime(lifetime)
         return store.reset_link(username, reason=reason, identity_check=identity_check, as_json=as_json)
     t = tickets.issue_ticket(st.ctx(), st.actor(), username, lifetime_minutes=lifetime, reason=reason,
                              identity_check=identity_check)
@@ -44,11 +48,12 @@ def ticket_email(username: str,
                  lifetime: Optional[int] = typer.Option(None, "--lifetime", help="Minutes (1-1440; default config)."),
                  reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK, as_json: bool = JSON) -> None:
     """Issue a reset ticket and email its link to the user's address (you do not
-    see it); older tickets stop working. If the mail cannot be sent, nothing is issued."""
+    see it); older tickets stop working. If the mail cannot be sent, nothing is issued.
+    On the Django store: Django's own reset link, mailed the same way."""
     st = state()
     if st.foreign:
-        return store.change(Action.EMAIL_TICKET, username, reason=reason, identity_check=identity_check,
-                            as_json=as_json)
+        _store_lifetime(lifetime)
+        return store.email_link(username, reason=reason, identity_check=identity_check, as_json=as_json)
     sent = tickets.email_ticket(st.ctx(), st.actor(), username, lifetime_minutes=lifetime, reason=reason,
                                 identity_check=identity_check)
     emit(as_json, sent,

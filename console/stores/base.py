@@ -75,6 +75,17 @@ class Credential:
     describe: str = ""
 
 
+@dataclass(frozen=True)
+class Link:
+    """A reset link the store's own system redeems."""
+
+    value: str = field(repr=False)
+    #: When the system stops accepting it (for the mail that carries it).
+    expires_at: datetime
+    #: What the system guarantees about it, and what it does not.
+    note: str
+
+
 class Store(ABC):
     #: The name used in settings (``store = "django"``) and in audit events.
     name: str = ""
@@ -122,8 +133,8 @@ class Store(ABC):
         (``credential`` or ``blocked``), to compare with a pending change's
         expected probe; None when the account is gone."""
 
-    def reset_link(self, username: str) -> tuple[str, str]:
-        """(link, what the link's system guarantees about it)."""
+    def reset_link(self, username: str) -> Link:
+        """The system's own reset link for the account."""
         raise StoreError(self.unsupported.get("issue_ticket", "this store has no reset links"))
 
     def tables(self) -> list[str]:

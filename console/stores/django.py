@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from console.security import django as fmt
-from console.stores.base import Account, AccountPage, Credential, Store, StoreError
+from console.stores.base import Account, AccountPage, Credential, Link, Store, StoreError
 
 #: Never created or migrated (a private MetaData, not userdesk's).
 _meta = MetaData()
@@ -59,8 +59,6 @@ UNSUPPORTED = {
     "create": "create Django users in the project (manage.py createsuperuser or its admin)",
     "set_role": "staff and superuser are changed in the Django admin",
     "update_profile": "names and email are changed in the Django admin",
-    "email_ticket": "userdesk does not mail Django reset links: show one (ticket issue) or use the project's "
-                    "own reset form",
     "revoke_ticket": "Django keeps no list of reset links: one stops working when the password changes",
 }
 
@@ -125,9 +123,9 @@ class DjangoStore(Store):
             self.unsupported = {**UNSUPPORTED, "revoke_sessions": "the project keeps no django_session table "
                                 "(a cache, file or signed-cookie session engine): sessions cannot be ended here"}
         if not secret_key:
-            self.unsupported = {**self.unsupported,
-                                "issue_ticket": "a Django reset link needs the project's SECRET_KEY "
-                                                "(django_secret_key_file, or the variable django_secret_key_env names)"}
+            why = ("a Django reset link needs the project's SECRET_KEY (django_secret_key_file, or the variable "
+                   "django_secret_key_env names)")
+            self.unsupported = {**self.unsupported, "issue_ticket": why, "email_ticket": why}
 
     # -- reading ---------------------------------------------------------------
 
@@ -321,7 +319,7 @@ class DjangoStore(Store):
             return "none" if not self._session_keys(row.id) else "some"
         return None
 
-    def reset_link(self, username: str) -> tuple[str, str]:
+    def reset_link(self, username: str) -> Link:
         why = self.unsupported.get("issue_ticket")
         if why:
             raise StoreError(why)
@@ -341,7 +339,7 @@ class DjangoStore(Store):
         hours = self.reset_timeout_seconds / 3600
         note = (f"Django redeems this link once: it stops working when the password changes or the user signs in, "
                 f"and after PASSWORD_RESET_TIMEOUT ({hours:g} h). Links issued earlier stay valid until then.")
-        return link, note
+        return Link(link, self._clock() + timedelta(seconds=self.reset_timeout_seconds), note)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -133,7 +133,11 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         "Makes the application's own password-reset link for the user and shows it once; the application "
         "redeems it.",
         lambda c, a, u, v: accounts.issue_reset_link(c, a, u.username, **_why(v)), reveals=True),
-    Action.EMAIL_TICKET: ACTIONS[Action.EMAIL_TICKET],
+    Action.EMAIL_TICKET: ActionSpec(
+        "Email reset link", "the store's own link, to the user's address",
+        "Makes the application's own password-reset link and emails it to the address on the account; you do "
+        "not see it. The application redeems it. If the mail cannot be sent, nothing is sent.",
+        lambda c, a, u, v: accounts.email_reset_link(c, a, u.username, **_why(v))),
     Action.REVOKE_SESSIONS: ActionSpec(
         "End sessions", "sign the user out everywhere",
         "Ends every session of the user in the application; they must sign in again.",

@@ -10,10 +10,13 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from console.models import AuditEvent, PendingChange
+from mailserver import certificate, smtp  # noqa: F401  (fixtures)
 from console.services import accounts, audit
 from console.services.errors import (
     ForeignStore,
     IdentityCheckRequired,
+    InvalidInput,
+    MailFailed,
     NotSupported,
     PermissionDenied,
     StoreRefused,
@@ -197,6 +200,54 @@ def test_a_reset_link_is_accepted_by_djangos_reset_view_exactly_once(dj, dctx, d
     again = dj.client().get(path)
     assert again.status_code == 200 and again.context["validlink"] is False
     assert link not in str([e.details for e in events(dctx)])
+
+
+def test_an_emailed_reset_link_arrives_and_djangos_reset_view_accepts_it_once(dj, dj_settings, clock, smtp,
+                                                                             desk_operator, dctx):
+    import re
+
+    inbox, overrides = smtp("none")
+    mctx = ServiceContext.from_settings(dj_settings.model_copy(update=overrides),
+                                        argon2_params=Argon2Params.cheapest(), clock=clock)
+    admin = desk_operator("admin")
+    make_django_user(dj, "gus", email="gus@example.org", first="Gus", last="Grey")
+    sent = accounts.email_reset_link(mctx, admin, "gus", reason="asked by mail")
+    assert (sent.to, sent.delivery) == ("gus@example.org", "smtp")
+    assert sent.expires_at == clock() + timedelta(seconds=dj_settings.django_reset_timeout_seconds)
+    [msg] = inbox.messages
+    assert msg["To"] == "gus@example.org"
+    body = msg.get_payload(decode=True).decode()
+    assert "Hello Gus Grey" in body and "account gus" in body and f"{sent.expires_at:%Y-%m-%d %H:%M} UTC" in body
+    path = re.search(r"http://testserver(/accounts/reset/\S+/)", body).group(1)
+    c = dj.client()
+    r = c.get(path)
+    assert r.status_code == 302 and c.get(r["Location"]).context["validlink"] is True
+    done = c.post(r["Location"], {"new_password1": "gus's new kettle", "new_password2": "gus's new kettle"})
+    assert done.status_code == 302 and dj.authenticate("gus", "gus's new kettle") is not None
+    assert dj.client().get(path).context["validlink"] is False
+    event = events(mctx)[-1]
+    assert (event.action, event.outcome, event.target) == ("ticket.email", "ok", "gus")
+    assert path.split("/")[-2] not in str(event.details) and "smtp" in event.details
+    mctx.store.close()
+    mctx.engine.dispose()
+
+
+def test_an_email_link_needs_an_address_and_mail_settings_and_sends_nothing_otherwise(dj, dctx, desk_operator,
+                                                                                      tmp_path):
+    admin = desk_operator("admin")
+    make_django_user(dj, "noaddr")
+    with pytest.raises(MailFailed):  # mail_delivery is off by default
+        accounts.email_reset_link(dctx, admin, "noaddr", reason="x")
+    outbox = tmp_path / "outbox"
+    octx = ServiceContext(dctx.engine, dctx.settings.model_copy(update={"mail_delivery": "outbox",
+                                                                        "mail_outbox": str(outbox)}),
+                          clock=dctx.clock, argon2_params=Argon2Params.cheapest(), store=dctx.store)
+    with pytest.raises(InvalidInput) as ei:
+        accounts.email_reset_link(octx, admin, "noaddr", reason="x")
+    assert ei.value.field == "email" and "show the link instead" in ei.value.message
+    assert not outbox.exists() or not any(outbox.iterdir())
+    assert [(e.action, e.error_code) for e in events(dctx)[-2:]] == [("ticket.email", "MAIL_FAILED"),
+                                                                   ("ticket.email", "INVALID_INPUT")]
 
 
 def test_django_refuses_a_reset_link_for_an_inactive_user_and_that_is_shown_as_its_refusal(dj, dctx,

@@ -127,3 +127,24 @@ def test_an_admin_adds_a_helpdesk_operator_who_resets_a_django_user_with_an_iden
              input="helpdesk kettle harbour\n")
     assert ok.exit_code == 0, ok.stdout
     assert dj.authenticate("cai", json.loads(ok.stdout)["password"]) is not None
+
+
+def test_ticket_email_mails_djangos_own_link_and_prints_only_where_it_went(run, dj, tmp_path, monkeypatch):
+    import email
+
+    make_django_user(dj, "kai", email="kai@example.org")
+    outbox = tmp_path / "outbox"
+    monkeypatch.setenv("USERDESK_MAIL_DELIVERY", "outbox")
+    monkeypatch.setenv("USERDESK_MAIL_OUTBOX", str(outbox))
+    ops_pw = json.loads(run("init", "--admin", "ops", "--json").stdout)["password"]
+    r = run("--operator", "ops", "--password-stdin", "ticket", "email", "kai", "--reason", "asked", input=ops_pw + "\n")
+    assert r.exit_code == 0, r.stderr
+    assert "reset link for kai emailed to kai@example.org (outbox); the application accepts it until" in r.stdout
+    assert "/accounts/reset/" not in r.stdout
+    [eml] = outbox.iterdir()
+    body = email.message_from_bytes(eml.read_bytes()).get_payload(decode=True).decode()
+    path = body[body.index("http://testserver") + len("http://testserver"):].split()[0]
+    assert dj.client().get(path).status_code == 302  # Django takes it (to its set-password form)
+    refused = run("--operator", "ops", "--password-stdin", "ticket", "email", "kai", "--lifetime", "5", "--json",
+                  input=ops_pw + "\n")
+    assert json.loads(refused.stdout)["error_code"] == "INVALID_INPUT"

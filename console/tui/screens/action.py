@@ -16,7 +16,7 @@ from console.services.errors import ServiceError
 from console.services.permissions import Action
 from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
-from console.services.accounts import Account, ResetLink, StorePasswordResult
+from console.services.accounts import Account, EmailedLink, ResetLink, StorePasswordResult
 from console.tui.actions import ACTIONS, ActionSpec
 from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
@@ -221,6 +221,11 @@ class ActionDialog(ModalScreen):
         if isinstance(result, ResetLink):
             self.dismiss(True)
             self.app.push_screen(RevealScreen(result.link, kind="link", username=u.username, note=result.note))
+            return
+        if isinstance(result, EmailedLink):
+            self.app.notify(f"Reset link emailed to {result.to} ({result.delivery}); the application accepts it "
+                            f"until {result.expires_at:%Y-%m-%d %H:%M} UTC", markup=False, timeout=8)
+            self.dismiss(True)
             return
         if isinstance(result, EmailedTicket):
             self.app.notify(f"Reset link emailed to {result.to} (valid until "
