@@ -53,7 +53,7 @@ async def test_list_search_account_and_reset_on_a_django_store(tui, dj, dctx, de
         screen = await tui.wait_screen(pilot, StoreUsersScreen)
         await tui.wait_for(pilot, lambda: len(rows(screen)) == 50, what="the first page")
         assert fit.misfits(app) == []
-        assert "50 shown of 56" in tui.text(screen, "#store-status")
+        await tui.wait_for(pilot, lambda: "50 shown of 56" in tui.text(screen, "#store-status"), what="the count")
         await pilot.press("right_square_bracket")
         await tui.wait_for(pilot, lambda: rows(screen)[-1] == "zoe", what="the next page")
         await tui.fill(pilot, "#store-search", "zieg")
@@ -65,11 +65,22 @@ async def test_list_search_account_and_reset_on_a_django_store(tui, dj, dctx, de
         assert fit.misfits(app) == []
         shown = tui.text(account, "#store-account")
         assert "pbkdf2_sha256" in shown and "work factor" in shown
-        options = {o.id: (o.disabled, str(o.prompt)) for o in account.query_one(OptionList).options}
-        assert options[Action.DELETE.value][0] and "deactivate instead" in options[Action.DELETE.value][1]
-        assert options[Action.FORCE_CHANGE.value][0] and "must-change" in options[Action.FORCE_CHANGE.value][1]
-        assert not options[Action.RESET_PASSWORD.value][0]
-        assert pilot.app.focused is account.query_one(OptionList)
+        danger = account.query_one(OptionList)
+        order = [o.id for o in danger.options]
+        prompts = {o.id: str(o.prompt) for o in danger.options}
+        assert "deactivate instead" in prompts[Action.DELETE.value] and "must-change" in prompts[
+            Action.FORCE_CHANGE.value]
+        assert order.index(Action.EMAIL_TICKET.value) < order.index(Action.FORCE_CHANGE.value)  # available first
+        assert pilot.app.focused is danger
+        # Every unavailable action can be reached with the keys, and says why.
+        await pilot.press("end")
+        assert order[danger.highlighted] == Action.DELETE.value
+        assert "Unavailable: django: Django deletes related rows" in tui.text(account, "#store-danger-help")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(pilot.app.screen, ActionDialog)
+        await pilot.press("home")
+        assert order[danger.highlighted] == Action.RESET_PASSWORD.value
         account.query_one(OptionList).highlighted = [o.id for o in account.query_one(OptionList).options].index(
             Action.RESET_PASSWORD.value)
         await pilot.press("enter")

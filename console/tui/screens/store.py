@@ -26,8 +26,9 @@ DEBOUNCE = 0.25
 #: Column widths that fit 80 columns with a scrollbar; a longer value ends in "…".
 COLUMNS = (("username", 16), ("name", 14), ("email", 20), ("kind", 9), ("status", 7))
 #: The danger zone's actions, in order (block or unblock, whichever applies).
-DANGER = (Action.RESET_PASSWORD, Action.SET_PASSWORD, Action.ISSUE_TICKET, Action.REVOKE_SESSIONS, Action.BLOCK,
-          Action.UNBLOCK, Action.FORCE_CHANGE, Action.EXPIRE, Action.UNLOCK, Action.DELETE)
+DANGER = (Action.RESET_PASSWORD, Action.SET_PASSWORD, Action.ISSUE_TICKET, Action.EMAIL_TICKET,
+          Action.REVOKE_SESSIONS, Action.BLOCK, Action.UNBLOCK, Action.FORCE_CHANGE, Action.EXPIRE, Action.UNLOCK,
+          Action.DELETE)
 
 
 class StoreUsersScreen(Screen):
@@ -65,7 +66,7 @@ class StoreUsersScreen(Screen):
         for label, width in COLUMNS:
             table.add_column(label, width=width)
         store = self.app.ctx.store
-        self.query_one("#store-where", Static).update(plain(f"{store.name} · {store.where}", "dim"))
+        self.query_one("#store-where", Static).update(plain(store.where, "dim"))
         self.action_refresh()
 
     # -- reading ------------------------------------------------------------------------------
@@ -209,13 +210,20 @@ class StoreAccountScreen(Screen):
         highlighted = options.highlighted
         options.clear_options()
         shown = self.shown_actions()
-        for act in shown:
+        # An unavailable action stays reachable by the arrow keys (a disabled
+        # option is skipped, and the list is taller than its box): highlighted,
+        # it shows why; Enter on it opens nothing.
+        available, unavailable = ([act for act in shown if (act.value in d.unavailable) is off]
+                                  for off in (False, True))
+        for act in available + unavailable:
             spec, why = STORE_ACTIONS[act], d.unavailable.get(act.value)
-            options.add_option(Option(Content.assemble((spec.title, "bold" if why is None else "dim"),
-                                                       (f" — {why}" if why else f" — {spec.summary}", "dim")),
-                                      id=act.value, disabled=why is not None))
-        if highlighted is None:
-            highlighted = next((i for i, act in enumerate(shown) if act.value not in d.unavailable), None)
+            # Unavailable: italic, not dim, so the reason stays legible in 16 colours.
+            options.add_option(Option(Content.assemble((spec.title, "bold" if why is None else "italic"),
+                                                       (f" — {why}", "italic") if why else (f" — {spec.summary}",
+                                                                                            "dim")),
+                                      id=act.value))
+        if highlighted is None or highlighted >= options.option_count:
+            highlighted = 0 if shown else None
         if highlighted is not None:
             options.highlighted = highlighted
         self._explain()
@@ -239,14 +247,18 @@ class StoreAccountScreen(Screen):
             return
         act = Action(options.get_option_at_index(options.highlighted).id)
         why = self.detail.unavailable.get(act.value)
-        box.update(Content.assemble(STORE_ACTIONS[act].explanation,
-                                    ("\nUnavailable: " + why, "$error") if why else ""))
+        # Unavailable: only why (what the action would do elsewhere is beside the point).
+        box.update(plain("Unavailable: " + why, "$error") if why else plain(STORE_ACTIONS[act].explanation))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         from console.tui.screens.action import ActionDialog
 
         act = Action(event.option.id)
-        if self.detail is None or act.value in self.detail.unavailable:
+        if self.detail is None:
+            return
+        why = self.detail.unavailable.get(act.value)
+        if why:
+            self.app.notify(f"{STORE_ACTIONS[act].title}: unavailable — {why}", markup=False, severity="warning")
             return
         self.app.push_screen(ActionDialog(act, self.detail.account, spec=STORE_ACTIONS[act]),
                              callback=lambda _: self.action_refresh())
