@@ -68,6 +68,9 @@ class Tui:
     def __init__(self, ctx: ServiceContext, tmp_path) -> None:
         self.ctx = ctx
         self.tmp_path = tmp_path
+        #: The console's monotonic clock (the clipboard countdown): it stands
+        #: still unless a test moves it (``tui.seconds += 5``), however slow the machine.
+        self.seconds = 1000.0
 
     def app(self, actor: Actor | None, *, ctx: ServiceContext | None = None, env: dict | None = None,
             local_backend: bool = False, remember_path=None) -> tuple[UserdeskApp, FakeClipboard]:
@@ -77,7 +80,8 @@ class Tui:
         clip = Clipboard(fake.send_osc52, env=env if env is not None else {}, local_copy=fake.local_copy,
                          local_paste=fake.local_paste)
         app = UserdeskApp(ctx or self.ctx, actor=actor,
-                          remember_path=remember_path or self.tmp_path / "state.json", clipboard=clip)
+                          remember_path=remember_path or self.tmp_path / "state.json", clipboard=clip,
+                          monotonic=lambda: self.seconds)
         app.animation_level = "none"  # scrolls jump: a test waits for no animation to finish
         fake.app = app
         return app, fake

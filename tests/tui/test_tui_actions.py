@@ -67,6 +67,9 @@ async def test_reset_password_is_shown_once_copied_and_then_gone(tui, ctx, admin
         assert clip.osc52 == [shown]
         assert "Sent to your terminal's clipboard (OSC 52)" in tui.text(app, "#reveal-clipboard")
         assert "cleared in 30 s" in tui.text(app, "#reveal-clipboard")
+        tui.seconds += 12
+        await tui.wait_for(pilot, lambda: "cleared in 18 s" in tui.text(app, "#reveal-clipboard"),
+                           what="the countdown")
         # It was committed before it was shown: it works, the old one does not.
         assert auth.authenticate(ctx, "bob", shown).status == "must_change"  # the dialog's default: yes
         assert not auth.authenticate(ctx, "bob", old).authenticated
