@@ -175,13 +175,29 @@ class UserdeskApp(App):
         except OSError:
             log.warning("could not remember the console state in %s", self._remember_path)
 
+    #: Textual's built-in commands that are not offered: Theme (ours below,
+    #: limited to userdesk's themes) and Screenshot (it would write the screen,
+    #: a one-time password included, to a file).
+    _DROPPED_COMMANDS = frozenset({"Theme", "Screenshot"})
+
     def get_system_commands(self, screen: Screen):
         for command in super().get_system_commands(screen):
-            if command.title != "Theme":  # ours below, limited to userdesk's themes
+            if command.title not in self._DROPPED_COMMANDS:
                 yield command
         for name in self._themes:
             yield SystemCommand(f"Theme: {name}", "Switch the colour theme (remembered)",
                                 lambda name=name: self.choose_theme(name))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Never: the screen may hold a secret. (``python -m console.screenshots``
+        makes pictures from demo data, with the reveal hidden.)"""
+        self.notify("Screenshots are off: the screen can hold a one-time password.", severity="warning",
+                    markup=False)
+        return None
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.deliver_screenshot(filename, path)
 
     # -- crashes --------------------------------------------------------------------------------
 

@@ -292,3 +292,37 @@ async def test_a_list_error_is_shown_with_its_controls_written_out(tui, admin, m
         await tui.wait_for(pilot, lambda: list(app._notifications), what="the notification")
         assert [n.message for n in app._notifications] == ["cannot list \\u202eevil\\x1b[2J [SERVICE_ERROR]"]
         assert app.is_running
+
+
+async def test_nothing_in_the_palette_or_the_actions_saves_the_screen(tui, admin, make_user, tmp_path, monkeypatch):
+    """The reveal dialog holds a one-time password in clear: no built-in command
+    may write the screen to a file (Textual's Screenshot wrote a 0644 SVG)."""
+    from console.tui.screens.reveal import RevealScreen
+
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in ("HOME", "XDG_DOWNLOAD_DIR"):
+        monkeypatch.setenv(var, str(home))
+    monkeypatch.chdir(home)
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.open_user(pilot, "bob")
+        await tui.start(pilot, Action.RESET_PASSWORD)
+        await tui.fill(pilot, "#f-reason", "asked")
+        await tui.confirm(pilot)
+        await tui.wait_screen(pilot, RevealScreen)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Quit" in titles  # the palette's commands, read where the secret is shown
+        saving = ("screenshot", "save", "export", "copy", "deliver")
+        assert [t for t in titles if any(word in t.lower() for word in saving)] == []
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"screenshot")
+        await pilot.pause(0.5)
+        assert "Screenshot" not in tui.screen_text(app)
+        await pilot.press("escape")
+        await app.run_action("app.screenshot")  # a binding or a link could still name the action
+        app.deliver_screenshot()
+        await pilot.pause(0.5)
+    assert [p.name for p in home.rglob("*") if p.is_file()] == []
