@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from console.cli.output import emit
+from console.cli.output import emit, safe
 from console.cli.state import _STATE, state
 from console.security.text import escape_controls
 from console.services import database
@@ -75,8 +75,23 @@ IDCHECK = typer.Option(None, "--identity-check", help="How the caller's identity
 VERSION = typer.Option(None, "--expect-version", help="Refuse (STALE_RECORD) if the account changed since this version.")
 
 
+class _Inert:
+    """A result as ``label.format`` sees it: every field it names comes out
+    through ``safe`` (control and escape characters shown, never obeyed)."""
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+
+    def __getattr__(self, name: str) -> "_Inert":
+        return _Inert(getattr(self._obj, name))
+
+    def __format__(self, spec: str) -> str:
+        return format(safe(self._obj), spec)
+
+
 def simple(fn: Callable, label: str, *args: Any, as_json: bool, **kw: Any) -> None:
-    """Call a service as the operator and print its result (``label`` formatted with it)."""
+    """Call a service as the operator and print its result (``label`` formatted
+    with it, each field inert)."""
     st = state()
     result = fn(st.ctx(), st.actor(), *args, **kw)
-    emit(as_json, result, lambda: typer.echo(label.format(result=result)))
+    emit(as_json, result, lambda: typer.echo(label.format(result=_Inert(result))))

@@ -87,3 +87,29 @@ def test_an_argument_that_is_not_utf8_is_refused_naming_it(cli, ctx, initialized
     assert r.json() == {"error_code": "INVALID_INPUT", "error_msg": f"{field}: not valid UTF-8"}
     assert cli("users", "show", "kim").code == 1  # nothing was created
     assert cli("audit", "--json", "--limit", "5").stdout == before
+
+
+def test_a_stored_hostile_username_is_printed_inertly_by_every_command_that_names_it(cli, ctx, initialized):
+    """Usernames stored behind the services' back reach the output of commands
+    that take an id (ticket revoke) or print many accounts (lists, audit):
+    every line of every one shows control characters as escapes."""
+    hostile = [(k, v.replace("\x00", "")[:64]) for k, v in ITEMS if invisible(v)]
+    ids = {}
+    for i, (key, value) in enumerate(hostile):
+        assert as_root(cli, initialized, "users", "create", f"h{i:02d}", "--email", f"h{i:02d}@example.com").code == 0
+        issued = as_root(cli, initialized, "ticket", "issue", f"h{i:02d}", "--json")
+        assert issued.code == 0, issued.stderr
+        ids[value] = issued.json()["id"]
+        with ctx.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET username = :v, blocked = true WHERE username = :u"),
+                         {"v": value, "u": f"h{i:02d}"})
+    outputs = [as_root(cli, initialized, "ticket", "revoke", str(ticket), "--reason", "x") for ticket in ids.values()]
+    outputs += [as_root(cli, initialized, "bulk", "force_change", "--blocked", "--reason", "x", "--yes"),
+                cli("users", "list", "--limit", "100"), cli("users", "list", "--blocked"), cli("operators", "list"),
+                cli("audit", "--limit", "300")]
+    for r in outputs:
+        assert r.code == 0, r.stdout + r.stderr
+        for stream in (r.stdout, r.stderr):
+            assert not invisible(stream.replace("\n", "")), repr(sorted(invisible(stream.replace("\n", ""))))
+    revoked = "".join(r.stdout for r in outputs[:len(ids)])
+    assert "revoked ticket" in revoked and "\\x1b[31mred" in revoked
