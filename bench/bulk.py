@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from common import admin, context, copy_of, database, emit
 
 from console.services import bulk
-from console.services.users import UserFilter
+from console.services.listing import UserFilter
 
 N = 112_300  # ~100,000 of them are local members with a password
 path = copy_of(database(N, name=f"bulk-{N}.db"), "bulk.db")

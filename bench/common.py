@@ -100,11 +100,11 @@ def compare_searches(measure: str, ctx: ServiceContext, actor, django: Callable[
     median ratio (goal 0.02)."""
     import statistics
 
-    from console.services import users
+    from console.services import listing
 
     def service(q: str) -> None:
-        users.list_users(ctx, actor, search=q, limit=100)
-        users.count_users(ctx, actor, search=q)
+        listing.list_users(ctx, actor, search=q, limit=100)
+        listing.count_users(ctx, actor, search=q)
 
     ratios, ours, theirs = [], [], []
     for q in SEARCH_QUERIES:

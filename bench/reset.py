@@ -3,13 +3,13 @@ configured) parameters (goal: <= 1.15)."""
 
 from common import admin, context, copy_of, database, emit, median_time
 
-from console.services import passwords, users
-from console.services.users import UserFilter
+from console.services import listing, passwords
+from console.services.listing import UserFilter
 
 path = copy_of(database(), "reset.db")
 ctx = context(path, real_argon2=True)
 actor = admin(ctx)
-targets = [u.username for u in users.list_users(ctx, actor, filter=UserFilter(role="member", external=False),
+targets = [u.username for u in listing.list_users(ctx, actor, filter=UserFilter(role="member", external=False),
                                                    limit=40).items]
 it = iter(targets * 10)
 reset = median_time(lambda: passwords.reset_password(ctx, actor, next(it), reason="bench"), repeat=15)

@@ -25,7 +25,7 @@ import pgcluster  # noqa: E402
 from console import db  # noqa: E402
 from console.config import Settings  # noqa: E402
 from console.security.hashing import Argon2Params  # noqa: E402
-from console.services import auth, users  # noqa: E402
+from console.services import auth, listing  # noqa: E402
 from console.services.context import ServiceContext  # noqa: E402
 
 MEASURE = "search_service_vs_django_admin_on_postgresql"
@@ -84,7 +84,7 @@ def main() -> None:
         db.create_schema(ctx.engine)
         seconds = load(ctx, url)
         actor = auth.trusted_operator(ctx, "demo-admin")
-        total = users.count_users(ctx, actor).value
+        total = listing.count_users(ctx, actor).value
         print(f"# copied {total:,} users into PostgreSQL in {seconds:.0f} s", file=sys.stderr)
         u = make_url(url)
         raw = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database,

@@ -11,7 +11,7 @@ from console.cli.common import IDCHECK, JSON, REASON, handles_errors
 from console.cli.output import emit, safe
 from console.cli.root import app
 from console.cli.state import state
-from console.services import bulk, users
+from console.services import bulk, listing
 from console.services.errors import InvalidInput
 
 
@@ -36,7 +36,7 @@ def bulk_cmd(
     set-based, one audit event."""
     st = state()
     name = action_name.replace("-", "_")
-    flt = users.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,
+    flt = listing.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,
                            external=external, inactive_days=inactive_days)
     ctx, actor = st.ctx(), st.actor()
     preview = bulk.preview(ctx, actor, name, flt)

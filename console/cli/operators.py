@@ -11,7 +11,7 @@ import typer
 from console.cli.common import IDCHECK, JSON, REASON, handles_errors
 from console.cli.output import emit, jsonable, print_secret, safe, table, when
 from console.cli.state import state
-from console.services import users
+from console.services import listing, users
 
 operators_app = typer.Typer(help="Operators: who may sign in to the console, kept in the desk.",
                             rich_markup_mode=None)
@@ -22,7 +22,7 @@ operators_app = typer.Typer(help="Operators: who may sign in to the console, kep
 def operators_list(as_json: bool = JSON) -> None:
     """Every operator, by name."""
     st = state()
-    rows = users.list_operators(st.ctx(), st.reader())
+    rows = listing.list_operators(st.ctx(), st.reader())
     emit(as_json, rows, lambda: table(["USERNAME", "ROLE", "STATUS", "LAST SIGN-IN"],
                                       [[u.username, u.role, ",".join(u.status), when(u.last_login_at)] for u in rows]))
 

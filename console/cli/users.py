@@ -11,7 +11,7 @@ from console.cli.common import IDCHECK, JSON, REASON, VERSION, handles_errors, s
 from console.cli.output import emit, jsonable, print_secret, safe, table, when
 from console.cli import store
 from console.cli.state import state
-from console.services import users
+from console.services import listing, users
 from console.services.errors import InvalidInput
 from console.services.permissions import Action
 
@@ -58,7 +58,7 @@ def users_list(
 ) -> None:
     """List users, ordered by username, one keyset page at a time."""
     st = state()
-    flt = users.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,
+    flt = listing.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,
                            external=external)
     if st.foreign:
         return store.users_list(search=search, limit=limit, cursor=cursor, all_pages=all_pages, as_json=as_json,
@@ -66,7 +66,7 @@ def users_list(
     actor = st.reader()
     items, nxt = [], cursor
     while True:
-        page = users.list_users(st.ctx(), actor, search=search, filter=flt, cursor=nxt, limit=limit)
+        page = listing.list_users(st.ctx(), actor, search=search, filter=flt, cursor=nxt, limit=limit)
         items.extend(page.items)
         nxt = page.next_cursor
         if not all_pages or nxt is None:
@@ -90,7 +90,7 @@ def users_show(username: str, as_json: bool = JSON) -> None:
     st = state()
     if st.foreign:
         return store.users_show(username, as_json)
-    u = users.get_user(st.ctx(), st.reader(), username)
+    u = listing.get_user(st.ctx(), st.reader(), username)
     emit(as_json, u, lambda: show_user(u))
 
 

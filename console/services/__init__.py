@@ -6,7 +6,8 @@ The public API (what the TUI and CLI may import; an import contract in
 pyproject.toml holds them to it):
 
 - accounts   a foreign store's accounts: list, show, reset, set, block, sessions, reset link, pending changes
-- users      the native store's accounts: list, get, create, update, role, block, unlock, delete; operators
+- listing    the native store's accounts read: get, list (search, filter, order), count; the operators
+- users      the native store's accounts changed: create, update, role, block, unlock, delete; add an operator
 - passwords  reset, set, change one's own, force a change, expire
 - tickets    single-use reset tickets: issue, email, list, revoke, redeem
 - sessions   the application's sessions: list, revoke

@@ -19,7 +19,7 @@ from console.services.base import action, reading
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, PermissionDenied, StaleRecord
 from console.services.permissions import Action, require
-from console.services.users import UserFilter, filter_conditions, filter_values
+from console.services.listing import UserFilter, filter_conditions, filter_values
 
 BULK_ACTIONS: dict[str, Action] = {
     "force_change": Action.FORCE_CHANGE,

@@ -243,7 +243,7 @@ def seed_demo(
         ctx.writes += 1
     admin = _demo_history(ctx)
     # The history changed a few accounts: report the states as they now are.
-    from console.services.users import UserFilter, count_users
+    from console.services.listing import UserFilter, count_users
 
     for key, flt in (("blocked", UserFilter(blocked=True)), ("locked", UserFilter(locked=True)),
                      ("expired", UserFilter(expired=True)), ("must_change", UserFilter(must_change=True)),
@@ -256,7 +256,8 @@ def _demo_history(ctx: ServiceContext) -> Actor:
     """A few real actions by the demo operators, so the audit log and the
     accounts have a history (including one refusal)."""
     from console.services import passwords, tickets
-    from console.services.users import UserFilter, block_user, list_users, unlock_user
+    from console.services.listing import UserFilter, list_users
+    from console.services.users import block_user, unlock_user
 
     with ctx.read_session() as s:
         names = [n for n, _ in DEMO_OPERATORS]

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
 
-from console.services import users
+from console.services import listing
 from console.services.context import Actor, ServiceContext
 from console.services.errors import ServiceError
 from console.tui.clipboard import Clipboard
@@ -123,7 +123,7 @@ class UserdeskApp(App):
             return
         first = None
         if not actor.must_change_password:
-            reader = self.run_worker(partial(users.list_users, self.ctx, actor, **UserList.list_args(DEFAULT_QUERY)),
+            reader = self.run_worker(partial(listing.list_users, self.ctx, actor, **UserList.list_args(DEFAULT_QUERY)),
                                      thread=True, group="first-page", exit_on_error=False)
             try:
                 first = await asyncio.wait_for(asyncio.shield(reader.wait()), FIRST_PAGE_WAIT)

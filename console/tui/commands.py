@@ -7,7 +7,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from console.services import users
+from console.services import listing
 from console.services.errors import ServiceError
 from console.tui.text import markup_safe, plain
 
@@ -48,7 +48,7 @@ class UserdeskCommands(Provider):
         if len(query.strip()) < 2 or app.actor is None or app.ctx.store is not None:
             return  # (a foreign store's list has its own search)
         try:
-            page = await asyncio.to_thread(users.list_users, app.ctx, app.actor, search=query.strip(), limit=8)
+            page = await asyncio.to_thread(listing.list_users, app.ctx, app.actor, search=query.strip(), limit=8)
         except ServiceError:
             return
         for u in page.items:

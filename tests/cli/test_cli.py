@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from console.services import auth, audit, users
+from console.services import audit, auth, listing
 from console.services.context import Actor
 
 READER = Actor(None, "test-reader", "viewer", "local")
@@ -48,7 +48,7 @@ def test_reset_password_prints_a_password_that_works(cli, ctx, initialized):
     data = r.json()
     assert auth.authenticate(ctx, "alice", data["password"]).status == "ok"
     assert data["must_change"] is False
-    u = users.get_user(ctx, READER, "alice")
+    u = listing.get_user(ctx, READER, "alice")
     assert (u.password_expires_at - u.password_changed_at).days == 30
     # Never again: not in the audit log's JSON nor in `users show`.
     assert data["password"] not in cli("audit", "--json").stdout
@@ -58,9 +58,9 @@ def test_reset_password_prints_a_password_that_works(cli, ctx, initialized):
 def test_reset_keeps_must_change_unless_told(cli, ctx, initialized):
     as_root(cli, initialized, "users", "create", "bob")  # created with must-change on
     assert as_root(cli, initialized, "reset-password", "bob").code == 0
-    assert users.get_user(ctx, READER, "bob").must_change_password is True
+    assert listing.get_user(ctx, READER, "bob").must_change_password is True
     assert as_root(cli, initialized, "reset-password", "bob", "--no-must-change").code == 0
-    assert users.get_user(ctx, READER, "bob").must_change_password is False
+    assert listing.get_user(ctx, READER, "bob").must_change_password is False
 
 
 @pytest.mark.parametrize("expiry", ["abc", "1.5", ""])
@@ -73,12 +73,12 @@ def test_malformed_expiry_is_a_usage_error(cli, initialized, expiry):
 
 def test_out_of_range_expiry_names_the_field_and_changes_nothing(cli, ctx, initialized):
     as_root(cli, initialized, "users", "create", "carol")
-    before = users.get_user(ctx, READER, "carol")
+    before = listing.get_user(ctx, READER, "carol")
     r = as_root(cli, initialized, "reset-password", "carol", "--expiry", "-5", "--json")
     assert r.code == 1
     assert r.json()["error_code"] == "INVALID_INPUT"
     assert "expiry_days" in r.json()["error_msg"]
-    assert users.get_user(ctx, READER, "carol") == before
+    assert listing.get_user(ctx, READER, "carol") == before
 
 
 def test_errors_go_to_stderr_with_code_or_to_stdout_as_json(cli, initialized):
@@ -94,7 +94,7 @@ def test_wrong_operator_password_is_refused_and_audited(cli, ctx, initialized):
     r = cli("--operator", "root", "--password-stdin", "users", "create", "dave", input="wrong password\n")
     assert r.code == 1 and "[AUTH_FAILED]" in r.stderr
     with pytest.raises(Exception):
-        users.get_user(ctx, READER, "dave")
+        listing.get_user(ctx, READER, "dave")
     events = audit.query(ctx, READER, action="operator.sign_in").items
     assert events[0].outcome == "denied" and events[0].error_code == "AUTH_FAILED"
 
@@ -128,12 +128,12 @@ def test_helpdesk_denied_on_admin_and_needs_identity_check(cli, ctx, initialized
 
 def test_set_password_from_stdin_enforces_policy(cli, ctx, initialized):
     as_root(cli, initialized, "users", "create", "gina", "--name", "Gina Rossi")
-    before = users.get_user(ctx, READER, "gina")
+    before = listing.get_user(ctx, READER, "gina")
     r = as_root(cli, initialized, "set-password", "gina", "--password-stdin", "--json", extra_stdin="password\n")
     assert r.code == 1
     assert r.json()["error_code"] == "WEAK_PASSWORD"
     assert "length:" in r.json()["error_msg"] and "not_common:" in r.json()["error_msg"]
-    assert users.get_user(ctx, READER, "gina") == before
+    assert listing.get_user(ctx, READER, "gina") == before
     r = as_root(cli, initialized, "set-password", "gina", "--password-stdin",
                 extra_stdin="a perfectly fine long passphrase\n")
     assert r.code == 0, r.stderr
@@ -181,7 +181,7 @@ def test_hostile_values_are_refused_naming_the_field(cli, ctx, initialized, args
     assert r.code == 1
     assert r.json()["error_code"] == "INVALID_INPUT"
     assert r.json()["error_msg"].startswith(field)
-    assert users.list_users(ctx, READER, search="ivan").items == []
+    assert listing.list_users(ctx, READER, search="ivan").items == []
 
 
 @pytest.mark.parametrize("name", ["", "x" * 10_000, "bad name", "ünï", "a\x1bb", "-dash"])
@@ -271,7 +271,7 @@ def test_read_only_refuses_changes(cli, ctx, initialized):
     assert r.code == 1 and "[READ_ONLY]" in r.stderr
     r = as_root(cli, initialized, "force-change", "mia", "--off", env={"USERDESK_READ_ONLY": "1"})
     assert r.code == 1 and "[READ_ONLY]" in r.stderr
-    assert users.get_user(ctx, READER, "mia").must_change_password is True
+    assert listing.get_user(ctx, READER, "mia").must_change_password is True
 
 
 def test_expect_version_detects_a_stale_view(cli, ctx, initialized):
@@ -357,7 +357,7 @@ def test_bulk_previews_confirms_and_applies(cli, ctx, initialized):
     assert r.code == 0, r.stderr
     assert r.json()["count"] == 3
     now = datetime.now(timezone.utc)  # the CLI ran on the real clock, not the fixture's
-    assert all(users.get_user(ctx, READER, f"pw{i}").password_expires_at <= now for i in range(3))
-    assert users.get_user(ctx, READER, "bulk0").password_expires_at is None
+    assert all(listing.get_user(ctx, READER, f"pw{i}").password_expires_at <= now for i in range(3))
+    assert listing.get_user(ctx, READER, "bulk0").password_expires_at is None
     r = as_root(cli, initialized, "bulk", "delete", "--yes")
     assert r.code == 1 and "[INVALID_INPUT]" in r.stderr

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from console.services import audit, passwords, users
+from console.services import audit, listing, passwords, users
 from console.services.errors import InvalidInput, PermissionDenied, ReadOnly
 
 from console.services.context import Actor
@@ -24,10 +24,10 @@ def test_viewer_is_denied_before_the_account_is_looked_up(ctx, viewer):
 
 def test_blocked_operator_can_no_longer_read(ctx, make_operator):
     op = make_operator("viewer", "vera").actor
-    assert users.list_users(ctx, op).items
+    assert listing.list_users(ctx, op).items
     users.block_user(ctx, SYSTEM, "vera", reason="left")
     with pytest.raises(PermissionDenied):
-        users.list_users(ctx, op)
+        listing.list_users(ctx, op)
     with pytest.raises(PermissionDenied):
         audit.query(ctx, op)
 
@@ -50,12 +50,12 @@ def test_audit_query_needs_time_zones_and_ignores_username_case(ctx, admin, make
 
 def test_a_user_signing_in_does_not_make_an_operators_view_stale(ctx, admin, make_user):
     pw = make_user("sam").password.reveal()
-    seen = users.get_user(ctx, admin, "sam").version
+    seen = listing.get_user(ctx, admin, "sam").version
     from console.services import auth
 
     assert auth.authenticate(ctx, "sam", pw).authenticated
     assert auth.authenticate(ctx, "sam", "wrong password").status == "invalid"
-    after = users.get_user(ctx, admin, "sam")
+    after = listing.get_user(ctx, admin, "sam")
     assert after.last_login_at is not None and after.failed_logins == 1
     passwords.force_change(ctx, admin, "sam", expected_version=seen)  # not STALE_RECORD
 
@@ -64,7 +64,7 @@ def test_a_demoted_operator_can_no_longer_read(ctx, make_operator):
     op = make_operator("viewer", "vic").actor
     users.set_role(ctx, SYSTEM, "vic", "member")
     with pytest.raises(PermissionDenied):
-        users.list_users(ctx, op)
+        listing.list_users(ctx, op)
 
 
 @pytest.mark.parametrize("key, kw", [
@@ -80,7 +80,7 @@ def test_a_forged_cursor_is_a_clean_error(ctx, admin, key, kw):
     from console.services import pagination
 
     with pytest.raises(InvalidInput) as ei:
-        users.list_users(ctx, admin, cursor=pagination.encode(*key), **kw)
+        listing.list_users(ctx, admin, cursor=pagination.encode(*key), **kw)
     assert ei.value.field == "cursor"
 
 

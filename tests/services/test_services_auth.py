@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from console.security.hashing import Argon2Params
-from console.services import auth, users
+from console.services import auth, listing, users
 from console.services.auth import AuthResult
 from console.services.context import Actor
 from console.services.errors import AuthFailed, InvalidInput, LockedOut, PermissionDenied
@@ -31,7 +31,7 @@ def test_sign_in_operator(ctx, make_user, clock, role, audit_events):
     r = make_user("op", role=role)
     actor = auth.sign_in(ctx, "OP", r.password.reveal())
     assert actor == Actor(r.user.id, "op", role, "password", False)
-    assert users.get_user(ctx, SYSTEM, "op").last_login_at == clock.now
+    assert listing.get_user(ctx, SYSTEM, "op").last_login_at == clock.now
     ev = audit_events()[-1]
     assert (ev.action, ev.operator, ev.target, ev.outcome, ev.details) == (
         "operator.sign_in", "op", "op", "ok", {"method": "password"})
@@ -66,10 +66,10 @@ def test_sign_in_failures_look_the_same(ctx, make_user, audit_events):
         assert (ev.action, ev.outcome, ev.error_code) == ("operator.sign_in", "denied", "AUTH_FAILED")
     assert messages == {"wrong username or password"}
     assert audit_events()[-1].operator == "(invalid username)"
-    assert users.get_user(ctx, SYSTEM, "op").failed_logins == 1
-    assert users.get_user(ctx, SYSTEM, "mem").failed_logins == 0
+    assert listing.get_user(ctx, SYSTEM, "op").failed_logins == 1
+    assert listing.get_user(ctx, SYSTEM, "mem").failed_logins == 0
     assert auth.sign_in(ctx, "op", op).username == "op"
-    assert users.get_user(ctx, SYSTEM, "op").failed_logins == 0  # success resets the count
+    assert listing.get_user(ctx, SYSTEM, "op").failed_logins == 0  # success resets the count
 
 
 def test_sign_in_blocked_operator(ctx, make_user):
@@ -104,7 +104,7 @@ def test_operator_lockout(make_ctx, ctx, make_user, clock, audit_events):
     ev = audit_events()[-1]
     assert (ev.action, ev.target, ev.outcome, ev.error_code) == ("operator.locked", "op", "denied", "LOCKED_OUT")
     assert ev.details["failures"] == 3 and ev.details["until"] == until.isoformat()
-    v = users.get_user(c, SYSTEM, "op")
+    v = listing.get_user(c, SYSTEM, "op")
     assert v.locked and v.locked_until == until
 
     # the right password does not get in while locked
@@ -118,7 +118,7 @@ def test_operator_lockout(make_ctx, ctx, make_user, clock, audit_events):
     # released once the clock passes `until`
     clock.advance(seconds=1)
     assert auth.sign_in(c, "op", pw).username == "op"
-    v = users.get_user(c, SYSTEM, "op")
+    v = listing.get_user(c, SYSTEM, "op")
     assert not v.locked and v.locked_until is None and v.failed_logins == 0
 
 
@@ -176,7 +176,7 @@ def test_authenticate_ok(ctx, make_user, clock):
     r = make_user("app")
     res = auth.authenticate(ctx, "APP", r.password.reveal())
     assert res == AuthResult("ok", r.user.id, "app") and res.authenticated
-    assert users.get_user(ctx, SYSTEM, "app").last_login_at == clock.now
+    assert listing.get_user(ctx, SYSTEM, "app").last_login_at == clock.now
 
 
 def test_authenticate_unknown_and_wrong_password_are_identical(ctx, make_user):
@@ -201,10 +201,10 @@ def test_authenticate_lockout(ctx, make_user, clock, audit_events):
     n = ctx.settings.user_lockout_failures
     for i in range(n - 1):
         assert auth.authenticate(ctx, "app", WRONG) == AuthResult("invalid")
-        assert users.get_user(ctx, SYSTEM, "app").failed_logins == i + 1
+        assert listing.get_user(ctx, SYSTEM, "app").failed_logins == i + 1
     assert auth.authenticate(ctx, "app", WRONG) == AuthResult("invalid")  # this one locks
     until = clock.now + timedelta(minutes=ctx.settings.user_lockout_minutes)
-    v = users.get_user(ctx, SYSTEM, "app")
+    v = listing.get_user(ctx, SYSTEM, "app")
     assert v.locked and v.locked_until == until
     ev = audit_events()[-1]
     assert (ev.operator, ev.action, ev.target, ev.outcome) == ("application", "user.locked", "app", "ok")
@@ -244,7 +244,7 @@ def test_authenticate_success_resets_failure_count(ctx, make_user):
     auth.authenticate(ctx, "app", WRONG)
     auth.authenticate(ctx, "app", WRONG)
     auth.authenticate(ctx, "app", pw)
-    assert users.get_user(ctx, SYSTEM, "app").failed_logins == 0
+    assert listing.get_user(ctx, SYSTEM, "app").failed_logins == 0
 
 
 def test_authenticate_rehashes_when_parameters_change(make_ctx, ctx, make_user):

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from console.services import audit, bulk, sessions, users
+from console.services import audit, bulk, listing, sessions, users
 from console.services.errors import InvalidInput, PermissionDenied, StaleRecord
-from console.services.users import UserFilter
+from console.services.listing import UserFilter
 
 
 @pytest.fixture
@@ -60,9 +60,9 @@ def test_expire_skips_accounts_without_a_local_password(ctx, admin, clock, popul
     p = bulk.preview(ctx, admin, "expire", UserFilter())
     r = bulk.run(ctx, admin, "expire", UserFilter(), expected_count=p.count)
     assert r.count == p.count
-    expired = users.count_users(ctx, admin, filter=UserFilter(expired=True)).value
+    expired = listing.count_users(ctx, admin, filter=UserFilter(expired=True)).value
     assert expired == p.count
-    assert users.get_user(ctx, admin, "ext").password_expires_at is None
+    assert listing.get_user(ctx, admin, "ext").password_expires_at is None
 
 
 def test_revoke_sessions_counts_sessions_too(ctx, admin, population):

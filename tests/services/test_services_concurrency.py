@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from console.services import auditlog, auth, bulk, passwords, tickets, users
+from console.services import auditlog, auth, bulk, listing, passwords, tickets
 from console.services.errors import StaleRecord, TicketInvalid
-from console.services.users import UserFilter
+from console.services.listing import UserFilter
 
 GOOD = "correct horse battery staple 42"
 HOLD = 0.3  # seconds the first writer sits inside its transaction
@@ -81,7 +81,7 @@ def test_two_resets_of_a_seen_version_one_wins_the_other_is_stale(ctx, make_ctx,
                                                                   slow_audit):
     other = make_operator("admin", "other").actor
     make_user("sam")
-    seen = users.get_user(ctx, admin, "sam").version
+    seen = listing.get_user(ctx, admin, "sam").version
     before = history_count(ctx, "sam")
     a, b = make_ctx(), make_ctx()
     results = race(lambda: passwords.reset_password(a, admin, "sam", expected_version=seen),
@@ -91,7 +91,7 @@ def test_two_resets_of_a_seen_version_one_wins_the_other_is_stale(ctx, make_ctx,
     assert len(won) == 1 and len(lost) == 1 and isinstance(lost[0], StaleRecord), results
     winner = ("admin", "other")[results.index(won[0])]
     assert auth.authenticate(ctx, "sam", won[0].password.reveal()).authenticated
-    assert users.get_user(ctx, admin, "sam").version == seen + 1
+    assert listing.get_user(ctx, admin, "sam").version == seen + 1
     assert history_count(ctx, "sam") == before + 1
     outcomes = [(e.operator, e.outcome, e.error_code) for e in events(ctx, admin, "password.reset")]
     loser = "other" if winner == "admin" else "admin"
@@ -101,7 +101,7 @@ def test_two_resets_of_a_seen_version_one_wins_the_other_is_stale(ctx, make_ctx,
 def test_two_resets_without_a_version_both_apply_in_order(ctx, make_ctx, admin, make_operator, make_user, slow_audit):
     other = make_operator("admin", "other").actor
     make_user("sam")
-    seen = users.get_user(ctx, admin, "sam").version
+    seen = listing.get_user(ctx, admin, "sam").version
     before = history_count(ctx, "sam")
     first, second = race(lambda: passwords.reset_password(make_ctx(), admin, "sam"),
                          lambda: passwords.reset_password(make_ctx(), other, "sam"))
@@ -113,7 +113,7 @@ def test_two_resets_without_a_version_both_apply_in_order(ctx, make_ctx, admin, 
     # The state is the later event's: its password works, the earlier one's does not.
     assert auth.authenticate(ctx, "sam", last.password.reveal()).authenticated
     assert not auth.authenticate(ctx, "sam", earlier.password.reveal()).authenticated
-    assert users.get_user(ctx, admin, "sam").version == seen + 2
+    assert listing.get_user(ctx, admin, "sam").version == seen + 2
     assert history_count(ctx, "sam") == before + 2
 
 
@@ -140,7 +140,7 @@ def test_a_bulk_action_racing_a_single_edit_stays_consistent(ctx, make_ctx, admi
     the bulk's audited count is the rows it changed."""
     for i in range(30):
         make_user(f"m{i:02d}")
-    seen = users.get_user(ctx, admin, "m07").version
+    seen = listing.get_user(ctx, admin, "m07").version
     reset, result = race(
         lambda: passwords.reset_password(make_ctx(), admin, "m07", must_change=False, expected_version=seen),
         lambda: bulk.run(make_ctx(), admin, "force_change", UserFilter(role="member")),
@@ -149,17 +149,17 @@ def test_a_bulk_action_racing_a_single_edit_stays_consistent(ctx, make_ctx, admi
     [bulk_event] = events(ctx, admin, "bulk.force_change")
     resets = events(ctx, admin, "password.reset")
     assert bulk_event.details["count"] == result.count == 30
-    assert users.count_users(ctx, admin, filter=UserFilter(role="member", must_change=True)).value == 30
+    assert listing.count_users(ctx, admin, filter=UserFilter(role="member", must_change=True)).value == 30
     if not isinstance(reset, Exception):
         # The reset committed first; the bulk action, later, decided m07 too.
         assert resets[0].outcome == "ok" and resets[0].seq < bulk_event.seq
-        assert users.get_user(ctx, admin, "m07").version == seen + 2
+        assert listing.get_user(ctx, admin, "m07").version == seen + 2
     else:
         # The bulk action committed first and moved m07 on: the reset of the
         # version seen before it is refused, not applied over it.
         assert isinstance(reset, StaleRecord) and resets[0].error_code == "STALE_RECORD"
-        assert users.get_user(ctx, admin, "m07").version == seen + 1
-    assert users.get_user(ctx, admin, "m07").must_change_password
+        assert listing.get_user(ctx, admin, "m07").version == seen + 1
+    assert listing.get_user(ctx, admin, "m07").must_change_password
     # An operator still holding the version from before the bulk change is refused, not obeyed blindly.
     with pytest.raises(StaleRecord):
         passwords.reset_password(ctx, admin, "m07", must_change=False, expected_version=seen)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from console.services import auth, errors, passwords, sessions, tickets, users
+from console.services import auth, errors, listing, passwords, sessions, tickets, users
 from console.services.context import Actor
 from console.services.errors import ServiceError
 
@@ -85,7 +85,7 @@ def check_refused(w: World, case: Case) -> ServiceError:
     """Run the call; it must fail with case.code, change no row outside the
     audit log, and add exactly one matching audit event."""
     before = w.db_rows(exclude=("audit_events", "audit_head"))
-    views = {n: users.get_user(w.ctx, SYSTEM, n) for n in case.watch}
+    views = {n: listing.get_user(w.ctx, SYSTEM, n) for n in case.watch}
     last = max((e.seq for e in w.audit_events()), default=0)
 
     with pytest.raises(ServiceError) as ei:
@@ -97,7 +97,7 @@ def check_refused(w: World, case: Case) -> ServiceError:
 
     assert w.db_rows(exclude=("audit_events", "audit_head")) == before
     for n, v in views.items():
-        now = users.get_user(w.ctx, SYSTEM, n)
+        now = listing.get_user(w.ctx, SYSTEM, n)
         assert now == v and now.version == v.version
 
     new = w.audit_events(after=last)
@@ -556,8 +556,8 @@ def test_every_error_code_is_covered():
 def test_read_only_still_allows_reading(w):
     c = w.make_ctx(read_only=True)
     w.make_user("alice")
-    assert users.get_user(c, w.admin, "alice").username == "alice"
-    assert "alice" in [u.username for u in users.list_users(c, w.viewer).items]
+    assert listing.get_user(c, w.admin, "alice").username == "alice"
+    assert "alice" in [u.username for u in listing.list_users(c, w.viewer).items]
 
 
 def test_database_unavailable(tmp_path, settings, clock):
@@ -570,7 +570,7 @@ def test_database_unavailable(tmp_path, settings, clock):
     try:
         for call in (lambda: passwords.reset_password(c, SYSTEM, "alice"),
                      lambda: auth.sign_in(c, "alice", "some-password"),
-                     lambda: users.get_user(c, SYSTEM, "alice")):
+                     lambda: listing.get_user(c, SYSTEM, "alice")):
             with pytest.raises(errors.DatabaseUnavailable) as ei:
                 call()
             assert ei.value.code == "DB_UNAVAILABLE"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from console.services import audit, auditlog, auth, passwords, tickets, users
+from console.services import audit, auditlog, auth, listing, passwords, tickets
 from console.services.errors import DatabaseUnavailable
 
 pytestmark = pytest.mark.postgresql_only
@@ -53,16 +53,16 @@ def test_a_connection_cut_inside_a_reset_changes_nothing(ctx, admin, make_user, 
 
 def test_a_server_down_then_up_is_unavailable_then_fine(ctx, admin, make_user, outage):
     make_user("sam")
-    users.list_users(ctx, admin)  # the pool holds connections to the server that goes away
+    listing.list_users(ctx, admin)  # the pool holds connections to the server that goes away
     before = snapshot(ctx, "sam")
     with outage():
         for call in (lambda: passwords.reset_password(ctx, admin, "sam"),
-                     lambda: users.list_users(ctx, admin),
-                     lambda: users.get_user(ctx, admin, "sam"),
+                     lambda: listing.list_users(ctx, admin),
+                     lambda: listing.get_user(ctx, admin, "sam"),
                      lambda: auth.sign_in(ctx, "sam", "whatever it is")):
             with pytest.raises(DatabaseUnavailable):
                 call()
     assert snapshot(ctx, "sam") == before
-    assert [u.username for u in users.list_users(ctx, admin, search="sam").items] == ["sam"]
+    assert [u.username for u in listing.list_users(ctx, admin, search="sam").items] == ["sam"]
     passwords.force_change(ctx, admin, "sam")
-    assert users.get_user(ctx, admin, "sam").must_change_password
+    assert listing.get_user(ctx, admin, "sam").must_change_password

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.services import passwords, users
+from console.services import listing, passwords, users
 from console.services.errors import InvalidInput
 from hostile import CORPUS, unsafe
 
@@ -32,7 +32,7 @@ def test_as_free_text_it_is_refused_or_kept_exactly(ctx, admin, make_user, name,
     for field, call in (
         ("display_name", lambda: users.update_profile(ctx, admin, "bob", display_name=value)),
         ("reason", lambda: passwords.force_change(ctx, admin, "bob", reason=value)),
-        ("search", lambda: users.list_users(ctx, admin, search=value)),
+        ("search", lambda: listing.list_users(ctx, admin, search=value)),
     ):
         fits = not unsafe(value) and (field != "display_name" or len(value) <= 128) and (
             field != "search" or len(value) <= 200)
@@ -43,7 +43,7 @@ def test_as_free_text_it_is_refused_or_kept_exactly(ctx, admin, make_user, name,
                 call()
             assert ei.value.field == field and ei.value.message.startswith(field)
             assert value not in ei.value.message  # the error names the rule, not the value
-    shown = users.get_user(ctx, admin, "bob")
+    shown = listing.get_user(ctx, admin, "bob")
     assert shown.display_name in ("", value)
     if not unsafe(value) and len(value) <= 128:
         assert shown.display_name == value  # stored as given: markup and SQL are just text

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from console.services import auth, passwords, sessions, tickets, users
+from console.services import auth, listing, passwords, sessions, tickets, users
 from console.services.errors import AuthFailed, PasswordChangeRequired, ServiceError, WeakPassword
 
 
@@ -59,7 +59,7 @@ def test_reset_clears_lockout(ctx, admin, make_user):
     make_user("carl")
     for _ in range(ctx.settings.user_lockout_failures):
         auth.authenticate(ctx, "carl", "wrong-wrong-wrong")
-    assert users.get_user(ctx, admin, "carl").locked
+    assert listing.get_user(ctx, admin, "carl").locked
     res = passwords.reset_password(ctx, admin, "carl")
     assert not res.user.locked and res.user.failed_logins == 0
     assert auth.authenticate(ctx, "carl", res.password.reveal()).status == "ok"
@@ -70,7 +70,7 @@ def test_reset_must_change_none_keeps_the_flag(ctx, admin, make_user, initial):
     make_user("dana", must_change=initial)
     res = passwords.reset_password(ctx, admin, "dana", must_change=None)
     assert res.user.must_change_password is initial
-    assert users.get_user(ctx, admin, "dana").must_change_password is initial
+    assert listing.get_user(ctx, admin, "dana").must_change_password is initial
 
 
 @pytest.mark.parametrize("initial", [False, True])
@@ -95,7 +95,7 @@ def test_reset_expiry_default_override_and_zero(make_ctx, ctx, admin, make_user,
     r7 = passwords.reset_password(ctx, admin, "erin", expiry_days=7)
     assert r7.user.password_expires_at == clock.now + timedelta(days=7)
     clock.advance(days=7, seconds=1)
-    assert users.get_user(ctx, admin, "erin").expired
+    assert listing.get_user(ctx, admin, "erin").expired
     assert auth.authenticate(ctx, "erin", r7.password.reveal()).status == "expired"
 
     r0 = passwords.reset_password(ctx, admin, "erin", expiry_days=0)
@@ -183,10 +183,10 @@ def test_change_own_password_returns_reauthenticated_actor(ctx, make_operator, a
 
 def test_change_own_password_with_wrong_old_password_changes_nothing(ctx, make_operator, audit_events):
     op = make_operator("viewer", "vi")
-    before = users.get_user(ctx, op.actor, "vi")
+    before = listing.get_user(ctx, op.actor, "vi")
     with pytest.raises(AuthFailed):
         passwords.change_own_password(ctx, op.actor, "not-my-password-at-all", strong())
-    after = users.get_user(ctx, op.actor, "vi")
+    after = listing.get_user(ctx, op.actor, "vi")
     assert after.failed_logins == before.failed_logins + 1  # counts towards lockout
     assert after.password_changed_at == before.password_changed_at
     assert auth.sign_in(ctx, "vi", op.password).username == "vi"
@@ -196,14 +196,14 @@ def test_change_own_password_with_wrong_old_password_changes_nothing(ctx, make_o
 
 def test_change_own_password_enforces_policy_and_history(ctx, make_operator, audit_events):
     op = make_operator("admin", "root2")
-    before = users.get_user(ctx, op.actor, "root2")
+    before = listing.get_user(ctx, op.actor, "root2")
     with pytest.raises(WeakPassword) as ei:
         passwords.change_own_password(ctx, op.actor, op.password, op.password)
     assert "not_reused" in ei.value.details["rules"]
     with pytest.raises(WeakPassword) as ei:
         passwords.change_own_password(ctx, op.actor, op.password, "root2-" + secrets.token_hex(8))
     assert ei.value.details["rules"] == ["not_personal"]
-    assert users.get_user(ctx, op.actor, "root2") == before
+    assert listing.get_user(ctx, op.actor, "root2") == before
     ev = audit_events()[-1]
     assert (ev.action, ev.outcome, ev.error_code) == ("password.change_own", "rejected", "WEAK_PASSWORD")
 
@@ -248,7 +248,7 @@ def test_expired_operator_password_requires_a_change_before_acting(ctx, admin, m
     assert actor.must_change_password
     with pytest.raises(PasswordChangeRequired):
         users.block_user(ctx, actor, "m", reason="r")
-    assert not users.get_user(ctx, admin, "m").blocked
+    assert not listing.get_user(ctx, admin, "m").blocked
     actor = passwords.change_own_password(ctx, actor, op.password, strong())
     assert not actor.must_change_password
     assert users.block_user(ctx, actor, "m", reason="r").blocked

@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from console.services import audit, auth, passwords, sessions, tickets, users
+from console.services import audit, auth, listing, passwords, sessions, tickets, users
 from console.services.context import Actor
 from console.services.errors import PermissionDenied, ServiceError, UserNotFound
 from console.services.permissions import Action
@@ -75,8 +75,8 @@ def _noop(ctx, name):
 
 
 def view_perform(ctx, actor, name, role, st):
-    v = users.get_user(ctx, actor, name)
-    listed = users.list_users(ctx, actor, search=name).items
+    v = listing.get_user(ctx, actor, name)
+    listed = listing.list_users(ctx, actor, search=name).items
     log = audit.query(ctx, actor, user=name).items
     return v, listed, log
 
@@ -93,7 +93,7 @@ def create_perform(ctx, actor, name, role, st):
 
 
 def create_effect(ctx, name, role, st, res):
-    assert users.get_user(ctx, SYSTEM, name).role == role
+    assert listing.get_user(ctx, SYSTEM, name).role == role
     assert auth.authenticate(ctx, name, res.password.reveal()).authenticated
 
 
@@ -102,7 +102,7 @@ def update_perform(ctx, actor, name, role, st):
 
 
 def update_effect(ctx, name, role, st, res):
-    assert users.get_user(ctx, SYSTEM, name).display_name == "Renamed Person"
+    assert listing.get_user(ctx, SYSTEM, name).display_name == "Renamed Person"
 
 
 def block_perform(ctx, actor, name, role, st):
@@ -110,7 +110,7 @@ def block_perform(ctx, actor, name, role, st):
 
 
 def block_effect(ctx, name, role, st, res):
-    assert users.get_user(ctx, SYSTEM, name).blocked
+    assert listing.get_user(ctx, SYSTEM, name).blocked
 
 
 def unblock_prepare(ctx, name):
@@ -122,13 +122,13 @@ def unblock_perform(ctx, actor, name, role, st):
 
 
 def unblock_effect(ctx, name, role, st, res):
-    assert not users.get_user(ctx, SYSTEM, name).blocked
+    assert not listing.get_user(ctx, SYSTEM, name).blocked
 
 
 def unlock_prepare(ctx, name):
     for _ in range(ctx.settings.user_lockout_failures):
         auth.authenticate(ctx, name, "wrong-password-for-matrix")
-    assert users.get_user(ctx, SYSTEM, name).locked
+    assert listing.get_user(ctx, SYSTEM, name).locked
 
 
 def unlock_perform(ctx, actor, name, role, st):
@@ -136,7 +136,7 @@ def unlock_perform(ctx, actor, name, role, st):
 
 
 def unlock_effect(ctx, name, role, st, res):
-    assert not users.get_user(ctx, SYSTEM, name).locked
+    assert not listing.get_user(ctx, SYSTEM, name).locked
 
 
 def reset_perform(ctx, actor, name, role, st):
@@ -164,7 +164,7 @@ def force_perform(ctx, actor, name, role, st):
 
 
 def force_effect(ctx, name, role, st, res):
-    assert users.get_user(ctx, SYSTEM, name).must_change_password
+    assert listing.get_user(ctx, SYSTEM, name).must_change_password
 
 
 def expire_perform(ctx, actor, name, role, st):
@@ -172,7 +172,7 @@ def expire_perform(ctx, actor, name, role, st):
 
 
 def expire_effect(ctx, name, role, st, res):
-    assert users.get_user(ctx, SYSTEM, name).expired
+    assert listing.get_user(ctx, SYSTEM, name).expired
 
 
 def issue_perform(ctx, actor, name, role, st):
@@ -230,7 +230,7 @@ def delete_perform(ctx, actor, name, role, st):
 
 def delete_effect(ctx, name, role, st, res):
     with pytest.raises(UserNotFound):
-        users.get_user(ctx, SYSTEM, name)
+        listing.get_user(ctx, SYSTEM, name)
 
 
 def set_role_perform(ctx, actor, name, role, st):
@@ -238,7 +238,7 @@ def set_role_perform(ctx, actor, name, role, st):
 
 
 def set_role_effect(ctx, name, role, st, res):
-    assert users.get_user(ctx, SYSTEM, name).role == ("viewer" if role == "member" else "member")
+    assert listing.get_user(ctx, SYSTEM, name).role == ("viewer" if role == "member" else "member")
 
 
 #: action -> (audit action name, prepare, perform, effect)

@@ -11,9 +11,9 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from console.services import prepared, users
+from console.services import listing, prepared
 from console.services.errors import DatabaseUnavailable
-from console.services.users import UserFilter, _page_statement, _shape_of
+from console.services.listing import UserFilter, _page_statement, _shape_of
 
 
 def names(page) -> list[str]:
@@ -25,7 +25,7 @@ def test_each_call_binds_its_own_filter_values(ctx, admin, make_user):
     make_user("mo", role="member")
     make_user("vee", role="viewer")
     for role, expected in (("helpdesk", ["hal"]), ("member", ["mo"]), ("viewer", ["vee"]), ("admin", ["admin"])):
-        assert names(users.list_users(ctx, admin, filter=UserFilter(role=role))) == expected
+        assert names(listing.list_users(ctx, admin, filter=UserFilter(role=role))) == expected
 
 
 def test_each_call_binds_its_own_moment(ctx, admin, clock, make_user):
@@ -37,31 +37,31 @@ def test_each_call_binds_its_own_moment(ctx, admin, clock, make_user):
                      {"t": clock.now.replace(tzinfo=None), "u": (clock.now + timedelta(hours=1)).replace(tzinfo=None)})
     inactive = UserFilter(inactive_days=10, role="member")
     locked = UserFilter(locked=True)
-    assert names(users.list_users(ctx, admin, filter=inactive)) == []
-    assert names(users.list_users(ctx, admin, filter=locked)) == ["sleepy"]
-    assert names(users.list_users(ctx, admin, order="attention"))[0] == "sleepy"
+    assert names(listing.list_users(ctx, admin, filter=inactive)) == []
+    assert names(listing.list_users(ctx, admin, filter=locked)) == ["sleepy"]
+    assert names(listing.list_users(ctx, admin, order="attention"))[0] == "sleepy"
     clock.advance(days=11)
-    assert names(users.list_users(ctx, admin, filter=inactive)) == ["sleepy"]
-    assert names(users.list_users(ctx, admin, filter=locked)) == []
-    assert names(users.list_users(ctx, admin, filter=UserFilter(inactive_days=20, role="member"))) == []
+    assert names(listing.list_users(ctx, admin, filter=inactive)) == ["sleepy"]
+    assert names(listing.list_users(ctx, admin, filter=locked)) == []
+    assert names(listing.list_users(ctx, admin, filter=UserFilter(inactive_days=20, role="member"))) == []
 
 
 @pytest.mark.parametrize("first, second", [("ali", "bor"), ("al", "bo"), ("example.org", "example.com")])
 def test_each_call_binds_its_own_search(ctx, admin, make_user, first, second):
     make_user("alice", email="alice@example.org")
     make_user("boris", email="boris@example.com")
-    assert names(users.list_users(ctx, admin, search=first)) == ["alice"]
-    assert names(users.list_users(ctx, admin, search=second)) == ["boris"]
+    assert names(listing.list_users(ctx, admin, search=first)) == ["alice"]
+    assert names(listing.list_users(ctx, admin, search=second)) == ["boris"]
 
 
 def test_each_call_binds_its_own_limit_and_cursor(ctx, admin, make_user):
     for i in range(6):
         make_user(f"p{i}")
-    two = users.list_users(ctx, admin, filter=UserFilter(role="member"), limit=2)
-    three = users.list_users(ctx, admin, filter=UserFilter(role="member"), limit=3)
+    two = listing.list_users(ctx, admin, filter=UserFilter(role="member"), limit=2)
+    three = listing.list_users(ctx, admin, filter=UserFilter(role="member"), limit=3)
     assert names(two) == ["p0", "p1"] and names(three) == ["p0", "p1", "p2"]
-    after_two = users.list_users(ctx, admin, filter=UserFilter(role="member"), cursor=two.next_cursor, limit=2)
-    after_three = users.list_users(ctx, admin, filter=UserFilter(role="member"), cursor=three.next_cursor, limit=2)
+    after_two = listing.list_users(ctx, admin, filter=UserFilter(role="member"), cursor=two.next_cursor, limit=2)
+    after_three = listing.list_users(ctx, admin, filter=UserFilter(role="member"), cursor=three.next_cursor, limit=2)
     assert names(after_two) == ["p2", "p3"] and names(after_three) == ["p3", "p4"]
 
 
@@ -71,7 +71,7 @@ def test_a_driver_error_is_database_unavailable_without_the_values(ctx, admin, m
         with ctx.engine.begin() as conn:  # the search's index, gone under the console
             conn.exec_driver_sql("DROP TABLE users_fts")
         with pytest.raises(DatabaseUnavailable) as ei:
-            users.list_users(ctx, admin, search="secret-needle")
+            listing.list_users(ctx, admin, search="secret-needle")
     else:
         # Another session holds the table; this one gives up waiting after 0.1 s.
         event.listen(ctx.engine, "connect", lambda dbapi_conn, _: dbapi_conn.execute("SET lock_timeout = '100ms'"))
@@ -80,7 +80,7 @@ def test_a_driver_error_is_database_unavailable_without_the_values(ctx, admin, m
         blocker.exec_driver_sql("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
         try:
             with pytest.raises(DatabaseUnavailable) as ei:
-                users.list_users(ctx, admin, search="secret-needle")
+                listing.list_users(ctx, admin, search="secret-needle")
         finally:
             blocker.rollback()
             blocker.close()

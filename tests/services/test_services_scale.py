@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from sqlalchemy import event, text
 
-from console.services import audit, detail, setup, users
-from console.services.users import UserFilter
+from console.services import audit, detail, listing, setup, users
+from console.services.listing import UserFilter
 
 
 class _TracingCursor(psycopg.Cursor):
@@ -64,13 +64,13 @@ def test_no_offset_in_any_listing_search_or_count(ctx, make_operator, statements
     statements.clear()
     for order in ("username", "attention"):
         for search in (None, "ab", "nova", "example.org"):
-            first = users.list_users(ctx, admin, search=search, order=order, limit=20)
+            first = listing.list_users(ctx, admin, search=search, order=order, limit=20)
             if first.next_cursor:
-                nxt = users.list_users(ctx, admin, search=search, order=order, cursor=first.next_cursor, limit=20)
-                users.list_users(ctx, admin, search=search, order=order, before=nxt.prev_cursor, limit=20)
-            users.list_users(ctx, admin, search=search, order=order, from_end=True, limit=20)
-            users.count_users(ctx, admin, search=search, filter=UserFilter(blocked=False))
-    users.count_users(ctx, admin)
+                nxt = listing.list_users(ctx, admin, search=search, order=order, cursor=first.next_cursor, limit=20)
+                listing.list_users(ctx, admin, search=search, order=order, before=nxt.prev_cursor, limit=20)
+            listing.list_users(ctx, admin, search=search, order=order, from_end=True, limit=20)
+            listing.count_users(ctx, admin, search=search, filter=UserFilter(blocked=False))
+    listing.count_users(ctx, admin)
     page = audit.query(ctx, admin, limit=5)
     audit.query(ctx, admin, limit=5, cursor=page.next_cursor)
     detail.user_detail(ctx, admin, "demo-helpdesk")
@@ -89,7 +89,7 @@ def test_no_offset_in_any_listing_search_or_count(ctx, make_operator, statements
 
 def test_search_follows_create_update_and_delete(ctx, admin, make_user):
     make_user("bobsled", email="bob@example.com", display_name="Robert Quixote")
-    found = lambda q: [u.username for u in users.list_users(ctx, admin, search=q).items]  # noqa: E731
+    found = lambda q: [u.username for u in listing.list_users(ctx, admin, search=q).items]  # noqa: E731
     assert found("Quixo") == found("bob@ex") == found("bo") == ["bobsled"]
     users.update_profile(ctx, admin, "bobsled", display_name="Robert Zebulon", email="rz@example.org")
     assert found("quixote") == found("bob@ex") == []
@@ -102,11 +102,11 @@ def test_search_follows_create_update_and_delete(ctx, admin, make_user):
 def test_the_search_index_follows_create_update_and_delete(ctx, admin, make_user):
     bob = make_user("bobsled", email="bob@example.com", display_name="Robert Quixote").user
     assert fts_ids(ctx, "quixote") == {bob.id}
-    assert [u.username for u in users.list_users(ctx, admin, search="Quixo").items] == ["bobsled"]
+    assert [u.username for u in listing.list_users(ctx, admin, search="Quixo").items] == ["bobsled"]
     users.update_profile(ctx, admin, "bobsled", display_name="Robert Zebulon", email="rz@example.org")
     assert fts_ids(ctx, "quixote") == set() and fts_ids(ctx, "bob@ex") == set()
     assert fts_ids(ctx, "zebulon") == {bob.id} and fts_ids(ctx, "rz@example") == {bob.id}
-    assert users.list_users(ctx, admin, search="quixote").items == []
+    assert listing.list_users(ctx, admin, search="quixote").items == []
     users.delete_user(ctx, admin, "bobsled")
     assert fts_ids(ctx, "zebulon") == set() and fts_ids(ctx, "bobsled") == set()
     with ctx.engine.connect() as conn:  # the index agrees with the table as a whole
@@ -119,16 +119,16 @@ def test_counts_do_not_scan_past_the_cap(ctx, make_operator, monkeypatch):
         with ctx.engine.connect() as conn:
             conn.execute(text("INSERT INTO users_fts(users_fts, rank) VALUES ('integrity-check', 1)"))
     admin = make_operator("admin", "zz-admin").actor
-    assert users.count_users(ctx, admin, search="zz-admin").value == 1  # the insert trigger is back
-    monkeypatch.setattr(users, "COUNT_CAP", 50)
-    count = users.count_users(ctx, admin, filter=UserFilter(role="member"))
+    assert listing.count_users(ctx, admin, search="zz-admin").value == 1  # the insert trigger is back
+    monkeypatch.setattr(listing, "COUNT_CAP", 50)
+    count = listing.count_users(ctx, admin, filter=UserFilter(role="member"))
     assert count.at_least and count.value == 50 and count.label() == "50+"
-    small = users.count_users(ctx, admin, filter=UserFilter(role="admin"))
+    small = listing.count_users(ctx, admin, filter=UserFilter(role="admin"))
     assert small.exact and not small.at_least
     # The unfiltered total is exact when counted, then served from the cache as "~"
     # until this context writes.
-    first = users.count_users(ctx, admin)
+    first = listing.count_users(ctx, admin)
     assert first.exact
-    assert users.count_users(ctx, admin).label() == f"~{first.value:,}"
+    assert listing.count_users(ctx, admin).label() == f"~{first.value:,}"
     users.create_user(ctx, admin, "newcomer")
-    assert users.count_users(ctx, admin) == type(first)(first.value + 1)
+    assert listing.count_users(ctx, admin) == type(first)(first.value + 1)

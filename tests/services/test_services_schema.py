@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from console import schema
 from console.security.hashing import Argon2Params
-from console.services import setup, tickets, users
+from console.services import listing, setup, tickets
 from console.services.context import Actor, ServiceContext
 from console.services.errors import NotInitialized, SchemaNewer, SchemaOutdated
 
@@ -79,7 +79,7 @@ def test_a_database_from_before_migrations_is_outdated_then_adopted(bare):
     assert after.up_to_date
     setup.initialize(bare, "root")
     setup.check_ready(bare)
-    assert [u.username for u in users.list_users(bare, READER, search="roo").items] == ["root"]
+    assert [u.username for u in listing.list_users(bare, READER, search="roo").items] == ["root"]
 
 
 def test_a_database_at_an_older_revision_is_outdated_then_upgraded_with_its_data(bare):

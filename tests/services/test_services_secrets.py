@@ -11,7 +11,7 @@ import secrets
 import pytest
 
 from console.security import tokens
-from console.services import audit, auth, passwords, sessions, tickets, users
+from console.services import audit, auth, listing, passwords, sessions, tickets, users
 from console.services.errors import ServiceError
 
 
@@ -96,7 +96,7 @@ def test_no_secret_leaks_anywhere(ctx, make_operator, db_rows, audit_events, cap
     results.append(actor)
     results.append(passwords.reset_password(ctx, actor, "alice"))
     keep(results[-1].password.reveal())
-    results.append(users.list_users(ctx, actor))
+    results.append(listing.list_users(ctx, actor))
     results.append(audit.query(ctx, actor, limit=500))
     results.append(audit.verify_chain(ctx, actor))
     assert len(errors) == 8

@@ -8,10 +8,10 @@ import pytest
 
 from console.config import Settings
 from console.security.hashing import Argon2Params
-from console.services import auth, setup, users
+from console.services import auth, listing, setup
 from console.services.context import Actor, ServiceContext
 from console.services.errors import NotInitialized, UserExists
-from console.services.users import UserFilter
+from console.services.listing import UserFilter
 
 
 @pytest.fixture
@@ -43,11 +43,11 @@ def test_demo_has_every_state_and_refuses_to_run_twice(empty_ctx):
     summary = setup.seed_demo(empty_ctx, 400)
     assert summary.users == 400
     reader = Actor(None, "t", "viewer", "local")
-    assert users.count_users(empty_ctx, reader).value == 400 + len(setup.DEMO_OPERATORS)
+    assert listing.count_users(empty_ctx, reader).value == 400 + len(setup.DEMO_OPERATORS)
     for flt, expected in ((UserFilter(blocked=True), summary.blocked), (UserFilter(external=True), summary.external),
                           (UserFilter(must_change=True), summary.must_change)):
-        assert users.count_users(empty_ctx, reader, filter=flt).value == expected > 0
-    assert users.count_users(empty_ctx, reader, filter=UserFilter(locked=True)).value == summary.locked > 0
+        assert listing.count_users(empty_ctx, reader, filter=flt).value == expected > 0
+    assert listing.count_users(empty_ctx, reader, filter=UserFilter(locked=True)).value == summary.locked > 0
     with pytest.raises(UserExists):
         setup.seed_demo(empty_ctx, 10)
 

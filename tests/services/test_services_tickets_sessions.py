@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from console.security import tokens
-from console.services import auth, passwords, sessions, tickets, users
+from console.services import auth, listing, passwords, sessions, tickets, users
 from console.services.context import Actor
 from console.services.errors import InvalidInput, TicketInvalid, TicketNotFound, UserNotFound, WeakPassword
 
@@ -119,7 +119,7 @@ def test_redeem_ticket_sets_password_once(ctx, admin, make_user, clock, audit_ev
     assert auth.authenticate(ctx, "gil", new).status == "ok"  # must_change cleared
     assert auth.authenticate(ctx, "gil", old).status == "invalid"
     assert not sessions.check_session(ctx, s.token.reveal()).valid
-    v = users.get_user(ctx, admin, "gil")
+    v = listing.get_user(ctx, admin, "gil")
     assert v.password_changed_at == clock.now
     assert v.password_expires_at == clock.now + timedelta(days=ctx.settings.password_expiry_days)
     [t] = tickets.list_tickets(ctx, admin, "gil", include_ended=True)

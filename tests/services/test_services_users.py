@@ -1,5 +1,6 @@
-"""console.services.users: create, get, list/search/filter/paginate, update,
-role, block, unblock, unlock, delete (success paths and their own rules)."""
+"""console.services.users (create, update, role, block, unblock, unlock,
+delete) and console.services.listing (get, list/search/filter/paginate):
+success paths and their own rules."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from console.services import auth, passwords, sessions, tickets, users
+from console.services import auth, listing, passwords, sessions, tickets, users
 from console.services.context import Actor
 from console.services.errors import InvalidInput, ServiceError, UserNotFound
-from console.services.users import UserFilter
+from console.services.listing import UserFilter
 from console.services.views import UserView
 
 SYSTEM = Actor.system("test")
@@ -24,7 +25,7 @@ def names(page_or_items) -> list[str]:
 def all_users(ctx, actor, **kw) -> list[str]:
     out, cursor = [], None
     while True:
-        page = users.list_users(ctx, actor, cursor=cursor, limit=500, **kw)
+        page = listing.list_users(ctx, actor, cursor=cursor, limit=500, **kw)
         out += names(page)
         if page.next_cursor is None:
             return out
@@ -47,7 +48,7 @@ def test_create_user_generates_a_password_that_signs_in(ctx, admin, clock, audit
     pw = res.password.reveal()
     policy = ctx.policy
     assert policy.min_length <= len(pw) <= policy.max_length
-    assert users.get_user(ctx, admin, "alice") == v
+    assert listing.get_user(ctx, admin, "alice") == v
     assert auth.authenticate(ctx, "alice", pw).status == "must_change"
 
     ev = audit_events()[-1]
@@ -78,20 +79,20 @@ def test_create_user_with_expiry_zero_means_never(make_ctx, ctx, system_actor):
 
 def test_get_user_is_case_insensitive_and_returns_canonical_name(ctx, viewer, make_user):
     make_user("MixedCase")
-    assert users.get_user(ctx, viewer, "mixedcase").username == "MixedCase"
-    assert users.get_user(ctx, viewer, "MIXEDCASE").username == "MixedCase"
+    assert listing.get_user(ctx, viewer, "mixedcase").username == "MixedCase"
+    assert listing.get_user(ctx, viewer, "MIXEDCASE").username == "MixedCase"
 
 
 def test_get_user_unknown(ctx, viewer):
     with pytest.raises(UserNotFound) as ei:
-        users.get_user(ctx, viewer, "ghost")
+        listing.get_user(ctx, viewer, "ghost")
     assert ei.value.code == "USER_NOT_FOUND" and "ghost" in ei.value.message
 
 
 def test_user_view_never_carries_the_hash(ctx, viewer, make_user):
     made = make_user("hashless").user
     assert made.has_password and not any("hash" in f for f in UserView.FIELDS)
-    for v in (made, users.get_user(ctx, viewer, "hashless"), users.list_users(ctx, viewer, search="hashless").items[0]):
+    for v in (made, listing.get_user(ctx, viewer, "hashless"), listing.list_users(ctx, viewer, search="hashless").items[0]):
         assert v.username == "hashless" and v.has_password is True
         assert "$argon2" not in repr(v) and "$argon2" not in repr(v.as_dict())
         assert not any(isinstance(x, str) and "$argon2" in x for x in v._row)  # not even held unshown
@@ -216,7 +217,7 @@ def test_keyset_pagination_visits_every_user_once(ctx, viewer, make_user):
     expected = sorted(created + ["viewer"], key=str.lower)
     seen, cursor, pages = [], None, 0
     while True:
-        page = users.list_users(ctx, viewer, cursor=cursor, limit=5)
+        page = listing.list_users(ctx, viewer, cursor=cursor, limit=5)
         pages += 1
         assert len(page.items) <= 5
         seen += names(page)
@@ -232,19 +233,19 @@ def test_keyset_pagination_visits_every_user_once(ctx, viewer, make_user):
 def test_keyset_pagination_exact_multiple_has_no_empty_last_page(ctx, viewer, make_user):
     for i in range(9):
         make_user(f"p{i}")  # + viewer = 10
-    p1 = users.list_users(ctx, viewer, limit=5)
-    p2 = users.list_users(ctx, viewer, limit=5, cursor=p1.next_cursor)
+    p1 = listing.list_users(ctx, viewer, limit=5)
+    p2 = listing.list_users(ctx, viewer, limit=5, cursor=p1.next_cursor)
     assert len(p1.items) == len(p2.items) == 5 and p2.next_cursor is None
 
 
 def test_keyset_pagination_is_stable_under_inserts(ctx, viewer, make_user):
     for n in ("b", "d", "f", "h"):
         make_user(n)
-    p1 = users.list_users(ctx, viewer, limit=2)
+    p1 = listing.list_users(ctx, viewer, limit=2)
     assert names(p1) == ["b", "d"]
     make_user("a")  # sorts before the cursor: must not shift the next page
     make_user("e")  # sorts after: must appear
-    p2 = users.list_users(ctx, viewer, limit=2, cursor=p1.next_cursor)
+    p2 = listing.list_users(ctx, viewer, limit=2, cursor=p1.next_cursor)
     assert names(p2) == ["e", "f"]
 
 
@@ -254,7 +255,7 @@ def test_pagination_with_filter(ctx, viewer, make_user):
         make_user(f"y{i}")
     seen, cursor = [], None
     while True:
-        page = users.list_users(ctx, viewer, filter=UserFilter(role="helpdesk"), cursor=cursor, limit=3)
+        page = listing.list_users(ctx, viewer, filter=UserFilter(role="helpdesk"), cursor=cursor, limit=3)
         seen += names(page)
         if not page.next_cursor:
             break
@@ -275,7 +276,7 @@ def test_pagination_with_filter(ctx, viewer, make_user):
 )
 def test_list_users_rejects_bad_arguments(ctx, viewer, kw, field, rule):
     with pytest.raises(InvalidInput) as ei:
-        users.list_users(ctx, viewer, **kw)
+        listing.list_users(ctx, viewer, **kw)
     assert (ei.value.code, ei.value.field, ei.value.rule) == ("INVALID_INPUT", field, rule)
 
 
@@ -289,7 +290,7 @@ def test_update_profile(ctx, admin, make_user, clock, audit_events):
                              expected_version=v0.version)
     assert (v.email, v.display_name) == ("frank@example.org", "Frank Zappa")
     assert v.version == v0.version + 1 and v.updated_at == clock.now
-    assert users.get_user(ctx, admin, "frank") == v
+    assert listing.get_user(ctx, admin, "frank") == v
     assert audit_events()[-1].details == {"changed": ["email", "display_name"]}
 
     v2 = users.update_profile(ctx, admin, "FRANK", email=None)  # only the email, removed
@@ -300,7 +301,7 @@ def test_update_profile(ctx, admin, make_user, clock, audit_events):
 def test_set_role(ctx, admin, make_user, audit_events):
     make_user("gina")
     v = users.set_role(ctx, admin, "gina", "helpdesk", reason="promoted")
-    assert v.role == "helpdesk" and users.get_user(ctx, admin, "gina").role == "helpdesk"
+    assert v.role == "helpdesk" and listing.get_user(ctx, admin, "gina").role == "helpdesk"
     ev = audit_events()[-1]
     assert (ev.action, ev.details, ev.reason) == ("user.set_role", {"from": "member", "to": "helpdesk"}, "promoted")
 
@@ -341,14 +342,14 @@ def test_block_revokes_sessions_and_tickets_and_unblock_restores(ctx, admin, mak
 def test_unlock_clears_lockout_and_failure_count(ctx, admin, make_user, audit_events):
     pw = make_user("ivan").password.reveal()
     auth.authenticate(ctx, "ivan", "wrong-password-1")
-    assert users.get_user(ctx, admin, "ivan").failed_logins == 1
+    assert listing.get_user(ctx, admin, "ivan").failed_logins == 1
     v = users.unlock_user(ctx, admin, "ivan")
     assert v.failed_logins == 0 and v.locked_until is None
     assert audit_events()[-1].details == {"failed_logins": 1, "was_locked": False}
 
     for _ in range(ctx.settings.user_lockout_failures):
         auth.authenticate(ctx, "ivan", "wrong-password-2")
-    assert users.get_user(ctx, admin, "ivan").locked
+    assert listing.get_user(ctx, admin, "ivan").locked
     assert auth.authenticate(ctx, "ivan", pw).status == "locked"
     v = users.unlock_user(ctx, admin, "ivan", reason="called in")
     assert not v.locked and v.locked_until is None
@@ -362,7 +363,7 @@ def test_delete_user_removes_account_sessions_and_tickets(ctx, admin, make_user,
     tickets.issue_ticket(ctx, admin, "judy")
     users.delete_user(ctx, admin, "judy", reason="GDPR request")
     with pytest.raises(UserNotFound):
-        users.get_user(ctx, admin, "judy")
+        listing.get_user(ctx, admin, "judy")
     rows = db_rows()
     assert rows["user_sessions"] == [] and rows["reset_tickets"] == []
     ev = audit_events()[-1]
@@ -397,4 +398,4 @@ def test_blocked_operator_can_no_longer_act(ctx, admin, make_operator, make_user
     with pytest.raises(ServiceError) as ei:
         users.block_user(ctx, other, "m", reason="x")
     assert ei.value.code == "PERMISSION_DENIED"
-    assert not users.get_user(ctx, admin, "m").blocked
+    assert not listing.get_user(ctx, admin, "m").blocked

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from textual.widgets import Select
 
-from console.services import auth, passwords, sessions, tickets, users
+from console.services import auth, listing, passwords, sessions, tickets, users
 from console.services.errors import TicketInvalid
 from console.services.permissions import Action
 from console.tui.screens.detail import UserDetailScreen
@@ -21,7 +21,7 @@ GOOD = "violet Harbour lamps 2031"
 
 
 def _user(ctx, admin, name="bob"):
-    return users.get_user(ctx, admin, name)
+    return listing.get_user(ctx, admin, name)
 
 
 def _shown_secret(tui, app) -> str:
@@ -421,7 +421,7 @@ async def test_delete_needs_the_username_typed_then_deletes_and_returns_to_the_l
         await tui.confirm(pilot)
         assert app.screen is dialog
         assert "type the username exactly" in tui.text(dialog, "#action-error")
-        assert users.count_users(ctx, admin, search="bob").value == 1
+        assert listing.count_users(ctx, admin, search="bob").value == 1
         await tui.fill(pilot, "#f-confirm", "bob")
         await tui.fill(pilot, "#f-reason", "duplicate account")
         await tui.confirm(pilot)
@@ -429,7 +429,7 @@ async def test_delete_needs_the_username_typed_then_deletes_and_returns_to_the_l
         lst = app.screen.query_one(UserList)
         await tui.wait_for(pilot, lambda: [u.username for u in lst.rows] == ["admin", "carol"])
         assert "bob" not in tui.screen_text(app)
-    assert users.count_users(ctx, admin, search="bob").value == 0
+    assert listing.count_users(ctx, admin, search="bob").value == 0
     event = audit_events()[-1]
     assert (event.action, event.target, event.outcome, event.reason) == ("user.delete", "bob", "ok",
                                                                          "duplicate account")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select
 
-from console.services import audit, users
-from console.services.users import UserFilter
+from console.services import audit, listing
+from console.services.listing import UserFilter
 from console.tui.screens.bulk import BulkScreen
 from console.tui.screens.users import UsersScreen
 
@@ -35,8 +35,8 @@ async def test_bulk_force_change_previews_then_runs(tui, ctx, admin, make_user):
         screen.query_one("#b-reason", Input).value = "yearly rotation"
         await pilot.press("ctrl+s")
         await tui.wait_for(pilot, lambda: not isinstance(app.screen, BulkScreen), what="the run to finish")
-    assert users.count_users(ctx, admin, filter=UserFilter(role="member", must_change=True)).value == 6
-    assert users.get_user(ctx, admin, "h1").must_change_password is False
+    assert listing.count_users(ctx, admin, filter=UserFilter(role="member", must_change=True)).value == 6
+    assert listing.get_user(ctx, admin, "h1").must_change_password is False
     ev = audit.query(ctx, admin, action="bulk.force_change").items
     assert len(ev) == 1 and ev[0].details["count"] == 6 and ev[0].reason == "yearly rotation"
 
@@ -51,7 +51,7 @@ async def test_helpdesk_bulk_is_limited_to_members_and_needs_the_identity_check(
         await pilot.press("ctrl+s")
         await tui.wait_for(pilot, lambda: "IDENTITY_CHECK_REQUIRED" in tui.text(app, "#action-error"),
                            what="the refusal")
-    assert users.get_user(ctx, helpdesk, "m0").must_change_password is False
+    assert listing.get_user(ctx, helpdesk, "m0").must_change_password is False
 
 
 async def test_a_count_for_a_form_since_changed_is_not_taken_as_the_preview(tui, admin, make_user):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.services import users
+from console.services import listing
 from console.services.permissions import Action
 from console.tui.screens.action import ActionDialog
 from console.tui.screens.detail import UserDetailScreen
@@ -31,7 +31,7 @@ async def test_an_action_during_an_outage_then_after_it(tui, ctx, admin, make_us
         await tui.confirm(pilot)  # the server is back: the same confirmation goes through
         await tui.wait_screen(pilot, UserDetailScreen)
         assert app.is_running
-    assert users.get_user(ctx, admin, "bob").must_change_password
+    assert listing.get_user(ctx, admin, "bob").must_change_password
 
 
 async def test_the_list_during_an_outage_says_so_and_recovers(tui, ctx, admin, make_user, outage):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from console.services import users
+from console.services import listing, users
 from console.services.permissions import Action
 from console.tui.screens.detail import UserDetailScreen
 from console.tui.screens.users import UsersScreen
@@ -287,7 +287,7 @@ async def test_a_list_error_is_shown_with_its_controls_written_out(tui, admin, m
         def refuse(*_args, **_kwargs):
             raise ServiceError("cannot list \u202eevil\x1b[2J")
 
-        monkeypatch.setattr(users, "list_users", refuse)
+        monkeypatch.setattr(listing, "list_users", refuse)
         await pilot.press("r")  # refresh: the list reads its first page again, and fails
         await tui.wait_for(pilot, lambda: list(app._notifications), what="the notification")
         assert [n.message for n in app._notifications] == ["cannot list \\u202eevil\\x1b[2J [SERVICE_ERROR]"]

@@ -9,7 +9,7 @@ import threading
 
 from textual.widgets import OptionList
 
-from console.services import users
+from console.services import listing, users
 from console.tui import app as app_module
 from console.tui.screens.detail import UserDetailScreen
 from console.tui.screens.users import DEBOUNCE, VIEWS, UsersScreen
@@ -44,13 +44,13 @@ async def test_the_list_opens_with_its_first_page_read_once(tui, admin, make_use
     for name in ("bob", "carol"):
         make_user(name)
     calls: list[dict] = []
-    real = users.list_users
+    real = listing.list_users
 
     def counting(*args, **kwargs):
         calls.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(users, "list_users", counting)
+    monkeypatch.setattr(listing, "list_users", counting)
     monkeypatch.setattr(app_module, "FIRST_PAGE_WAIT", 30.0)  # however slow the machine
     app, _ = tui.app(admin)
     async with app.run_test(size=tui.size) as pilot:
@@ -183,11 +183,11 @@ async def test_paging_through_a_thousand_users_holds_a_bounded_window(tui, ctx, 
 
     seed_demo(ctx, 1000)  # only into an empty database: the operator comes after
     admin = make_operator("admin", "zz-admin").actor
-    total = users.count_users(ctx, admin).value
+    total = listing.count_users(ctx, admin).value
     everyone = []
     cursor = None
     while True:
-        page = users.list_users(ctx, admin, cursor=cursor, limit=500)
+        page = listing.list_users(ctx, admin, cursor=cursor, limit=500)
         everyone += [u.username for u in page.items]
         if page.next_cursor is None:
             break
@@ -286,16 +286,16 @@ async def test_end_before_the_count_arrives_still_pages_back_up(tui, ctx, make_o
 
     seed_demo(ctx, 300)
     admin = make_operator("admin", "zz-admin").actor
-    everyone = [u.username for u in users.list_users(ctx, admin, limit=500).items]
+    everyone = [u.username for u in listing.list_users(ctx, admin, limit=500).items]
     total = len(everyone)
     counted = threading.Event()
-    real_count = users.count_users
+    real_count = listing.count_users
 
     def slow_count(*args, **kwargs):  # a count over a large table takes longer than one keyset page
         counted.wait(5)
         return real_count(*args, **kwargs)
 
-    monkeypatch.setattr(users, "count_users", slow_count)
+    monkeypatch.setattr(listing, "count_users", slow_count)
     app, _ = tui.app(admin)
     async with app.run_test(size=tui.size) as pilot:
         await tui.wait_screen(pilot, UsersScreen)

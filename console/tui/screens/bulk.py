@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, S
 
 from console.services import bulk
 from console.services.errors import ServiceError
-from console.services.users import UserFilter
+from console.services.listing import UserFilter
 from console.services.validation import ROLES
 from console.tui.text import plain, safe
 

@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
-from console.services.users import UserFilter
+from console.services.listing import UserFilter
 from console.services.views import Page, UserView
 from console.tui.widgets.userlist import Query, UserList
 from console.tui.widgets.viewpicker import ViewMenu, ViewPicker

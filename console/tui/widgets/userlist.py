@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from console.services import users
+from console.services import listing
 from console.services.views import Count, Page, UserView
 from console.tui.text import age, day, safe
 
@@ -31,7 +31,7 @@ COLUMNS = (("USERNAME", 13), ("NAME", 13), ("EMAIL", 15), ("ROLE", 8), ("STATUS"
 @dataclass(frozen=True)
 class Query:
     search: str = ""
-    filter: users.UserFilter = field(default_factory=users.UserFilter)
+    filter: listing.UserFilter = field(default_factory=listing.UserFilter)
     order: str = "username"
 
 
@@ -98,7 +98,7 @@ class UserList(Widget, can_focus=True):
 
     @staticmethod
     def list_args(query: Query) -> dict:
-        """The arguments of ``users.list_users`` for pages of ``query`` (for
+        """The arguments of ``listing.list_users`` for pages of ``query`` (for
         its first page, as they are)."""
         return dict(search=query.search or None, filter=query.filter, order=query.order, limit=PAGE)
 
@@ -122,7 +122,7 @@ class UserList(Widget, can_focus=True):
     def _count(self) -> None:
         """Started once the first page is in: the rows are drawn first, the count follows."""
         app, q, gen = self.app, self.query_, self.generation
-        app.service(users.count_users, app.ctx, app.actor, search=q.search or None, filter=q.filter,
+        app.service(listing.count_users, app.ctx, app.actor, search=q.search or None, filter=q.filter,
                     done=lambda n: self._got_count(gen, n), group="userlist-count", exclusive=True)
 
     def _fetch(self, where: str) -> None:
@@ -137,7 +137,7 @@ class UserList(Widget, can_focus=True):
             kw["before"] = self.pages[0].prev_cursor
         elif where == "last":
             kw["from_end"] = True
-        app.service(users.list_users, app.ctx, app.actor, **kw, done=lambda page: self._got(token, where, kw, page),
+        app.service(listing.list_users, app.ctx, app.actor, **kw, done=lambda page: self._got(token, where, kw, page),
                     failed=lambda err: self._failed(token, where, err), group=f"userlist-{where}",
                     exclusive=where in ("first", "last"))
 
@@ -276,11 +276,11 @@ class UserList(Widget, can_focus=True):
         def fetch_all() -> tuple[list[dict], list[Page[UserView]]]:
             # From the window's first page on, each next page follows the fresh one
             # before it: a row deleted or added meanwhile neither repeats nor leaves a gap.
-            args, pages = [first], [users.list_users(app.ctx, app.actor, **first)]
+            args, pages = [first], [listing.list_users(app.ctx, app.actor, **first)]
             base = {k: v for k, v in first.items() if k not in ("cursor", "before", "from_end")}
             while len(pages) < n and pages[-1].next_cursor:
                 args.append({**base, "cursor": pages[-1].next_cursor})
-                pages.append(users.list_users(app.ctx, app.actor, **args[-1]))
+                pages.append(listing.list_users(app.ctx, app.actor, **args[-1]))
             return args, pages
 
         app.service(fetch_all, done=lambda result: self._got_window(token, *result), group="userlist-window",

@@ -1,0 +1,245 @@
+"""Reading native accounts: one account, keyset pages (search, filter, order),
+capped counts, and the desk's operators. Changing them is services/users.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from sqlalchemy import Integer, String, case, func
+from sqlmodel import select
+
+from console.models import LOCAL_SOURCE, User, UTCDateTime
+from console.services import pagination, prepared, validation
+from console.services import search as search_index
+from console.services.base import get_user_row, reading, reading_prepared
+from console.services.context import Actor, ServiceContext
+from console.services.errors import InvalidInput
+from console.services.views import Count, Page, UserView
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    role: str | None = None
+    blocked: bool | None = None
+    locked: bool | None = None
+    expired: bool | None = None
+    must_change: bool | None = None
+    external: bool | None = None
+    #: Not signed in for this many days (or never).
+    inactive_days: int | None = None
+
+    def describe(self) -> dict:
+        """The filter's set fields, for audit events and previews."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def get_user(ctx: ServiceContext, actor: Actor, username: str) -> UserView:
+    with reading(ctx, actor) as s:
+        return UserView.of(get_user_row(s, username), ctx.now())
+
+
+ORDERS = ("username", "attention")
+
+
+def _attention_rank(now):
+    """0 locked, 1 expired, 2 blocked, 3 never signed in, 4 the rest."""
+    return case(
+        ((User.locked_until.is_not(None)) & (User.locked_until > now), 0),
+        ((User.password_expires_at.is_not(None)) & (User.password_expires_at <= now), 1),
+        (User.blocked == True, 2),  # noqa: E712
+        (User.last_login_at.is_(None), 3),
+        else_=4,
+    )
+
+
+def filter_values(f: UserFilter, now) -> dict:
+    """The bind values of a filter's conditions, validated (see filter_conditions)."""
+    values: dict = {"now": now}
+    if f.role is not None:
+        values["role"] = validation.role(f.role)
+    if f.inactive_days is not None:
+        if not isinstance(f.inactive_days, int) or isinstance(f.inactive_days, bool) or not 1 <= f.inactive_days <= 36500:
+            raise InvalidInput("inactive_days", "range", "a whole number of days from 1 to 36500")
+        values["since"] = now - timedelta(days=f.inactive_days)
+    return values
+
+
+def filter_conditions(f: UserFilter, values: dict | None = None) -> list:
+    """SQL conditions on ``users`` for a filter (shared with bulk actions).
+    ``values``: from filter_values; None leaves ``now``, ``role`` and ``since``
+    as bind parameters for a prepared statement, whose shape is then the
+    filter's boolean fields and which of role and inactive_days are set."""
+    param = prepared.binder(values)
+    conds: list = []
+    if f.role is not None:
+        conds.append(User.role == param("role", String))
+    if f.blocked is not None:
+        conds.append(User.blocked == f.blocked)
+    if f.locked is not None:
+        now = param("now", UTCDateTime)
+        locked = (User.locked_until.is_not(None)) & (User.locked_until > now)
+        conds.append(locked if f.locked else ~locked)
+    if f.expired is not None:
+        now = param("now", UTCDateTime)
+        expired = (User.password_expires_at.is_not(None)) & (User.password_expires_at <= now)
+        conds.append(expired if f.expired else ~expired)
+    if f.must_change is not None:
+        conds.append(User.must_change_password == f.must_change)
+    if f.external is not None:
+        conds.append((User.source != LOCAL_SOURCE) if f.external else (User.source == LOCAL_SOURCE))
+    if f.inactive_days is not None:
+        since = param("since", UTCDateTime)
+        conds.append(User.last_login_at.is_(None) | (User.last_login_at < since))
+    return conds
+
+
+def _filtered(stmt, f: UserFilter, values: dict | None):
+    conds = filter_conditions(f, values)
+    return stmt.where(*conds) if conds else stmt
+
+
+def _shape_of(f: UserFilter) -> UserFilter:
+    """The part of a filter that shapes its SQL: the booleans as given, role and
+    inactive_days only as "set" (their values are bound at run time)."""
+    return replace(f, role="" if f.role is not None else None, inactive_days=0 if f.inactive_days is not None else None)
+
+
+def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter):
+    """A list page's statement, from its shape only (prepared.py): bind
+    parameters ``now``, ``role``, ``since``, the search terms, ``k0``… (the
+    cursor) and ``limit``."""
+    param = prepared.binder(None)
+    stmt = _filtered(select(*UserView.columns()).select_from(User), shape, None)
+    if kind is not None:
+        stmt, id_col = search_index.apply(stmt, kind)
+        cols = [id_col]
+    else:
+        cols = [func.lower(User.username), User.id]
+    if order == "attention":
+        cols.insert(0, _attention_rank(param("now", UTCDateTime)))
+    keys = [param(f"k{i}") for i in range(len(cols))]
+    if mode == "after":
+        stmt = stmt.where(pagination.after(cols, keys))
+    elif mode == "before":
+        stmt = stmt.where(pagination.before(cols, keys))
+    backwards = mode in ("before", "end")
+    return stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(param("limit", Integer))
+
+
+def list_users(
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    filter: UserFilter | None = None,
+    cursor: str | None = None,
+    before: str | None = None,
+    from_end: bool = False,
+    limit: int = 50,
+    order: str = "username",
+) -> Page[UserView]:
+    """One keyset page of users (never an offset).
+
+    ``search`` is a case-insensitive substring of username, email or display name
+    (under three characters on SQLite: a prefix; see services/search.py); its
+    results come in account-creation order.
+    ``order``: ``username`` (case-insensitive), or ``attention``: locked, expired,
+    blocked and never-signed-in accounts first, each group by username.
+    ``cursor`` continues after a page (its ``next_cursor``); ``before`` gives the
+    page that ends just before a page (its ``prev_cursor``); ``from_end`` gives
+    the last page."""
+    limit = pagination.check_limit(limit)
+    if order not in ORDERS:
+        raise InvalidInput("order", "choice", f"one of {', '.join(ORDERS)}")
+    if sum(map(bool, (cursor, before, from_end))) > 1:
+        raise InvalidInput("cursor", "exclusive", "give one of cursor, before and from_end")
+    now = ctx.now()
+    f = filter or UserFilter()
+    values = filter_values(f, now)
+    q = search.strip() if search else ""
+    kind = None
+    if q:
+        validation.reason(search, field="search", limit=200)
+        kind = search_index.kind_of(ctx.engine.dialect.name, q)
+        values.update(search_index.terms(kind, q))
+    mode = "after" if cursor else "before" if before else "end" if from_end else "first"
+    if cursor or before:
+        types = ((int,) if order == "attention" else ()) + ((int,) if kind else (str, int))
+        values.update((f"k{i}", v) for i, v in enumerate(pagination.decode(cursor or before, types)))
+    values["limit"] = limit + 1
+    shape = ("users.page", order, mode, kind, _shape_of(f))
+    with reading_prepared(ctx, actor) as conn:
+        query = prepared.prepare(conn.dialect, shape, lambda: _page_statement(order, mode, kind, _shape_of(f)))
+        rows = prepared.fetch(conn, query, values)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    backwards = mode in ("before", "end")
+    if backwards:
+        rows.reverse()
+    items = [UserView(r, now) for r in rows]
+    searching = kind is not None
+
+    def key_of(u: UserView) -> str:
+        parts: list = [u.id] if searching else [u.username.lower(), u.id]
+        if order == "attention":
+            parts.insert(0, u.attention_rank)
+        return pagination.encode(*parts)
+
+    if not items:
+        return Page(items=[], next_cursor=None, prev_cursor=None)
+    return Page(
+        items=items,
+        next_cursor=key_of(items[-1]) if (more and not backwards) or before else None,
+        prev_cursor=key_of(items[0]) if (more and backwards) or cursor else None,
+    )
+
+
+#: Counts beyond this are reported as "at least", never scanned to the end.
+COUNT_CAP = 10_000
+TOTAL_TTL = 60.0
+
+
+def count_users(
+    ctx: ServiceContext, actor: Actor, *, search: str | None = None, filter: UserFilter | None = None
+) -> Count:
+    """How many users match, without scanning a million rows on each keystroke:
+    searches and filters are counted up to COUNT_CAP ("10,000+" beyond; a plain
+    search from the full-text index alone); the unfiltered total is cached
+    (labelled "~")."""
+    f = filter or UserFilter()
+    now = ctx.now()
+    searching = bool(search and search.strip())
+    with reading(ctx, actor) as s:
+        if not searching and f == UserFilter():
+            cached = ctx.cache_get("users.total", TOTAL_TTL)
+            if cached is None:
+                cached = s.exec(select(func.count()).select_from(User)).one()
+                ctx.cache_put("users.total", cached)
+                return Count(cached)
+            return Count(cached, exact=False)
+        if searching:
+            validation.reason(search, field="search", limit=200)
+        dialect = ctx.engine.dialect.name
+        if searching and f == UserFilter() and search_index.uses_fts(dialect, search.strip()):
+            stmt = search_index.matches(search.strip())  # the index alone, no table lookups
+        else:
+            stmt = _filtered(select(User.id), f, filter_values(f, now))
+            if searching:
+                kind = search_index.kind_of(dialect, search.strip())
+                stmt, _ = search_index.apply(stmt, kind, search_index.terms(kind, search.strip()))
+        n = s.exec(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())).one()
+    return Count(COUNT_CAP, at_least=True) if n > COUNT_CAP else Count(n)
+
+
+#: The roles that sign in to the console (everyone else is an account it manages).
+OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
+
+
+def list_operators(ctx: ServiceContext, actor: Actor) -> list[UserView]:
+    """The desk's operators, by name (a short list: the people who run the
+    console). On a foreign store these are the desk's only accounts."""
+    with reading(ctx, actor) as s:
+        now = ctx.now()
+        rows = s.exec(select(User).where(User.role.in_(OPERATOR_ROLES)).order_by(func.lower(User.username))).all()
+        return [UserView.of(u, now) for u in rows]
