@@ -13,7 +13,6 @@ from console.cli.state import state
 from console.services import tickets
 from console.services import accounts
 from console.services.errors import InvalidInput
-from console.services.permissions import Action
 
 ticket_app = typer.Typer(help="Single-use password reset tickets.", rich_markup_mode=None)
 

@@ -11,7 +11,7 @@ import pytest
 from console import db
 from console.config import Settings
 from console.security.hashing import Argon2Params
-from console.services import setup, users
+from console.services import users
 from console.services.context import Actor, ServiceContext
 
 import django_project

@@ -19,7 +19,7 @@ from console.services.accounts import Account, AccountDetail
 from console.services.permissions import Action
 from console.services.views import Count, Page
 from console.tui.actions import STORE_ACTIONS
-from console.tui.text import cell, clip, plain, when
+from console.tui.text import cell, clip, plain
 
 PAGE = 50
 DEBOUNCE = 0.25
