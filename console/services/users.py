@@ -4,20 +4,21 @@ operators) is services/listing.py."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from console.models import LOCAL_SOURCE, AuditHead, ResetTicket, User, UserSession
+from console.models import LOCAL_SOURCE, AuditEvent, AuditHead, ResetTicket, User, UserSession
 from console.security.generator import generate
 from console.services import validation
 from console.services.base import action, find_user, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, LastAdmin, SelfAction, UserExists
 from console.services.listing import OPERATOR_ROLES
-from console.services.permissions import Action
+from console.services.permissions import ALLOWED, Action, denial
 from console.services.views import OneTimeSecret, PasswordResult, UserView
 
 UNSET = object()
@@ -146,9 +147,51 @@ def set_role(
         if u.role == "admin":
             _guard_last_admin(tx, u, "demoting them")
         tx.details = {"from": u.role, "to": role}
+        if RANK[role] > RANK[u.role]:
+            _raise_privilege(tx, u, role)
         u.role = role
         u.updated_at = tx.now
         return tx.saved(u)
+
+
+#: Roles from least to most privileged.
+RANK = {"member": 0, "viewer": 1, "helpdesk": 2, "admin": 3}
+#: The events that leave an account with a new password.
+_CREDENTIAL_SETTERS = ("user.create", "password.reset", "password.set", "password.change_own", "ticket.redeem")
+
+
+def _raise_privilege(tx, u: User, role: str) -> None:
+    """No privilege is carried across a promotion: the account's outstanding
+    tickets and its sessions end, and a password someone set who has no rights
+    over an account of the new role (helpdesk, for an admin) must be changed."""
+    tx.details["tickets_revoked"] = revoke_tickets_of(tx, u, "role raised")
+    tx.details["sessions_revoked"] = revoke_sessions_of(tx, u, "role raised")
+    if u.password_hash is None or u.must_change_password:
+        return
+    setter = _credential_setter(tx.s, u)
+    if setter is None:
+        return
+    holder = tx.s.exec(select(User).where(func.lower(User.username) == setter.lower())).first()
+    if holder is not None and not holder.blocked and holder.role in ALLOWED and not denial(
+            Actor(holder.id, holder.username, holder.role, "password"), Action.SET_PASSWORD, role):
+        return
+    u.must_change_password = True
+    tx.details["must_change"] = f"the password was set by {setter}, who has no rights over a {role} account"
+
+
+def _credential_setter(s, u: User) -> str | None:
+    """Who knows the account's current password besides its user: the operator
+    of the newest event that set it (for a redeemed ticket, its issuer unless it
+    was mailed to the user's own address), or None when the user chose it."""
+    ev = s.exec(select(AuditEvent).where(AuditEvent.target == u.username, AuditEvent.outcome == "ok",
+                                         AuditEvent.action.in_(_CREDENTIAL_SETTERS), AuditEvent.at >= u.created_at)
+                .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    if ev is None or ev.action == "password.change_own":
+        return None
+    if ev.action == "ticket.redeem":
+        ticket = s.get(ResetTicket, json.loads(ev.details).get("ticket_id") or 0)
+        return None if ticket is None or ticket.delivery == "email" else ticket.issued_by
+    return ev.operator
 
 
 def revoke_sessions_of(tx, u: User, why: str) -> int:
