@@ -74,6 +74,11 @@ class User(Table, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     version: int = Field(default=1, sa_column=_user_version)
+    #: The operator's console sign-in failures and lockout, apart from the
+    #: application's (``failed_logins``, ``locked_until``): a public login form
+    #: can lock an account out of the application, never an operator out of the console.
+    console_failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    console_locked_until: datetime | None = _ts()
 
     __mapper_args__ = {"version_id_col": _user_version}
 

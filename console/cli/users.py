@@ -33,6 +33,9 @@ def show_user(u) -> None:
         ("blocked", f"yes: {u.blocked_reason or 'no reason'} ({when(u.blocked_at)})" if u.blocked else "no"),
         ("failed sign-ins", u.failed_logins),
         ("locked until", when(u.locked_until) if u.locked else "-"),
+        *([("console lock", f"until {when(u.console_locked_until)}" if u.console_locked
+            else f"no ({u.console_failed_logins} failed console sign-in(s))")]
+          if u.role in ("admin", "helpdesk", "viewer") else []),
         ("last sign-in", when(u.last_login_at)),
         ("created", when(u.created_at)),
         ("version", u.version),

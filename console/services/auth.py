@@ -80,20 +80,27 @@ class _Verdict:
         return result, (self.ctx.hasher.hash(self.password) if result.ok and result.needs_rehash else None)
 
 
-def _register_failure(s, u: User, now, failures: int, minutes: int) -> bool:
-    """Count a failed sign-in; return True when this one locks the account."""
-    count = u.failed_logins + 1
+def _register_failure(s, u: User, now, failures: int, minutes: int, *, console: bool = False) -> bool:
+    """Count a failed sign-in, the console's or the application's (each has its
+    own count and lock); return True when this one locks."""
+    count_field, until_field = ("console_failed_logins", "console_locked_until") if console else (
+        "failed_logins", "locked_until")
+    count = getattr(u, count_field) + 1
     if count >= failures:
-        _bookkeep(s, u, failed_logins=0, locked_until=now + timedelta(minutes=minutes))
+        _bookkeep(s, u, **{count_field: 0, until_field: now + timedelta(minutes=minutes)})
         return True
-    _bookkeep(s, u, failed_logins=count)
+    _bookkeep(s, u, **{count_field: count})
     return False
 
 
 def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success: bool = True) -> Actor:
     """Verify an operator's password. Unknown user, wrong password, a member or
     external account all give the same AUTH_FAILED; repeated failures lock the
-    account (LOCKED_OUT, with when it ends). Every outcome is audited."""
+    operator out of the console (its own lock: the application's sign-in
+    failures never count here). The lock is told (LOCKED_OUT, with when it
+    ends) only to whoever gives the right password: the failure that locks and
+    a wrong password while locked give the same AUTH_FAILED as an unknown name.
+    Every outcome is audited."""
     validation.secret(password)
     settings = ctx.settings
     name = _username_or_none(username)
@@ -106,28 +113,28 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
             u = find_user(s, name, for_update=True) if name else None
             details: dict = {}
             action = "operator.sign_in"
+            audit_code: str | None = None
             if u is None or u.role not in OPERATOR_ROLES or u.source != LOCAL_SOURCE or not u.password_hash:
                 err = AuthFailed(WRONG)
-            elif u.locked_until is not None and u.locked_until > now:
-                err = LockedOut(f"too many failed sign-ins: {u.username} is locked until {_fmt(u.locked_until)}",
-                                until=u.locked_until)
+            elif u.console_locked_until is not None and u.console_locked_until > now:
+                if verdict.for_(u)[0].ok:
+                    err = LockedOut(f"too many failed sign-ins: {u.username} is locked until "
+                                    f"{_fmt(u.console_locked_until)}", until=u.console_locked_until)
+                else:
+                    err, audit_code = AuthFailed(WRONG), LockedOut.code
             else:
                 result, rehash = verdict.for_(u)
                 if not result.ok:
                     if _register_failure(s, u, now, settings.operator_lockout_failures,
-                                         settings.operator_lockout_minutes):
+                                         settings.operator_lockout_minutes, console=True):
                         action = "operator.locked"
-                        details = {"failures": settings.operator_lockout_failures, "until": u.locked_until}
-                        err = LockedOut(
-                            f"{WRONG}; too many failed sign-ins: locked until {_fmt(u.locked_until)}",
-                            until=u.locked_until,
-                        )
-                    else:
-                        err = AuthFailed(WRONG)
+                        details = {"failures": settings.operator_lockout_failures, "until": u.console_locked_until}
+                        audit_code = LockedOut.code
+                    err = AuthFailed(WRONG)
                 elif u.blocked:
                     err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
                 else:
-                    values: dict = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+                    values: dict = {"console_failed_logins": 0, "console_locked_until": None, "last_login_at": now}
                     if rehash is not None:
                         values["password_hash"] = rehash
                         details["rehashed"] = True
@@ -142,7 +149,7 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                     action=action,
                     target=u.username if u else name,
                     outcome="ok" if err is None else err.outcome,
-                    error_code=err.code if err else None,
+                    error_code=audit_code or (err.code if err else None),
                     details={**details, "method": "password"},
                 )
             s.commit()

@@ -80,7 +80,7 @@ def _state_denial(ctx: ServiceContext, actor: Actor, action: Action, u: UserView
         return "already blocked" if u.blocked else "you cannot block your own account"
     if action is Action.UNBLOCK and not u.blocked:
         return "the account is not blocked"
-    if action is Action.UNLOCK and not (u.locked or u.failed_logins):
+    if action is Action.UNLOCK and not (u.locked or u.failed_logins or u.console_locked or u.console_failed_logins):
         return "the account is not locked and has no failed sign-ins"
     if action in (Action.DELETE, Action.SET_ROLE) and own:
         return "you cannot do this to your own account"

@@ -120,6 +120,7 @@ def apply_new_hash(tx: Tx, u: User, new_hash: str, *, expires_at: datetime | Non
     if must_change is not None:
         u.must_change_password = must_change
     u.failed_logins, u.locked_until = 0, None
+    u.console_failed_logins, u.console_locked_until = 0, None
     u.updated_at = tx.now
     tx.s.add(u)
 

@@ -265,13 +265,18 @@ def unlock_user(
     identity_check: str | None = None,
     expected_version: int | None = None,
 ) -> UserView:
-    """Clear a lockout after failed sign-ins (and the failure count)."""
+    """Clear a lockout after failed sign-ins (and the failure count): the
+    application's, and an operator's console lock."""
     with user_action(ctx, actor, "user.unlock", Action.UNLOCK, username,
                      reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
-        if u.failed_logins == 0 and u.locked_until is None:
+        if (u.failed_logins, u.locked_until, u.console_failed_logins, u.console_locked_until) == (0, None, 0, None):
             raise InvalidInput("locked", "no_change", f"{u.username} is not locked and has no failed sign-ins")
         tx.details = {"failed_logins": u.failed_logins, "was_locked": bool(u.locked_until and u.locked_until > tx.now)}
+        if u.console_failed_logins or u.console_locked_until:
+            tx.details.update(console_failed_logins=u.console_failed_logins,
+                              was_console_locked=bool(u.console_locked_until and u.console_locked_until > tx.now))
         u.failed_logins, u.locked_until, u.updated_at = 0, None, tx.now
+        u.console_failed_logins, u.console_locked_until = 0, None
         return tx.saved(u)
 
 

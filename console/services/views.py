@@ -83,7 +83,8 @@ class UserView:
     FIELDS = (
         "id", "username", "email", "display_name", "role", "source", "has_password", "password_changed_at",
         "password_expires_at", "must_change_password", "blocked", "blocked_reason", "blocked_at", "failed_logins",
-        "locked_until", "last_login_at", "created_at", "updated_at", "version",
+        "locked_until", "last_login_at", "created_at", "updated_at", "version", "console_failed_logins",
+        "console_locked_until",
     )
 
     id: int = _Column(0)  # type: ignore[assignment]
@@ -105,6 +106,9 @@ class UserView:
     created_at: datetime = _Column(16, utc)  # type: ignore[assignment]
     updated_at: datetime = _Column(17, utc)  # type: ignore[assignment]
     version: int = _Column(18)  # type: ignore[assignment]
+    #: An operator's console sign-in failures and lock (apart from the application's).
+    console_failed_logins: int = _Column(19)  # type: ignore[assignment]
+    console_locked_until: datetime | None = _Column(20, utc)  # type: ignore[assignment]
 
     def __init__(self, row: tuple | Any, now: datetime) -> None:
         """``row``: the values of ``columns()`` in order; ``now``: the moment
@@ -123,20 +127,25 @@ class UserView:
         return [t.id, t.username, t.email, t.display_name, t.role, t.source, t.password_hash.is_not(None),
                 t.password_changed_at, t.password_expires_at, t.must_change_password, t.blocked, t.blocked_reason,
                 t.blocked_at, t.failed_logins, t.locked_until, t.last_login_at, t.created_at, t.updated_at,
-                t.version]
+                t.version, t.console_failed_logins, t.console_locked_until]
 
     @classmethod
     def of(cls, u: User, now: datetime) -> "UserView":
         return cls((u.id, u.username, u.email, u.display_name, u.role, u.source, u.password_hash is not None,
                     u.password_changed_at, u.password_expires_at, u.must_change_password, u.blocked,
                     u.blocked_reason, u.blocked_at, u.failed_logins, u.locked_until, u.last_login_at, u.created_at,
-                    u.updated_at, u.version), now)
+                    u.updated_at, u.version, u.console_failed_logins, u.console_locked_until), now)
 
     # -- derived, at the time the view was made ---------------------------------
 
     @property
     def locked(self) -> bool:
         until = self.locked_until
+        return until is not None and until > self._now
+
+    @property
+    def console_locked(self) -> bool:
+        until = self.console_locked_until
         return until is not None and until > self._now
 
     @property

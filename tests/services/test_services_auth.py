@@ -66,7 +66,7 @@ def test_sign_in_failures_look_the_same(ctx, make_user, audit_events):
         assert (ev.action, ev.outcome, ev.error_code) == ("operator.sign_in", "denied", "AUTH_FAILED")
     assert messages == {"wrong username or password"}
     assert audit_events()[-1].operator == "(invalid username)"
-    assert listing.get_user(ctx, SYSTEM, "op").failed_logins == 1
+    assert listing.get_user(ctx, SYSTEM, "op").console_failed_logins == 1
     assert listing.get_user(ctx, SYSTEM, "mem").failed_logins == 0
     assert auth.sign_in(ctx, "op", op).username == "op"
     assert listing.get_user(ctx, SYSTEM, "op").failed_logins == 0  # success resets the count
@@ -93,25 +93,31 @@ def test_sign_in_empty_password(ctx):
 def test_operator_lockout(make_ctx, ctx, make_user, clock, audit_events):
     c = make_ctx(operator_lockout_failures=3, operator_lockout_minutes=10)
     pw = make_user("op", role="helpdesk").password.reveal()
+    with pytest.raises(AuthFailed) as unknown:
+        auth.sign_in(c, "nobody-here", WRONG)
     for _ in range(2):
         with pytest.raises(AuthFailed):
             auth.sign_in(c, "op", WRONG)
-    with pytest.raises(LockedOut) as ei:
+    # The failure that locks answers as any wrong password does: it tells no one the account exists.
+    with pytest.raises(AuthFailed) as ei:
         auth.sign_in(c, "op", WRONG)
+    assert ei.value.as_dict() == unknown.value.as_dict()
     until = clock.now + timedelta(minutes=10)
-    assert ei.value.code == "LOCKED_OUT" and ei.value.until == until
-    assert ei.value.details["until"] == until
     ev = audit_events()[-1]
     assert (ev.action, ev.target, ev.outcome, ev.error_code) == ("operator.locked", "op", "denied", "LOCKED_OUT")
     assert ev.details["failures"] == 3 and ev.details["until"] == until.isoformat()
     v = listing.get_user(c, SYSTEM, "op")
-    assert v.locked and v.locked_until == until
+    assert v.console_locked and v.console_locked_until == until
+    assert not v.locked  # the application's lock is another matter
 
-    # the right password does not get in while locked
+    # A wrong password while locked: the same answer again; the right one is told of the lock.
+    with pytest.raises(AuthFailed) as ei:
+        auth.sign_in(c, "op", WRONG + "2")
+    assert ei.value.as_dict() == unknown.value.as_dict()
     clock.advance(minutes=9, seconds=59)
     with pytest.raises(LockedOut) as ei:
         auth.sign_in(c, "op", pw)
-    assert ei.value.until == until
+    assert ei.value.code == "LOCKED_OUT" and ei.value.until == until and ei.value.details["until"] == until
     ev = audit_events()[-1]
     assert (ev.action, ev.outcome, ev.error_code) == ("operator.sign_in", "denied", "LOCKED_OUT")
 
@@ -119,18 +125,43 @@ def test_operator_lockout(make_ctx, ctx, make_user, clock, audit_events):
     clock.advance(seconds=1)
     assert auth.sign_in(c, "op", pw).username == "op"
     v = listing.get_user(c, SYSTEM, "op")
-    assert not v.locked and v.locked_until is None and v.failed_logins == 0
+    assert not v.console_locked and v.console_locked_until is None and v.console_failed_logins == 0
+
+
+def test_the_applications_sign_in_never_locks_an_operator_out_of_the_console(ctx, make_user):
+    pw = make_user("boss", role="admin").password.reveal()
+    for _ in range(ctx.settings.user_lockout_failures * 3):  # a public login form, hammered
+        assert auth.authenticate(ctx, "boss", WRONG).status == "invalid"
+    assert auth.authenticate(ctx, "boss", pw).status == "locked"  # the application's lock holds
+    assert auth.sign_in(ctx, "boss", pw).username == "boss"
+
+
+def test_console_failures_do_not_lock_the_application_account(ctx, make_user):
+    pw = make_user("hd", role="helpdesk").password.reveal()
+    for _ in range(ctx.settings.operator_lockout_failures):
+        with pytest.raises(AuthFailed):
+            auth.sign_in(ctx, "hd", WRONG)
+    assert auth.authenticate(ctx, "hd", pw).status == "ok"
+
+
+def test_unlock_clears_an_operators_console_lock(ctx, admin, make_user):
+    make_user("op2", role="viewer")
+    for _ in range(ctx.settings.operator_lockout_failures):
+        with pytest.raises(AuthFailed):
+            auth.sign_in(ctx, "op2", WRONG)
+    assert listing.get_user(ctx, admin, "op2").console_locked
+    v = users.unlock_user(ctx, admin, "op2", reason="verified by phone")
+    assert not v.console_locked and v.console_failed_logins == 0
 
 
 def test_operator_lockout_uses_default_failures(ctx, make_user, clock):
     make_user("op", role="viewer")
     n = ctx.settings.operator_lockout_failures
-    for _ in range(n - 1):
+    for _ in range(n):
         with pytest.raises(AuthFailed):
             auth.sign_in(ctx, "op", WRONG)
-    with pytest.raises(LockedOut) as ei:
-        auth.sign_in(ctx, "op", WRONG)
-    assert ei.value.until == clock.now + timedelta(minutes=ctx.settings.operator_lockout_minutes)
+    v = listing.get_user(ctx, SYSTEM, "op")
+    assert v.console_locked_until == clock.now + timedelta(minutes=ctx.settings.operator_lockout_minutes)
 
 
 # -- trusted_operator -------------------------------------------------------------------

@@ -66,7 +66,8 @@ async def test_empty_fields_are_refused_without_a_service_call(tui, make_user, a
     assert len(audit_events()) == before
 
 
-async def test_repeated_failures_lock_the_operator_out_with_the_time_it_ends(tui, ctx, make_user, clock):
+async def test_repeated_failures_lock_the_operator_out_and_only_the_right_password_learns_when_it_ends(
+        tui, ctx, make_user, clock):
     pw = make_user("alice", role="admin").password.reveal()
     n = ctx.settings.operator_lockout_failures
     app, _ = tui.app(None)
@@ -74,14 +75,15 @@ async def test_repeated_failures_lock_the_operator_out_with_the_time_it_ends(tui
         for i in range(n):
             await _type_credentials(tui, pilot, "alice", f"wrong-{i}", by_key=False)
             await tui.wait_for(pilot, lambda: not app.screen.query_one("#signin-button").disabled)
+        # The locking failure reads as any wrong password (whoever guesses learns nothing).
+        assert "wrong username or password" in tui.text(app, "#signin-error")
+        assert "Locked" not in tui.text(app, "#signin-error")
         until = clock.now + timedelta(minutes=ctx.settings.operator_lockout_minutes)
-        message = tui.text(app, "#signin-error")
-        assert "Locked out until" in message
-        assert until.strftime("%Y-%m-%d %H:%M") in message
-        # Even the right password is refused now, with the same message.
+        # The right password is refused now, and told why and until when.
         await _type_credentials(tui, pilot, "alice", pw, by_key=False)
         await tui.wait_for(pilot, lambda: not app.screen.query_one("#signin-button").disabled)
-        assert "Locked out until" in tui.text(app, "#signin-error")
+        message = tui.text(app, "#signin-error")
+        assert "Locked out until" in message and until.strftime("%Y-%m-%d %H:%M") in message
         assert isinstance(app.screen, SignInScreen) and app.actor is None
 
 
