@@ -26,6 +26,8 @@ from console.services.errors import (
 
 OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
 WRONG = "wrong username or password"
+#: The audit's operator for a sign-in with a name that is no account's.
+UNKNOWN_NAME = "(unknown name)"
 
 
 def _fmt(ts) -> str:
@@ -141,13 +143,17 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                     _bookkeep(s, u, **values)
                     expired = u.password_expires_at is not None and u.password_expires_at <= now
                     actor = Actor(u.id, u.username, u.role, "password", u.must_change_password or expired)
+            if u is None:
+                # What was typed is kept only when it names an account: the
+                # name field often receives a password typed one field early.
+                details["name_length"] = len(username) if isinstance(username, str) else 0
             if err is not None or audit_success:
                 auditlog.append(
                     s,
                     at=now,
-                    operator=(u.username if u else name) or "(invalid username)",
+                    operator=u.username if u else UNKNOWN_NAME,
                     action=action,
-                    target=u.username if u else name,
+                    target=u.username if u else None,
                     outcome="ok" if err is None else err.outcome,
                     error_code=audit_code or (err.code if err else None),
                     details={**details, "method": "password"},
@@ -175,9 +181,11 @@ def trusted_operator(ctx: ServiceContext, username: str) -> Actor:
             err = AuthFailed(f"{name} is not an operator account")
         elif u.blocked:
             err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
-        auditlog.append(s, at=now, operator=name, action="operator.sign_in", target=name,
-                     outcome="ok" if err is None else err.outcome, error_code=err.code if err else None,
-                     details={"method": "trusted"})
+        known = u is not None
+        auditlog.append(s, at=now, operator=u.username if known else UNKNOWN_NAME, action="operator.sign_in",
+                        target=u.username if known else None, outcome="ok" if err is None else err.outcome,
+                        error_code=err.code if err else None,
+                        details={"method": "trusted"} if known else {"method": "trusted", "name_length": len(name)})
         s.commit()
     if err is not None:
         raise err

@@ -52,6 +52,19 @@ def test_sign_in_must_change_and_expired_are_reported_on_the_actor(ctx, make_use
     assert auth.sign_in(ctx, "op2", r2.password.reveal()).must_change_password
 
 
+def test_a_password_typed_as_the_operator_name_is_not_kept_in_the_audit(ctx, make_user, audit_events):
+    make_user("op", role="viewer")
+    for typed in ("Tr0ub4dor3x", "bad name with spaces!"):
+        with pytest.raises(AuthFailed):
+            auth.sign_in(ctx, typed, WRONG)
+        ev = audit_events()[-1]
+        assert (ev.operator, ev.target, ev.details["name_length"]) == ("(unknown name)", None, len(typed))
+        assert typed not in repr(ev) and typed.lower() not in repr(ev).lower()
+    with pytest.raises(AuthFailed):
+        auth.sign_in(ctx, "OP", WRONG)  # an existing operator's name is kept, as the account spells it
+    assert (audit_events()[-1].operator, audit_events()[-1].target) == ("op", "op")
+
+
 def test_sign_in_failures_look_the_same(ctx, make_user, audit_events):
     member = make_user("mem").password.reveal()
     make_user("ext", role="admin", source="okta")
@@ -65,7 +78,7 @@ def test_sign_in_failures_look_the_same(ctx, make_user, audit_events):
         ev = audit_events()[-1]
         assert (ev.action, ev.outcome, ev.error_code) == ("operator.sign_in", "denied", "AUTH_FAILED")
     assert messages == {"wrong username or password"}
-    assert audit_events()[-1].operator == "(invalid username)"
+    assert audit_events()[-1].operator == "(unknown name)"
     assert listing.get_user(ctx, SYSTEM, "op").console_failed_logins == 1
     assert listing.get_user(ctx, SYSTEM, "mem").failed_logins == 0
     assert auth.sign_in(ctx, "op", op).username == "op"
