@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ from sqlmodel import Session, create_engine
 
 from console import models  # noqa: F401  (registers the tables)
 from console.errors import ConfigError
+from console.security.files import create_private
 
 if TYPE_CHECKING:
     from console.config import Settings
@@ -31,7 +31,10 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             path = Path(database).expanduser()
-            _create_private(path.resolve())  # through a symlink: the file it points to
+            # A new file is readable by its owner only: it holds the password
+            # hashes (SQLite gives its -wal and -shm files the same mode); an
+            # existing one keeps its mode. Through a symlink: the file it points to.
+            create_private(path.resolve())
             parsed = parsed.set(database=str(path))  # SQLite itself does not expand "~"
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
         _sqlite_setup(engine)
@@ -41,17 +44,6 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
         pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
                 "pool_timeout": settings.db_pool_timeout, "pool_recycle": settings.db_pool_recycle or -1}
     return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **pool)
-
-
-def _create_private(path: Path) -> None:
-    """A new SQLite file is created readable by its owner only: it holds the
-    password hashes. (SQLite gives its -wal and -shm files the same mode.) An
-    existing file keeps the mode it has."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
 
 
 #: A database holding tables but not this one is not userdesk's (a Django

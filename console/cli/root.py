@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -12,6 +13,7 @@ import typer
 from console import __version__
 from console.cli.common import handles_errors
 from console.cli.state import _STATE, State, state
+from console.security.files import keep_private
 from console.services import auth, setup
 
 app = typer.Typer(
@@ -55,6 +57,16 @@ def root(
         open_console()
 
 
+def log_to(path: Path) -> None:
+    """The console's log: its owner's only, as the database is."""
+    keep_private(path)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 @handles_errors
 def open_console(*, demo: bool = False) -> None:
     """Open the Textual console; sign-in unless the operator is trusted."""
@@ -63,10 +75,7 @@ def open_console(*, demo: bool = False) -> None:
     st = state()
     ctx = st.ctx()
     setup.check_ready(ctx)
-    log_path = console_log_path()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=log_path, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to(console_log_path())
     operator = st.operator or (setup.DEMO_OPERATORS[0][0] if demo else None)
     actor = auth.trusted_operator(ctx, operator) if operator and ctx.settings.trusted_operator else None
     UserdeskApp(ctx, actor=actor, demo=demo).run()

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
 
+from console.security.files import keep_private
 from console.services import listing
 from console.services.context import Actor, ServiceContext
 from console.services.errors import ServiceError
@@ -170,7 +171,7 @@ class UserdeskApp(App):
     def _remember(self, **values: Any) -> None:
         data = {**self._remembered(), **values}
         try:
-            self._remember_path.parent.mkdir(parents=True, exist_ok=True)
+            keep_private(self._remember_path)
             self._remember_path.write_text(json.dumps(data))
         except OSError:
             log.warning("could not remember the console state in %s", self._remember_path)
