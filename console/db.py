@@ -11,7 +11,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 from console import models  # noqa: F401  (registers the tables)
-from console.errors import ConfigError
+from console.errors import ConfigError, NotInitialized
 from console.security.files import create_private
 
 if TYPE_CHECKING:
@@ -29,14 +29,13 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
         raise ConfigError("database_url: not a database URL (e.g. sqlite:///path/to/userdesk.db)") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        path = None
         if database and database != ":memory:" and not database.startswith("file:"):
             path = Path(database).expanduser()
-            # A new file is readable by its owner only: it holds the password
-            # hashes (SQLite gives its -wal and -shm files the same mode); an
-            # existing one keeps its mode. Through a symlink: the file it points to.
-            create_private(path.resolve())
             parsed = parsed.set(database=str(path))  # SQLite itself does not expand "~"
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
+        if path is not None:
+            _never_create(engine, path)
         _sqlite_setup(engine)
         return engine
     pool: dict = {}
@@ -44,6 +43,28 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
         pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
                 "pool_timeout": settings.db_pool_timeout, "pool_recycle": settings.db_pool_recycle or -1}
     return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True, **pool)
+
+
+def _never_create(engine: Engine, path: Path) -> None:
+    """Connecting never creates the file (SQLite would, and a mistyped path on a
+    read would leave an empty database behind): only ``create_file`` does, for
+    init, demo and upgrade."""
+
+    @event.listens_for(engine, "do_connect")
+    def _exists(dialect, conn_rec, cargs, cparams):
+        if not path.exists():
+            raise NotInitialized(f"no database at {path}: run `userdesk init` (or `userdesk demo`) to make one")
+
+
+def create_file(engine: Engine) -> None:
+    """Make the engine's SQLite file if it does not exist: readable by its owner
+    only, as it holds the password hashes (SQLite gives its -wal and -shm files
+    the same mode); an existing one keeps its mode. Through a symlink: the file
+    it points to. Nothing for a server database."""
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:"):
+        create_private(Path(database).resolve())
 
 
 #: A database holding tables but not this one is not userdesk's (a Django
@@ -88,9 +109,11 @@ SQLITE_FTS_INSERT_TRIGGER = """CREATE TRIGGER IF NOT EXISTS users_fts_insert AFT
 
 
 def create_schema(engine: Engine) -> None:
-    """Bring the database to this console's schema (console/schema.py)."""
+    """Bring the database to this console's schema (console/schema.py), making
+    its file first where it is a new SQLite database."""
     from console import schema
 
+    create_file(engine)
     schema.upgrade(engine)
 
 

@@ -68,6 +68,7 @@ def upgrade_schema(ctx: ServiceContext) -> tuple[SchemaVersion, SchemaVersion]:
     empty): its version before and after. Never another system's account
     store (FOREIGN_STORE): only a desk is migrated."""
     refuse_foreign(ctx)
+    db.create_file(ctx.engine)
     before = schema.state(ctx.engine)
     after = schema.upgrade(ctx.engine)
     return _version(before), _version(after)

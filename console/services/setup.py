@@ -47,6 +47,8 @@ def refuse_foreign(ctx: ServiceContext) -> None:
 
     try:
         tables = set(inspect(ctx.engine).get_table_names())
+    except NotInitialized:
+        return  # no database file at all: nobody's
     except OperationalError as exc:
         raise DatabaseUnavailable.from_driver(exc) from None
     if looks_like_django(tables) and "users" not in tables:

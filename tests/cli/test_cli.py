@@ -361,3 +361,15 @@ def test_bulk_previews_confirms_and_applies(cli, ctx, initialized):
     assert listing.get_user(ctx, READER, "bulk0").password_expires_at is None
     r = as_root(cli, initialized, "bulk", "delete", "--yes")
     assert r.code == 1 and "[INVALID_INPUT]" in r.stderr
+
+
+def test_a_read_on_a_mistyped_sqlite_path_creates_nothing_and_names_it(cli, tmp_path):
+    missing = tmp_path / "typo" / "userdesk.db"
+    for args in (("users", "list"), ("db", "current"), ("audit",), ("users", "show", "bob")):
+        r = cli("--db", f"sqlite:///{missing}", *args, "--json")
+        assert r.code == 1, args
+        assert r.json()["error_code"] == "NOT_INITIALIZED" and str(missing) in r.json()["error_msg"], args
+    assert not missing.parent.exists()
+    made = cli("--db", f"sqlite:///{missing}", "init", "--admin", "root", "--json")
+    assert made.code == 0, made.stderr
+    assert missing.exists()

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from console import schema
+from console import db, schema
 from console.security.hashing import Argon2Params
 from console.services import listing, setup, tickets
 from console.services.context import Actor, ServiceContext
@@ -26,6 +26,7 @@ READER = Actor(None, "t", "viewer", "local")
 def bare(settings):
     """A context on an empty database: no tables, no schema version."""
     c = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest())
+    db.create_file(c.engine)  # SQLite: an empty file (a server database exists already)
     yield c
     c.engine.dispose()
 
