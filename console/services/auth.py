@@ -147,7 +147,9 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                 # What was typed is kept only when it names an account: the
                 # name field often receives a password typed one field early.
                 details["name_length"] = len(username) if isinstance(username, str) else 0
-            if err is not None or audit_success:
+            if ctx.settings.read_only:
+                s.rollback()  # a read-only console writes nothing: no count, no sign-in time, no audit
+            elif err is not None or audit_success:
                 auditlog.append(
                     s,
                     at=now,
@@ -158,7 +160,8 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                     error_code=audit_code or (err.code if err else None),
                     details={**details, "method": "password"},
                 )
-            s.commit()
+            if not ctx.settings.read_only:
+                s.commit()
     except OperationalError as exc:
         raise DatabaseUnavailable.from_driver(exc) from None
     if err is not None:
@@ -182,11 +185,13 @@ def trusted_operator(ctx: ServiceContext, username: str) -> Actor:
         elif u.blocked:
             err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
         known = u is not None
-        auditlog.append(s, at=now, operator=u.username if known else UNKNOWN_NAME, action="operator.sign_in",
-                        target=u.username if known else None, outcome="ok" if err is None else err.outcome,
-                        error_code=err.code if err else None,
-                        details={"method": "trusted"} if known else {"method": "trusted", "name_length": len(name)})
-        s.commit()
+        if not ctx.settings.read_only:  # a read-only console writes nothing
+            auditlog.append(s, at=now, operator=u.username if known else UNKNOWN_NAME, action="operator.sign_in",
+                            target=u.username if known else None, outcome="ok" if err is None else err.outcome,
+                            error_code=err.code if err else None,
+                            details={"method": "trusted"} if known else {"method": "trusted",
+                                                                         "name_length": len(name)})
+            s.commit()
     if err is not None:
         raise err
     return Actor(u.id, u.username, u.role, "trusted", False)

@@ -139,6 +139,8 @@ class Tx:
 
 def _record_failure(ctx: ServiceContext, actor: Actor, name: str, target: str | None, reason: str | None,
                     identity_check: str | None, err: ServiceError) -> None:
+    if ctx.settings.read_only:
+        return
     try:
         with ctx.write_session() as s:
             auditlog.append(
@@ -169,7 +171,11 @@ def action(
     identity_check: str | None = None,
     reason_required: bool = False,
 ) -> Iterator[Tx]:
-    """Run the body in one write transaction; audit success or failure."""
+    """Run the body in one write transaction; audit success or failure. A
+    read-only console refuses before anything, and writes nothing (no audit
+    event either: a read-only console writes nothing at all)."""
+    if ctx.settings.read_only and not actor.is_system:
+        raise ReadOnly("the console is in read-only mode: no changes can be made")
     # Free text is checked before anything else, and a failure is itself audited
     # without the offending text.
     try:

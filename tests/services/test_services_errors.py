@@ -79,12 +79,15 @@ class Case:
     #: expected audit details; None: ``{"error": <message>}``
     details: dict | None = None
     extra: Callable[[ServiceError], None] | None = None
+    #: False: refused without an audit event (a read-only console writes nothing).
+    audited: bool = True
 
 
 def check_refused(w: World, case: Case) -> ServiceError:
     """Run the call; it must fail with case.code, change no row outside the
     audit log, and add exactly one matching audit event."""
     before = w.db_rows(exclude=("audit_events", "audit_head"))
+    everything = w.db_rows()
     views = {n: listing.get_user(w.ctx, SYSTEM, n) for n in case.watch}
     last = max((e.seq for e in w.audit_events()), default=0)
 
@@ -101,6 +104,9 @@ def check_refused(w: World, case: Case) -> ServiceError:
         assert now == v and now.version == v.version
 
     new = w.audit_events(after=last)
+    if not case.audited:
+        assert new == [] and w.db_rows() == everything
+        return err
     assert len(new) == 1, new
     ev = new[0]
     assert (ev.action, ev.operator, ev.target) == (case.action, case.operator, case.target)
@@ -256,12 +262,13 @@ def s_read_only(w):
     c = w.make_ctx(read_only=True)
     w.make_user("alice")
     return Case(lambda: passwords.reset_password(c, w.admin, "alice"), "READ_ONLY", "password.reset", "alice",
-                watch=("alice",))
+                watch=("alice",), audited=False)
 
 
 def s_read_only_create(w):
     c = w.make_ctx(read_only=True)
-    return Case(lambda: users.create_user(c, w.admin, "newbie"), "READ_ONLY", "user.create", "newbie")
+    return Case(lambda: users.create_user(c, w.admin, "newbie"), "READ_ONLY", "user.create", "newbie",
+                audited=False)
 
 
 def s_identity_no_reason(w):
@@ -451,7 +458,7 @@ def s_ticket_not_found(w):
 
 def s_auth_unknown(w):
     return Case(lambda: auth.sign_in(w.ctx, "nobody", "some-password-here"), "AUTH_FAILED", "operator.sign_in",
-                "nobody", operator="nobody", details={"method": "password"})
+                None, operator="(unknown name)", details={"method": "password", "name_length": 6})
 
 
 def s_auth_member(w):
@@ -747,3 +754,24 @@ def test_text_failures_are_audited_without_the_text(w):
     ev = w.audit_events()[-1]
     assert (ev.reason, ev.identity_check) == (None, None)
     assert "evil" not in repr(ev)
+
+
+def test_a_read_only_console_writes_nothing_at_all(ctx, make_ctx, make_user, db_rows):
+    """Not a change, not a refusal's audit event, not a sign-in's bookkeeping."""
+    pw = make_user("root", role="admin").password.reveal()
+    make_user("alice")
+    ro = make_ctx(read_only=True)
+    trusted_ro = make_ctx(read_only=True, trusted_operator=True)
+    before = db_rows()
+    admin = auth.sign_in(ro, "root", pw)
+    for attempt in (lambda: auth.sign_in(ro, "root", "wrong password here"),
+                    lambda: auth.sign_in(ro, "nobody", "wrong password here"),
+                    lambda: passwords.reset_password(ro, admin, "alice", reason="x"),
+                    lambda: users.block_user(ro, admin, "alice", reason="x"),
+                    lambda: users.create_user(ro, admin, "newbie"),
+                    lambda: users.block_user(ro, admin, "alice", reason="\x1b[31m")):
+        with pytest.raises(ServiceError):
+            attempt()
+    assert auth.trusted_operator(trusted_ro, "root").username == "root"
+    assert listing.get_user(ro, admin, "alice").username == "alice"
+    assert db_rows() == before

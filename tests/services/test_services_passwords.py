@@ -187,7 +187,7 @@ def test_change_own_password_with_wrong_old_password_changes_nothing(ctx, make_o
     with pytest.raises(AuthFailed):
         passwords.change_own_password(ctx, op.actor, "not-my-password-at-all", strong())
     after = listing.get_user(ctx, op.actor, "vi")
-    assert after.failed_logins == before.failed_logins + 1  # counts towards lockout
+    assert after.console_failed_logins == before.console_failed_logins + 1  # counts towards the console's lockout
     assert after.password_changed_at == before.password_changed_at
     assert auth.sign_in(ctx, "vi", op.password).username == "vi"
     ev = [e for e in audit_events() if e.target == "vi"][-2]
