@@ -118,8 +118,10 @@ class Settings(BaseModel):
     #: ... and per-field overrides, e.g. ``{min_length = 12, history = 10}``.
     policy_overrides: dict[str, Any] = Field(default_factory=dict)
 
-    argon2_time_cost: int = Field(3, ge=1, le=100)
-    argon2_memory_cost: int = Field(65536, ge=8, le=4 * 1024 * 1024)  # KiB
+    #: Never below OWASP's floor for argon2id (19 MiB, 2 passes): a weaker
+    #: setting would also rehash strong hashes down at the next sign-in.
+    argon2_time_cost: int = Field(3, ge=2, le=100)
+    argon2_memory_cost: int = Field(65536, ge=19 * 1024, le=4 * 1024 * 1024)  # KiB
     argon2_parallelism: int = Field(4, ge=1, le=64)
 
     #: Days a new password stays valid; 0 means passwords do not expire.

@@ -94,11 +94,23 @@ class PasswordHasher:
             # VerifyMismatchError is a VerificationError; a non-ASCII hash
             # raises UnicodeEncodeError (a ValueError).
             return VerifyResult(ok=False, needs_rehash=False)
+        return VerifyResult(ok=True, needs_rehash=self._weaker(stored_hash))
+
+    def _weaker(self, stored_hash: str) -> bool:
+        """Rehash only upward: when the stored hash is weaker than this hasher's
+        parameters in memory, passes or length and stronger in none (a hash made
+        with more memory or passes is never rehashed down; parallelism is not
+        strength). A hash whose parameters cannot be read is rehashed."""
         try:
-            needs_rehash = self._ph.check_needs_rehash(stored_hash)
+            stored = argon2.extract_parameters(stored_hash)
         except (InvalidHashError, ValueError, TypeError):
-            needs_rehash = True
-        return VerifyResult(ok=True, needs_rehash=needs_rehash)
+            return True
+        p = self.params
+        if stored.type is not argon2.Type.ID or stored.version < argon2.low_level.ARGON2_VERSION:
+            return True
+        mine, theirs = (p.memory_cost, p.time_cost, p.hash_len), (stored.memory_cost, stored.time_cost,
+                                                                   stored.hash_len)
+        return mine != theirs and all(m >= t for m, t in zip(mine, theirs))
 
     def dummy_verify(self, password: str) -> None:
         """Spend the time of a real verification (for unknown users)."""

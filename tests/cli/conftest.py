@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from console.cli import app
+from console.config import Settings
+from console.security.hashing import Argon2Params
 
 
 @dataclass
@@ -31,14 +33,14 @@ def cli_env(tmp_path, settings, monkeypatch):
     env = {
         "USERDESK_CONFIG": str(cfg),
         "USERDESK_DATABASE_URL": settings.database_url,
-        "USERDESK_ARGON2_TIME_COST": "1",
-        "USERDESK_ARGON2_MEMORY_COST": "8",
-        "USERDESK_ARGON2_PARALLELISM": "1",
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
     }
     for k in ("USERDESK_PROFILE", "USERDESK_OPERATOR"):
         monkeypatch.delenv(k, raising=False)
+    # argon2's cheapest parameters, below what a configuration may ask for: in
+    # this process only (the CLI runs in it).
+    monkeypatch.setattr(Settings, "argon2_params", lambda self: Argon2Params.cheapest())
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env

@@ -100,3 +100,16 @@ def test_unencodable_password_never_echoed(hasher):
 
 def test_default_params():
     assert PasswordHasher().params == Argon2Params()
+
+
+def test_never_rehashed_down(hasher):
+    """A hash stronger than the hasher's settings, in any dimension, stays."""
+    for stronger in (dataclasses.replace(CHEAP, time_cost=2), dataclasses.replace(CHEAP, memory_cost=16)):
+        h = PasswordHasher(stronger).hash("pw")
+        assert hasher.verify(h, "pw") == VerifyResult(True, False), stronger
+    # More passes, less memory than the settings: mixed, not weaker; left alone.
+    more_memory = PasswordHasher(dataclasses.replace(CHEAP, memory_cost=16))
+    assert more_memory.verify(PasswordHasher(dataclasses.replace(CHEAP, time_cost=2)).hash("pw"), "pw") == \
+        VerifyResult(True, False)
+    two_lanes = PasswordHasher(dataclasses.replace(CHEAP, memory_cost=16, parallelism=2)).hash("pw")
+    assert more_memory.verify(two_lanes, "pw") == VerifyResult(True, False)  # parallelism is not strength

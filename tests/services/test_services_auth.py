@@ -315,3 +315,12 @@ def test_sign_in_rehashes_when_parameters_change(make_ctx, ctx, make_user, audit
     auth.sign_in(stronger, "op", pw)
     assert stored_hash(ctx, "op") != before
     assert audit_events()[-1].details == {"method": "password", "rehashed": True}
+
+
+def test_a_sign_in_under_weaker_settings_keeps_the_stronger_hash(make_ctx, ctx, make_user):
+    strong = make_ctx(argon2_params=Argon2Params(time_cost=2, memory_cost=16, parallelism=1))
+    made = users.create_user(strong, SYSTEM, "op", role="admin", must_change=False)
+    before = stored_hash(ctx, "op")
+    assert auth.sign_in(ctx, "op", made.password.reveal()).username == "op"  # ctx: the cheapest parameters
+    assert auth.authenticate(ctx, "op", made.password.reveal()).status == "ok"
+    assert stored_hash(ctx, "op") == before

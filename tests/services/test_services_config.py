@@ -181,6 +181,9 @@ def test_profile_not_a_table(cfg):
     [
         ({"USERDESK_ARGON2_TIME_COST": "abc"}, "argon2_time_cost"),
         ({"USERDESK_ARGON2_TIME_COST": "0"}, "argon2_time_cost"),
+        ({"USERDESK_ARGON2_TIME_COST": "1"}, "argon2_time_cost"),  # OWASP's floor: 2 passes
+        ({"USERDESK_ARGON2_MEMORY_COST": "8"}, "argon2_memory_cost"),  # and 19 MiB
+        ({"USERDESK_ARGON2_MEMORY_COST": "19455"}, "argon2_memory_cost"),
         ({"USERDESK_READ_ONLY": "maybe"}, "read_only"),
         ({"USERDESK_PASSWORD_EXPIRY_DAYS": "-1"}, "password_expiry_days"),
         ({"USERDESK_TICKET_LIFETIME_MINUTES": "100000"}, "ticket_lifetime_minutes"),

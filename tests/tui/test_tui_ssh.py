@@ -49,8 +49,8 @@ def sshd(tmp_path, settings):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True)
     (d / "empty.toml").write_text("")
     env = {"USERDESK_DATABASE_URL": settings.database_url, "USERDESK_TRUSTED_OPERATOR": "true",
-           "USERDESK_CONFIG": str(d / "empty.toml"), "USERDESK_ARGON2_TIME_COST": "1",
-           "USERDESK_ARGON2_MEMORY_COST": "8", "USERDESK_ARGON2_PARALLELISM": "1",
+           "USERDESK_CONFIG": str(d / "empty.toml"), "USERDESK_ARGON2_TIME_COST": "2",
+           "USERDESK_ARGON2_MEMORY_COST": "19456", "USERDESK_ARGON2_PARALLELISM": "1",
            "XDG_STATE_HOME": str(d / "state"), "XDG_DATA_HOME": str(d / "data")}
     forced = "env " + " ".join(f"{k}={v}" for k, v in env.items()) + f" {sys.executable} -m console --operator hd"
     (d / "authorized_keys").write_text(f'command="{forced}",restrict,pty {(d / "client.pub").read_text()}')
