@@ -14,7 +14,7 @@ from console.cli.output import emit, safe
 from console.cli.state import _STATE, state
 from console.security.text import escape_controls
 from console.services import database
-from console.services.errors import InvalidInput, ServiceError
+from console.services.errors import InvalidInput, NoChange, ServiceError
 
 
 def _undecodable(value: Any) -> bool:
@@ -49,6 +49,10 @@ def handles_errors(fn: Callable) -> Callable:
         try:
             check_arguments_decode(fn, kwargs)
             return fn(*args, **kwargs)
+        except NoChange as err:  # already as asked: done, saying nothing changed
+            emit(as_json, {"changed": False, "message": err.message},
+                 lambda: typer.echo(f"nothing changed: {escape_controls(err.message)}"))
+            return None
         except ServiceError as err:
             emit(as_json, err.as_dict(),
                  lambda: typer.echo(f"error: {escape_controls(err.message)} [{err.code}]", err=True), indent=None)

@@ -33,6 +33,7 @@ from console.services.errors import (
     DatabaseUnavailable,
     InvalidInput,
     MailFailed,
+    NoChange,
     NotSupported,
     PasswordChoiceDisabled,
     ServiceError,
@@ -344,7 +345,7 @@ def block(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | Non
 
     def prepare(acc: Account):
         if acc.blocked:
-            raise InvalidInput("blocked", "no_change", f"{acc.username} is already blocked")
+            raise NoChange("blocked", f"{acc.username} is already blocked")
         return True
 
     acc, _b, n = _change(ctx, actor, "user.block", Action.BLOCK, username, reason=reason,
@@ -360,7 +361,7 @@ def unblock(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | N
 
     def prepare(acc: Account):
         if not acc.blocked:
-            raise InvalidInput("blocked", "no_change", f"{acc.username} is not blocked")
+            raise NoChange("blocked", f"{acc.username} is not blocked")
         return False
 
     acc, _b, _n = _change(ctx, actor, "user.unblock", Action.UNBLOCK, username, reason=reason,

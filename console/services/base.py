@@ -26,6 +26,7 @@ from console.services.errors import (
     IdentityCheckRequired,
     PasswordChangeRequired,
     PermissionDenied,
+    NoChange,
     ReadOnly,
     ServiceError,
     StaleRecord,
@@ -153,7 +154,7 @@ def _record_failure(ctx: ServiceContext, actor: Actor, name: str, target: str | 
                 error_code=err.code,
                 reason=reason,
                 identity_check=identity_check,
-                details={"error": err.message},
+                details={"unchanged": err.message} if isinstance(err, NoChange) else {"error": err.message},
             )
             s.commit()
     except (OperationalError, DBAPIError):

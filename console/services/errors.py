@@ -27,6 +27,19 @@ class InvalidInput(ServiceError):
         self.rule = rule
 
 
+class NoChange(InvalidInput):
+    """Nothing to do: the account is already as asked (force-change twice, block
+    a blocked account). Not a failure: audited as ``ok``, unchanged, and the
+    CLI exits 0 saying so."""
+
+    code = "NO_CHANGE"
+    outcome = "ok"
+
+    def __init__(self, field: str, message: str) -> None:
+        ServiceError.__init__(self, message, field=field, rule="no_change")
+        self.field, self.rule = field, "no_change"
+
+
 class UserNotFound(ServiceError):
     code = "USER_NOT_FOUND"
 

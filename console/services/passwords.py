@@ -17,7 +17,7 @@ from console.services import validation
 from console.services.auth import sign_in
 from console.services.base import Tx, action, find_user, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, PasswordChoiceDisabled, ServiceError, WeakPassword
+from console.services.errors import InvalidInput, NoChange, PasswordChoiceDisabled, ServiceError, WeakPassword
 from console.services.permissions import Action
 from console.services.users import revoke_sessions_of, revoke_tickets_of
 from console.services.views import OneTimeSecret, PasswordResult, UserView
@@ -240,7 +240,7 @@ def force_change(
     with user_action(ctx, actor, "password.force_change", Action.FORCE_CHANGE, username,
                      reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         if u.must_change_password == on:
-            raise InvalidInput("must_change", "no_change",
+            raise NoChange("must_change",
                                f"{u.username} {'already has' if on else 'does not have'} to change password")
         u.must_change_password, u.updated_at = on, tx.now
         tx.details = {"must_change": on}

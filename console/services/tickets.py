@@ -13,7 +13,7 @@ from console.security import tokens
 from console.services import validation
 from console.services.base import Tx, action, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, MailFailed, TicketInvalid, TicketNotFound
+from console.services.errors import InvalidInput, MailFailed, NoChange, TicketInvalid, TicketNotFound
 from console.services.passwords import Prechecked, apply_new_hash, check_new_password, expiry_from
 from console.services.permissions import Action, require
 from console.services.users import revoke_sessions_of, revoke_tickets_of
@@ -133,7 +133,7 @@ def revoke_ticket(
         tx.target = u.username
         tx.require(Action.REVOKE_TICKET, u)
         if t.used_at or t.revoked_at or t.expires_at <= tx.now:
-            raise InvalidInput("ticket", "no_change", f"ticket {ticket_id} is already used, revoked or expired")
+            raise NoChange("ticket", f"ticket {ticket_id} is already used, revoked or expired")
         t.revoked_at, t.revoked_reason = tx.now, "revoked by operator"
         tx.s.add(t)
         tx.s.flush()

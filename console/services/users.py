@@ -16,7 +16,7 @@ from console.security.generator import generate
 from console.services import validation
 from console.services.base import action, find_user, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, LastAdmin, SelfAction, UserExists
+from console.services.errors import InvalidInput, LastAdmin, NoChange, SelfAction, UserExists
 from console.services.listing import OPERATOR_ROLES
 from console.services.permissions import ALLOWED, Action, denial
 from console.services.views import OneTimeSecret, PasswordResult, UserView
@@ -106,7 +106,7 @@ def update_profile(
             if new != u.display_name:
                 u.display_name, changed = new, changed + ["display_name"]
         if not changed:
-            raise InvalidInput("profile", "no_change", "nothing to change")
+            raise NoChange("profile", "nothing to change")
         u.updated_at = tx.now
         tx.details = {"changed": changed}
         return tx.saved(u)
@@ -142,7 +142,7 @@ def set_role(
                      reason=reason, expected_version=expected_version) as (tx, u):
         role = validation.role(role)
         if role == u.role:
-            raise InvalidInput("role", "no_change", f"{u.username} already has the {role} role")
+            raise NoChange("role", f"{u.username} already has the {role} role")
         _guard_self(tx, u, "change the role of")
         if u.role == "admin":
             _guard_last_admin(tx, u, "demoting them")
@@ -225,7 +225,7 @@ def block_user(
     with user_action(ctx, actor, "user.block", Action.BLOCK, username,
                      reason=reason, identity_check=identity_check, reason_required=True, expected_version=expected_version) as (tx, u):
         if u.blocked:
-            raise InvalidInput("blocked", "no_change", f"{u.username} is already blocked")
+            raise NoChange("blocked", f"{u.username} is already blocked")
         _guard_self(tx, u, "block")
         _guard_last_admin(tx, u, "blocking them")
         u.blocked, u.blocked_reason, u.blocked_at, u.updated_at = True, tx.reason, tx.now, tx.now
@@ -250,7 +250,7 @@ def unblock_user(
     with user_action(ctx, actor, "user.unblock", Action.UNBLOCK, username,
                      reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         if not u.blocked:
-            raise InvalidInput("blocked", "no_change", f"{u.username} is not blocked")
+            raise NoChange("blocked", f"{u.username} is not blocked")
         tx.details = {"was_blocked_for": u.blocked_reason}
         u.blocked, u.blocked_reason, u.blocked_at, u.updated_at = False, None, None, tx.now
         return tx.saved(u)
@@ -270,7 +270,7 @@ def unlock_user(
     with user_action(ctx, actor, "user.unlock", Action.UNLOCK, username,
                      reason=reason, identity_check=identity_check, expected_version=expected_version) as (tx, u):
         if (u.failed_logins, u.locked_until, u.console_failed_logins, u.console_locked_until) == (0, None, 0, None):
-            raise InvalidInput("locked", "no_change", f"{u.username} is not locked and has no failed sign-ins")
+            raise NoChange("locked", f"{u.username} is not locked and has no failed sign-ins")
         tx.details = {"failed_logins": u.failed_logins, "was_locked": bool(u.locked_until and u.locked_until > tx.now)}
         if u.console_failed_logins or u.console_locked_until:
             tx.details.update(console_failed_logins=u.console_failed_logins,

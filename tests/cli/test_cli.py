@@ -373,3 +373,19 @@ def test_a_read_on_a_mistyped_sqlite_path_creates_nothing_and_names_it(cli, tmp_
     made = cli("--db", f"sqlite:///{missing}", "init", "--admin", "root", "--json")
     assert made.code == 0, made.stderr
     assert missing.exists()
+
+
+def test_an_action_already_done_succeeds_saying_nothing_changed(cli, initialized):
+    name, pw = initialized
+    assert cli("--operator", name, "--password-stdin", "users", "create", "mia", input=pw + "\n").code == 0
+    assert cli("--operator", name, "--password-stdin", "force-change", "mia", "--off", input=pw + "\n").code == 0
+    first = cli("--operator", name, "--password-stdin", "force-change", "mia", input=pw + "\n")
+    assert first.code == 0 and "must change password" in first.stdout
+    again = cli("--operator", name, "--password-stdin", "force-change", "mia", input=pw + "\n")
+    assert again.code == 0, again.stderr
+    assert again.stdout.strip() == "nothing changed: mia already has to change password"
+    as_json = cli("--operator", name, "--password-stdin", "force-change", "mia", "--json", input=pw + "\n")
+    assert as_json.code == 0 and as_json.json() == {"changed": False,
+                                                      "message": "mia already has to change password"}
+    unblock = cli("--operator", name, "--password-stdin", "users", "unblock", "mia", input=pw + "\n")
+    assert unblock.code == 0 and unblock.stdout.startswith("nothing changed: mia is not blocked")

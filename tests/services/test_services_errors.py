@@ -23,6 +23,7 @@ R = dict(reason="caller asked", identity_check="security questions")  # what hel
 
 #: Written out rather than read from the classes, so that a change shows up here.
 OUTCOME = {
+    "NO_CHANGE": "ok",
     "USER_NOT_FOUND": "rejected",
     "USER_EXISTS": "rejected",
     "INVALID_INPUT": "rejected",
@@ -111,7 +112,8 @@ def check_refused(w: World, case: Case) -> ServiceError:
     ev = new[0]
     assert (ev.action, ev.operator, ev.target) == (case.action, case.operator, case.target)
     assert (ev.outcome, ev.error_code) == (OUTCOME[case.code], case.code)
-    assert ev.details == (case.details if case.details is not None else {"error": err.message})
+    default = {"unchanged": err.message} if case.code == "NO_CHANGE" else {"error": err.message}
+    assert ev.details == (case.details if case.details is not None else default)
     if case.extra:  # a check that returns False (or asserts) fails the test
         assert case.extra(err) is not False, err.message
     return err
@@ -556,7 +558,8 @@ def test_every_error_code_is_covered():
     # A foreign store's refusals: tests/stores/, against the real store.
     store_codes = {"NOT_SUPPORTED", "STORE_REFUSED", "STORE_UNAVAILABLE", "FOREIGN_STORE"}
     assert codes - unaudited - store_codes == set(OUTCOME)
-    assert set(SCENARIOS) | {"INVALID_INPUT"} == set(OUTCOME)  # INVALID_INPUT: its own table below
+    # INVALID_INPUT and NO_CHANGE (rule no_change): their own table below.
+    assert set(SCENARIOS) | {"INVALID_INPUT", "NO_CHANGE"} == set(OUTCOME)
     assert all(SCENARIOS.values())
 
 
@@ -733,10 +736,11 @@ def test_invalid_input_names_field_and_rule(w, name):
         SETUP[name](w)
     operator = "helpdesk" if name.startswith("identity-") else "admin"
     watch = ("alice",)
-    err = check_refused(w, Case(lambda: call(w), "INVALID_INPUT", action, target, operator=operator, watch=watch))
+    code = "NO_CHANGE" if rule == "no_change" else "INVALID_INPUT"  # nothing to do: not a failure, but no change
+    err = check_refused(w, Case(lambda: call(w), code, action, target, operator=operator, watch=watch))
     assert (err.field, err.rule) == (field, rule)
     assert err.details == {"field": field, "rule": rule}
-    assert err.message.startswith(f"{field}: ")
+    assert code == "NO_CHANGE" or err.message.startswith(f"{field}: ")
     # the offending text is neither echoed nor audited
     for bad in (ESC, NUL, RLO, BIG[:100]):
         assert bad not in err.message

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from console.services.errors import ServiceError
+from console.services.errors import NoChange, ServiceError
 from console.services.permissions import Action
 from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
@@ -190,6 +190,10 @@ class ActionDialog(ModalScreen):
                 field.value = ""
 
     def _failed(self, err: ServiceError) -> None:
+        if isinstance(err, NoChange):  # already as asked: done
+            self.app.notify(f"{self.spec.title}: nothing changed — {err.message}", markup=False)
+            self.dismiss(True)
+            return
         self.running = False
         self.query_one("#action-confirm", Button).disabled = False
         self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
