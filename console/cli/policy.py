@@ -32,7 +32,10 @@ def policy_check(
     def text() -> None:
         typer.echo(f"policy {st.ctx().policy.name}:")
         for r in results:
-            typer.echo(f"  {'✓' if r.ok else '✗'} {r.text}")
+            if not r.checked:
+                typer.echo(f"  · {r.text} (not checked here: checked when the password is set)")
+            else:
+                typer.echo(f"  {'✓' if r.ok else '✗'} {r.text}")
 
     emit(as_json, lambda: {"policy": st.ctx().policy.name, "ok": ok, "rules": results}, text)
     if not ok:

@@ -62,6 +62,9 @@ class RuleResult:
     rule: str  # stable id, one of RULE_ORDER
     ok: bool
     text: str  # human rule text; never contains the password
+    #: False: not checked here (reuse needs the account's stored hashes: it is
+    #: checked when the password is set), so ``ok`` says nothing.
+    checked: bool = True
 
 
 # --------------------------------------------------------------------------

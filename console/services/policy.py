@@ -21,11 +21,14 @@ def check_password(
     display_name: str | None = None,
 ) -> list[RuleResult]:
     """Every rule of the active policy, passing or failing, for this password.
-    (Reuse of earlier passwords is checked when the password is set.)"""
+    Reuse of an earlier password is not checked here (that would answer "was
+    this one of bob's passwords?" to anyone): it comes back ``checked=False``,
+    and is checked when the password is set."""
     validation.secret(password)
-    return rules.check(ctx.policy, password, username=username, email=email, display_name=display_name)
+    return [RuleResult(r.rule, True, r.text, checked=False) if r.rule == "not_reused" else r
+            for r in rules.check(ctx.policy, password, username=username, email=email, display_name=display_name)]
 
 
 def unmet_rules(ctx: ServiceContext) -> list[RuleResult]:
     """Every rule of the active policy, none met yet (an empty form's checklist)."""
-    return [RuleResult(r.rule, False, r.text) for r in rules.check(ctx.policy, "")]
+    return [RuleResult(r.rule, False, r.text, checked=r.rule != "not_reused") for r in rules.check(ctx.policy, "")]

@@ -389,3 +389,21 @@ def test_an_action_already_done_succeeds_saying_nothing_changed(cli, initialized
                                                       "message": "mia already has to change password"}
     unblock = cli("--operator", name, "--password-stdin", "users", "unblock", "mia", input=pw + "\n")
     assert unblock.code == 0 and unblock.stdout.startswith("nothing changed: mia is not blocked")
+
+
+def test_policy_check_for_a_named_user_does_not_claim_the_reuse_rule_passed(cli, initialized):
+    """bob's current password passes `policy check`, but set-password refuses it
+    as reused: the check says the rule was not checked, rather than ✓."""
+    name, pw = initialized
+    current = "violet Harbour lamps 2031 quay"
+    assert cli("--operator", name, "--password-stdin", "users", "create", "bob", input=pw + "\n").code == 0
+    assert cli("--operator", name, "--password-stdin", "set-password", "bob", "--password-stdin",
+               input=f"{pw}\n{current}\n").code == 0
+    r = cli("policy", "check", "--username", "bob", input=current + "\n")
+    reuse = [line for line in r.stdout.splitlines() if "last 5 passwords" in line]
+    assert reuse == ["  · not one of the last 5 passwords (not checked here: checked when the password is set)"]
+    data = cli("policy", "check", "--username", "bob", "--json", input=current + "\n").json()
+    assert [x["checked"] for x in data["rules"] if x["rule"] == "not_reused"] == [False]
+    refused = cli("--operator", name, "--password-stdin", "set-password", "bob", "--password-stdin", "--json",
+                  input=f"{pw}\n{current}\n")
+    assert refused.json()["error_code"] == "WEAK_PASSWORD"

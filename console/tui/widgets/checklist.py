@@ -17,7 +17,7 @@ def render_checklist(results, entries_match: bool) -> Content:
     earlier password can only be checked against the stored hashes when saving."""
     lines = []
     for r in results:
-        if r.rule == "not_reused":
+        if not r.checked:
             lines.append(Content.assemble(("• ", "bold $text-muted"), r.text, (" (on saving)", "dim")))
         else:
             lines.append(_line(r.ok, r.text))
