@@ -29,7 +29,7 @@ def sessions_list(username: str, all_: bool = typer.Option(False, "--all", help=
     emit(as_json, rows,
          lambda: table(["ID", "CLIENT", "STARTED", "LAST SEEN", "EXPIRES", "STATE"],
                        [[r.id, r.client, when(r.created_at), when(r.last_seen_at), when(r.expires_at),
-                         f"revoked ({r.revoked_reason})" if r.revoked_at else "active"] for r in rows]))
+                         r.state] for r in rows]))
 
 
 @sessions_app.command("revoke")

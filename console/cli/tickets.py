@@ -72,9 +72,7 @@ def ticket_list(username: str, all_: bool = typer.Option(False, "--all", help="I
     emit(as_json, rows,
          lambda: table(["ID", "ISSUED BY", "SENT", "CREATED", "EXPIRES", "STATE"],
                        [[t.id, t.issued_by, "emailed" if t.delivery == "email" else "shown", when(t.created_at),
-                         when(t.expires_at),
-                         "used" if t.used_at else (t.revoked_reason or "revoked") if t.revoked_at else "outstanding"]
-                        for t in rows]))
+                         when(t.expires_at), t.state] for t in rows]))
 
 
 @ticket_app.command("revoke")

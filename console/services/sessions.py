@@ -25,7 +25,7 @@ def sessions_of(s: Session, u: User, now: datetime, *, include_ended: bool = Fal
     if not include_ended:
         stmt = stmt.where(UserSession.revoked_at.is_(None), UserSession.expires_at > now)
     rows = s.exec(stmt.order_by(UserSession.created_at.desc()).limit(limit)).all()
-    return [SessionView.of(r, u.username) for r in rows]
+    return [SessionView.of(r, u.username, now) for r in rows]
 
 
 def list_sessions(ctx: ServiceContext, actor: Actor, username: str, *, include_ended: bool = False) -> list[SessionView]:
@@ -71,7 +71,7 @@ def open_session(ctx: ServiceContext, username: str, *, client: str = "") -> Ope
                           last_seen_at=now, expires_at=now + timedelta(hours=ctx.settings.session_lifetime_hours))
         s.add(row)
         s.commit()
-        view = SessionView.of(row, u.username)
+        view = SessionView.of(row, u.username, now)
     return OpenedSession(view, OneTimeSecret(token))
 
 

@@ -60,7 +60,7 @@ def issue_ticket(
     token = tokens.new_token()
     with user_action(ctx, actor, "ticket.issue", Action.ISSUE_TICKET, username,
                      reason=reason, identity_check=identity_check) as (tx, u):
-        view = TicketView.of(_new_ticket(ctx, tx, u, token, lifetime_minutes), u.username)
+        view = TicketView.of(_new_ticket(ctx, tx, u, token, lifetime_minutes), u.username, tx.now)
     url = ctx.settings.ticket_url(token, view.username)
     return IssuedTicket(view, OneTimeSecret(url), OneTimeSecret(token))
 
@@ -96,7 +96,7 @@ def email_ticket(
                                link=ctx.settings.ticket_url(token, u.username), expires_at=t.expires_at,
                                minutes=tx.details["lifetime_minutes"], now=tx.now)
         mail.send(ctx.settings, message)
-        view = TicketView.of(t, u.username)
+        view = TicketView.of(t, u.username, tx.now)
         to = u.email
     return EmailedTicket(view, to=to, delivery=ctx.settings.mail_delivery)
 
@@ -107,7 +107,7 @@ def tickets_of(s: Session, u: User, now: datetime, *, include_ended: bool = Fals
     if not include_ended:
         stmt = stmt.where(ResetTicket.used_at.is_(None), ResetTicket.revoked_at.is_(None), ResetTicket.expires_at > now)
     rows = s.exec(stmt.order_by(ResetTicket.created_at.desc(), ResetTicket.id.desc()).limit(limit)).all()
-    return [TicketView.of(t, u.username) for t in rows]
+    return [TicketView.of(t, u.username, now) for t in rows]
 
 
 def list_tickets(ctx: ServiceContext, actor: Actor, username: str, *, include_ended: bool = False) -> list[TicketView]:
@@ -138,7 +138,7 @@ def revoke_ticket(
         tx.s.add(t)
         tx.s.flush()
         tx.details = {"ticket_id": t.id}
-        return TicketView.of(t, u.username)
+        return TicketView.of(t, u.username, tx.now)
 
 
 def _valid_ticket(tx: Tx, token: str) -> tuple[ResetTicket, User]:

@@ -215,10 +215,13 @@ class SessionView:
     expires_at: datetime
     revoked_at: datetime | None
     revoked_reason: str | None
+    #: ``active``, ``expired`` or ``revoked (why)``, at the moment the view was made.
+    state: str = "active"
 
     @classmethod
-    def of(cls, s: UserSession, username: str) -> "SessionView":
-        return cls(s.id, username, s.client, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at, s.revoked_reason)
+    def of(cls, s: UserSession, username: str, now: datetime) -> "SessionView":
+        return cls(s.id, username, s.client, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at, s.revoked_reason,
+                   session_state(s.revoked_at, s.revoked_reason, s.expires_at, now))
 
 
 @dataclass(frozen=True)
@@ -233,11 +236,33 @@ class TicketView:
     revoked_reason: str | None
     #: ``shown`` (to the operator, once) or ``email`` (to the user's address).
     delivery: str = "shown"
+    #: ``outstanding``, ``used``, ``expired`` or ``revoked (why)``, at the moment the view was made.
+    state: str = "outstanding"
 
     @classmethod
-    def of(cls, t: ResetTicket, username: str) -> "TicketView":
+    def of(cls, t: ResetTicket, username: str, now: datetime) -> "TicketView":
         return cls(t.id, username, t.issued_by, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason,
-                   t.delivery)
+                   t.delivery, ticket_state(t.used_at, t.revoked_at, t.revoked_reason, t.expires_at, now))
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+
+
+def session_state(revoked_at: datetime | None, revoked_reason: str | None, expires_at: datetime, now: datetime) -> str:
+    """One answer for every screen and command: revoked first, then expired."""
+    if revoked_at is not None:
+        return f"revoked ({revoked_reason})" if revoked_reason else "revoked"
+    return "expired" if _utc(expires_at) <= _utc(now) else "active"
+
+
+def ticket_state(used_at: datetime | None, revoked_at: datetime | None, revoked_reason: str | None,
+                 expires_at: datetime, now: datetime) -> str:
+    if used_at is not None:
+        return "used"
+    if revoked_at is not None:
+        return f"revoked ({revoked_reason})" if revoked_reason else "revoked"
+    return "expired" if _utc(expires_at) <= _utc(now) else "outstanding"
 
 
 @dataclass(frozen=True)

@@ -407,3 +407,29 @@ def test_policy_check_for_a_named_user_does_not_claim_the_reuse_rule_passed(cli,
     refused = cli("--operator", name, "--password-stdin", "set-password", "bob", "--password-stdin", "--json",
                   input=f"{pw}\n{current}\n")
     assert refused.json()["error_code"] == "WEAK_PASSWORD"
+
+
+def test_an_expired_session_or_ticket_is_listed_as_expired(cli, ctx, initialized, clock):
+    from datetime import timedelta
+
+    from console.services import sessions as session_service
+    from console.services import tickets as ticket_service
+    from console.services.context import Actor
+
+    name, pw = initialized
+    assert cli("--operator", name, "--password-stdin", "users", "create", "kim", input=pw + "\n").code == 0
+    session_service.open_session(ctx, "kim", client="laptop")
+    ticket_service.issue_ticket(ctx, Actor.system("test"), "kim", lifetime_minutes=5)
+    # The CLI reads the real clock: make both end in the past, as time would.
+    from sqlalchemy import text
+
+    with ctx.engine.begin() as conn:
+        past = clock.now - timedelta(days=400)
+        conn.execute(text("UPDATE user_sessions SET expires_at = :p"), {"p": past})
+        conn.execute(text("UPDATE reset_tickets SET expires_at = :p"), {"p": past})
+    listed = cli("sessions", "list", "kim", "--all", "--json").json()
+    assert [s["state"] for s in listed] == ["expired"]
+    assert cli("sessions", "list", "kim", "--all").stdout.splitlines()[1].rstrip().endswith("expired")
+    tickets_listed = cli("ticket", "list", "kim", "--all", "--json").json()
+    assert [t["state"] for t in tickets_listed] == ["expired"]
+    assert cli("ticket", "list", "kim", "--all").stdout.splitlines()[1].rstrip().endswith("expired")
