@@ -325,7 +325,8 @@ def load_settings(
             profiles[profile] = BUILTIN_PROFILES[profile]()
             builtin_demo = profile == "demo"
         if profile not in profiles:
-            known = ", ".join(sorted(profiles)) or "none defined"
+            known = ", ".join([*sorted(profiles), *(f"{name} (built in)" for name in sorted(BUILTIN_PROFILES)
+                                                     if name not in profiles)])
             raise ConfigError(f"profile {profile!r} is not in {path} (profiles: {known})")
         chosen = profiles[profile]
         if not isinstance(chosen, dict):

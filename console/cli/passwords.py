@@ -63,14 +63,20 @@ def set_password(
     """Set a password you choose (policy enforced). Prompts twice, up to 3 tries."""
     st = state()
     tries = 1 if new_stdin else 3
+
+    def new_password() -> str:
+        # Not asked for where operators may not choose one: the service refuses
+        # (SET_PASSWORD_DISABLED, audited) whatever it would have been.
+        if not st.ctx().settings.admin_may_set_password:
+            return ""
+        return st.secret("new_password", f"New password for {safe(username)}", from_stdin=new_stdin, confirm=True)
+
     if st.foreign:
-        return store.set_password(
-            username, lambda: st.secret("new_password", f"New password for {safe(username)}", from_stdin=new_stdin,
-                                        confirm=True),
-            reason=reason, identity_check=identity_check, as_json=as_json, tries=tries)
+        return store.set_password(username, new_password, reason=reason, identity_check=identity_check,
+                                  as_json=as_json, tries=tries)
     ctx, actor = st.ctx(), st.actor()
     for attempt in range(1, tries + 1):
-        pw = st.secret("new_password", f"New password for {safe(username)}", from_stdin=new_stdin, confirm=True)
+        pw = new_password()
         try:
             u = passwords.set_password(ctx, actor, username, pw, reason=reason, identity_check=identity_check,
                                        expiry_days=expiry, must_change=must_change, expected_version=expected_version)

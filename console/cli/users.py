@@ -59,7 +59,8 @@ def users_list(
     all_pages: bool = typer.Option(False, "--all", help="Follow the cursor to the last page."),
     as_json: bool = JSON,
 ) -> None:
-    """List users, ordered by username, one keyset page at a time."""
+    """List users one keyset page at a time: ordered by username, or with
+    --search in the order the accounts were created (a search index's order)."""
     st = state()
     flt = listing.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,
                            external=external)

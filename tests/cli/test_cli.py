@@ -433,3 +433,16 @@ def test_an_expired_session_or_ticket_is_listed_as_expired(cli, ctx, initialized
     tickets_listed = cli("ticket", "list", "kim", "--all", "--json").json()
     assert [t["state"] for t in tickets_listed] == ["expired"]
     assert cli("ticket", "list", "kim", "--all").stdout.splitlines()[1].rstrip().endswith("expired")
+
+
+def test_set_password_where_operators_may_not_choose_one_says_so_without_reading_it(cli, initialized):
+    name, pw = initialized
+    assert cli("--operator", name, "--password-stdin", "users", "create", "kim", input=pw + "\n").code == 0
+    r = cli("--operator", name, "--password-stdin", "set-password", "kim", "--password-stdin", "--json",
+            env={"USERDESK_ADMIN_MAY_SET_PASSWORD": "false"}, input=pw + "\n")  # no line for the new password
+    assert r.code == 1 and r.json()["error_code"] == "SET_PASSWORD_DISABLED"
+
+
+def test_users_list_help_says_how_searches_are_ordered(cli):
+    out = " ".join(cli("users", "list", "--help").stdout.split())
+    assert "ordered by username, or with --search in the order the accounts were created" in out

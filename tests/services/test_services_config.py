@@ -164,7 +164,8 @@ def test_unknown_profile(cfg):
 
 
 def test_unknown_profile_without_profiles(cfg):
-    config_error("none defined", config_path=cfg('policy = "nist"\n'), env={}, profile="staging")
+    err = config_error("staging", config_path=cfg('policy = "nist"\n[profiles.prod]\n'), env={}, profile="staging")
+    assert "(profiles: prod, demo (built in))" in err.message  # the built-in one is a profile too
 
 
 def test_profiles_not_a_table(cfg):
