@@ -99,3 +99,30 @@ def simple(fn: Callable, label: str, *args: Any, as_json: bool, **kw: Any) -> No
     st = state()
     result = fn(st.ctx(), st.actor(), *args, **kw)
     emit(as_json, result, lambda: typer.echo(label.format(result=_Inert(result))))
+
+
+
+#: ``--must-change true|false``, as Zato's CLI takes it, alongside the flags:
+#: the value form is read as the flag it means before the options are parsed.
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def zato_must_change(args: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return out + args[i:]
+        nxt = args[i + 1].lower() if i + 1 < len(args) else None
+        if arg == "--must-change" and nxt in _TRUE + _FALSE:
+            out.append("--must-change" if nxt in _TRUE else "--no-must-change")
+            i += 2
+            continue
+        if arg.startswith("--must-change=") and arg.split("=", 1)[1].lower() in _TRUE + _FALSE:
+            out.append("--must-change" if arg.split("=", 1)[1].lower() in _TRUE else "--no-must-change")
+            i += 1
+            continue
+        out.append(arg)
+        i += 1
+    return out

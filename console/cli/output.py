@@ -75,3 +75,10 @@ def table(headers: list[str], rows: list[list[Any]], widths: list[int] | None = 
 def print_secret(label: str, secret: OneTimeSecret, note: str) -> None:
     typer.echo(f"{label}: {secret.reveal()}")
     typer.echo(note, err=True)
+
+
+def print_reset(username: str, secret: OneTimeSecret, note: str) -> None:
+    """A reset password, in the form Zato's CLI prints (one line on stdout, the
+    note on stderr)."""
+    typer.echo(f"Password for user `{safe(username)}` reset to `{secret.reveal()}`")
+    typer.echo(note, err=True)

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from console.cli.common import IDCHECK, JSON, REASON, VERSION, handles_errors, simple
-from console.cli.output import emit, jsonable, print_secret, safe, when
+from console.cli.output import emit, jsonable, print_reset, print_secret, safe, when
 from console.cli.root import app
 from console.cli import store
 from console.cli.state import state
@@ -23,14 +23,22 @@ def reset_password(
     expiry: Optional[int] = typer.Option(None, "--expiry", help="Days until the new password expires (0: never; "
                                                                 "default from config)."),
     must_change: Optional[bool] = typer.Option(None, "--must-change/--no-must-change",
-                                               help="Require a change at next sign-in (default: keep as is)."),
+                                               help="Require a change at next sign-in (also --must-change "
+                                                    "true|false; default: keep as is)."),
+    new_stdin: bool = typer.Option(False, "--password-stdin", help="Set the password on stdin (after the operator's, "
+                                                                   "if that is read too) under the policy, instead "
+                                                                   "of a generated one."),
     reason: Optional[str] = REASON,
     identity_check: Optional[str] = IDCHECK,
     expected_version: Optional[int] = VERSION,
     as_json: bool = JSON,
 ) -> None:
-    """Reset to a generated password and print it once."""
+    """Reset to a generated password and print it once (Zato's form: Password for
+    user `NAME` reset to `PASSWORD`); with --password-stdin, to the one given."""
     st = state()
+    if new_stdin:  # the password given, as set-password sets it (DCS's optional new password)
+        return _set_chosen(username, new_stdin=True, expiry=expiry, must_change=must_change, reason=reason,
+                           identity_check=identity_check, expected_version=expected_version, as_json=as_json)
     if st.foreign:
         also = tuple(a for a, given in ((Action.EXPIRE, expiry), (Action.FORCE_CHANGE, must_change)) if given is not None)
         return store.reset_password(username, reason=reason, identity_check=identity_check, as_json=as_json,
@@ -41,10 +49,10 @@ def reset_password(
          lambda: {"username": r.user.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
                   "must_change": r.user.must_change_password, "expires_at": jsonable(r.user.password_expires_at),
                   "sessions_revoked": r.sessions_revoked, "tickets_revoked": r.tickets_revoked},
-         lambda: print_secret(f"new password for {safe(r.user.username)}", r.password,
-                              f"Shown once ({r.entropy_bits:.0f} bits). Revoked {r.sessions_revoked} session(s) and "
-                              f"{r.tickets_revoked} ticket(s). Expires: {when(r.user.password_expires_at)}. "
-                              f"Must change at next sign-in: {'yes' if r.user.must_change_password else 'no'}."))
+         lambda: print_reset(r.user.username, r.password,
+                             f"Shown once ({r.entropy_bits:.0f} bits). Revoked {r.sessions_revoked} session(s) and "
+                             f"{r.tickets_revoked} ticket(s). Expires: {when(r.user.password_expires_at)}. "
+                             f"Must change at next sign-in: {'yes' if r.user.must_change_password else 'no'}."))
 
 
 @app.command("set-password")
@@ -54,13 +62,20 @@ def set_password(
     new_stdin: bool = typer.Option(False, "--password-stdin", help="Read the new password from stdin (after the "
                                                                    "operator's password, if that is read too)."),
     expiry: Optional[int] = typer.Option(None, "--expiry", help="Days until it expires (0: never)."),
-    must_change: Optional[bool] = typer.Option(None, "--must-change/--no-must-change"),
+    must_change: Optional[bool] = typer.Option(None, "--must-change/--no-must-change",
+                                               help="Require a change at next sign-in (also --must-change true|false)."),
     reason: Optional[str] = REASON,
     identity_check: Optional[str] = IDCHECK,
     expected_version: Optional[int] = VERSION,
     as_json: bool = JSON,
 ) -> None:
     """Set a password you choose (policy enforced). Prompts twice, up to 3 tries."""
+    _set_chosen(username, new_stdin=new_stdin, expiry=expiry, must_change=must_change, reason=reason,
+                identity_check=identity_check, expected_version=expected_version, as_json=as_json)
+
+
+def _set_chosen(username: str, *, new_stdin: bool, expiry: int | None, must_change: bool | None, reason: str | None,
+                identity_check: str | None, expected_version: int | None, as_json: bool) -> None:
     st = state()
     tries = 1 if new_stdin else 3
 
@@ -72,8 +87,9 @@ def set_password(
         return st.secret("new_password", f"New password for {safe(username)}", from_stdin=new_stdin, confirm=True)
 
     if st.foreign:
+        also = tuple(a for a, given in ((Action.EXPIRE, expiry), (Action.FORCE_CHANGE, must_change)) if given is not None)
         return store.set_password(username, new_password, reason=reason, identity_check=identity_check,
-                                  as_json=as_json, tries=tries)
+                                  as_json=as_json, tries=tries, also=also)
     ctx, actor = st.ctx(), st.actor()
     for attempt in range(1, tries + 1):
         pw = new_password()

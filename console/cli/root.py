@@ -11,12 +11,20 @@ from typing import Optional
 import typer
 
 from console import __version__
-from console.cli.common import handles_errors
+from typer.core import TyperGroup
+
+from console.cli.common import handles_errors, zato_must_change
 from console.cli.state import _STATE, State, state
 from console.security.files import keep_private
 from console.services import auth, setup
 
+class _Root(TyperGroup):
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, zato_must_change(list(args)))
+
+
 app = typer.Typer(
+    cls=_Root,
     help="userdesk: administer user accounts and their passwords.",
     add_completion=False,
     rich_markup_mode=None,

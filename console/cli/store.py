@@ -90,11 +90,13 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
 
 
 def set_password(username: str, password_of, *, reason: str | None, identity_check: str | None, as_json: bool,
-                 tries: int) -> None:
+                 tries: int, also: tuple[Action, ...] = ()) -> None:
     from console.services.errors import ServiceError
 
     st = state()
     ctx, actor = st.ctx(), st.actor()
+    for act in also:
+        accounts.refuse(ctx, actor, act, username, reason=reason, identity_check=identity_check)
     for attempt in range(1, tries + 1):
         pw = password_of()
         try:

@@ -446,3 +446,32 @@ def test_set_password_where_operators_may_not_choose_one_says_so_without_reading
 def test_users_list_help_says_how_searches_are_ordered(cli):
     out = " ".join(cli("users", "list", "--help").stdout.split())
     assert "ordered by username, or with --search in the order the accounts were created" in out
+
+
+def test_reset_password_the_way_zato_takes_and_prints_it(cli, ctx, initialized):
+    import re
+
+    from console.services import auth as auth_service
+
+    name, pw = initialized
+    assert as_root(cli, initialized, "users", "create", "zed").code == 0
+    r = as_root(cli, initialized, "reset-password", "zed", "--must-change", "false")
+    assert r.code == 0, r.stderr
+    m = re.fullmatch(r"Password for user `zed` reset to `(\S+)`\n", r.stdout)
+    assert m, r.stdout
+    assert auth_service.authenticate(ctx, "zed", m.group(1)).status == "ok"  # --must-change false: none required
+    r = as_root(cli, initialized, "reset-password", "zed", "--must-change", "true", "--json")
+    assert auth_service.authenticate(ctx, "zed", r.json()["password"]).status == "must_change"
+    r = as_root(cli, initialized, "reset-password", "zed", "--must-change", "--json")  # the flag alone: true
+    assert r.json()["must_change"] is True
+    bad = as_root(cli, initialized, "reset-password", "zed", "--must-change", "maybe", "--json")
+    assert bad.code == 2 and "maybe" in bad.stderr  # not a value it takes: a usage error, nothing reset
+    # DCS: the new password given on stdin is set, under the policy.
+    given = "violet Harbour lamps 2031 quay"
+    r = cli("--operator", name, "--password-stdin", "reset-password", "zed", "--password-stdin", "--no-must-change",
+            input=f"{pw}\n{given}\n")
+    assert r.code == 0, r.stderr
+    assert given not in r.stdout and auth_service.authenticate(ctx, "zed", given).status == "ok"
+    weak = cli("--operator", name, "--password-stdin", "reset-password", "zed", "--password-stdin", "--json",
+               input=f"{pw}\nshort\n")
+    assert weak.json()["error_code"] == "WEAK_PASSWORD"
