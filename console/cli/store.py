@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from console.cli.output import emit, print_secret, safe, table, when
+from console.cli.output import emit, print_reset, print_secret, safe, table, when
 from console.cli.state import state
 from console.services import accounts
 from console.services.permissions import Action
@@ -84,9 +84,9 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
     emit(as_json,
          lambda: {"username": r.account.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
                   "sessions_revoked": r.sessions_revoked, "written_as": r.written_as},
-         lambda: print_secret(f"new password for {safe(r.account.username)}", r.password,
-                              f"Shown once ({r.entropy_bits:.0f} bits), written as {r.written_as}. "
-                              f"Ended {r.sessions_revoked} session(s)."))
+         lambda: print_reset(r.account.username, r.password,
+                             f"Shown once ({r.entropy_bits:.0f} bits), written as {r.written_as}. "
+                             f"Ended {r.sessions_revoked} session(s)."))
 
 
 def set_password(username: str, password_of, *, reason: str | None, identity_check: str | None, as_json: bool,
