@@ -13,9 +13,10 @@ from console import db, schema
 def test_db_current_and_upgrade_on_the_command_line(cli, settings):
     engine = db.make_engine(settings.database_url)
     try:
-        r = cli("db", "current", "--json")  # no file: a read creates none
-        assert r.code == 1 and r.json()["error_code"] == "NOT_INITIALIZED" and "no database at" in r.json()["error_msg"]
-        db.create_file(engine)
+        if engine.url.get_backend_name() == "sqlite":
+            r = cli("db", "current", "--json")  # no file: a read creates none
+            assert r.code == 1 and r.json()["error_code"] == "NOT_INITIALIZED" and "no database at" in r.json()["error_msg"]
+            db.create_file(engine)
         r = cli("db", "current", "--json")
         assert r.code == 0 and r.json() == {"current": None, "head": schema.HEAD, "status": "empty"}
         r = cli("users", "list")
