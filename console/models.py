@@ -136,6 +136,21 @@ class ResetTicket(Table, table=True):
     revoked_reason: str | None = Field(default=None, max_length=64)
     #: ``shown`` (to the operator, once) or ``email`` (to the user's address).
     delivery: str = Field(default="shown", max_length=16, sa_column_kwargs={"server_default": "shown"})
+    #: Redemptions of this ticket the policy refused; at the limit it is revoked.
+    failed_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class RedeemFailures(Table, table=True):
+    """Refused ticket redemptions that named no live ticket, counted per time
+    window (one row: ``scope`` ``all``). The audit gets the first, the tenth,
+    the hundredth … failure of a window and the last window's total, not one
+    event each: a flood of bogus tokens cannot grow the database."""
+
+    __tablename__ = "redeem_failures"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    window_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    failures: int = Field(default=0, nullable=False)
 
 
 class AuditEvent(Table, table=True):

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from console.cli.common import IDCHECK, JSON, REASON, VERSION, handles_errors, simple
-from console.cli.output import emit, jsonable, print_reset, print_secret, safe, when
+from console.cli.output import emit, jsonable, print_reset, safe, when
 from console.cli.root import app
 from console.cli import store
 from console.cli.state import state

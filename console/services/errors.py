@@ -102,6 +102,13 @@ class TicketNotFound(ServiceError):
     code = "TICKET_NOT_FOUND"
 
 
+class RateLimited(ServiceError):
+    """Too many refused attempts in a time window: try again later."""
+
+    code = "RATE_LIMITED"
+    outcome = "rejected"
+
+
 class AuthFailed(ServiceError):
     code = "AUTH_FAILED"
     outcome = "denied"

@@ -62,16 +62,20 @@ class Prechecked:
     @classmethod
     def of(cls, ctx: ServiceContext, password: str, read: Callable[[Session], User | None]) -> "Prechecked | None":
         """``read``: finds the account in a read transaction. None when the
-        password is malformed or the account cannot be read: the action itself
-        then reports why, audited."""
+        password is malformed, fails a rule that needs no hash, or the account
+        cannot be read: the action itself then reports why, audited, and no
+        argon2 work was spent on it."""
         try:
             validation.secret(password, "new_password")
             with ctx.read_session() as s:
                 u = read(s)
-                stored = previous_hashes(s, u, ctx.policy.history) if u is not None else None
+                if u is None or policy_rules.failures(policy_rules.check(
+                        ctx.policy, password, username=u.username, email=u.email, display_name=u.display_name)):
+                    return None  # refused by a rule that needs no hash: no argon2 work for it
+                stored = previous_hashes(s, u, ctx.policy.history)
         except (ServiceError, SQLAlchemyError):
             return None
-        return None if stored is None else cls(ctx, password, stored)
+        return cls(ctx, password, stored)
 
 
 def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str,
@@ -79,16 +83,13 @@ def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str,
     """Raise WeakPassword with every failing rule, history included."""
     validation.secret(password, "new_password")
     pol = ctx.policy
-    results = policy_rules.check(
-        pol,
-        password,
-        username=u.username,
-        email=u.email,
-        display_name=u.display_name,
-        previous_hashes=previous_hashes(s, u, pol.history),
-        hasher=pre if pre is not None else ctx.hasher,
-    )
-    failed = policy_rules.failures(results)
+    who = {"username": u.username, "email": u.email, "display_name": u.display_name}
+    # The rules that need no hash first: a password they refuse costs no argon2 work.
+    failed = policy_rules.failures(policy_rules.check(pol, password, **who))
+    if not failed:
+        failed = policy_rules.failures(policy_rules.check(
+            pol, password, **who, previous_hashes=previous_hashes(s, u, pol.history),
+            hasher=pre if pre is not None else ctx.hasher))
     if failed:
         raise WeakPassword(failed)
 

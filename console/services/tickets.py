@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from console import mail
 from console.config import MAX_TICKET_LIFETIME_MINUTES
-from console.models import ResetTicket, User
+from console.models import RedeemFailures, ResetTicket, User
 from console.security import tokens
 from console.services import validation
+from console.services import auditlog
 from console.services.base import Tx, action, get_user_row, reading, user_action
 from console.services.context import Actor, ServiceContext
-from console.services.errors import InvalidInput, MailFailed, NoChange, TicketInvalid, TicketNotFound
+from console.services.errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    MailFailed,
+    NoChange,
+    RateLimited,
+    TicketInvalid,
+    TicketNotFound,
+    WeakPassword,
+)
 from console.services.passwords import Prechecked, apply_new_hash, check_new_password, expiry_from
 from console.services.permissions import Action, require
 from console.services.users import revoke_sessions_of, revoke_tickets_of
@@ -141,50 +152,150 @@ def revoke_ticket(
         return TicketView.of(t, u.username, tx.now)
 
 
-def _valid_ticket(tx: Tx, token: str) -> tuple[ResetTicket, User]:
-    if not isinstance(token, str) or not 20 <= len(token) <= 200:
-        raise TicketInvalid(INVALID)
-    t = tx.s.exec(
-        select(ResetTicket).where(ResetTicket.token_digest == tokens.digest(token)).with_for_update()
-    ).one_or_none()
+#: Refused redemptions that name no live ticket are counted per window; past
+#: the limit the caller is told to wait (RATE_LIMITED). A live ticket still works.
+REDEEM_WINDOW = timedelta(minutes=15)
+REDEEM_FAILURES_PER_WINDOW = 100
+#: Policy refusals one ticket takes before it is revoked.
+TICKET_FAILED_ATTEMPTS = 5
+
+
+def _lookup(s: Session, token: object, now: datetime, *, lock: bool = False
+            ) -> tuple[ResetTicket | None, User | None, bool]:
+    """The ticket a token names, its account, and whether it can be redeemed
+    now (unused, unrevoked, unexpired, the account's newest, account not
+    blocked and userdesk's own). A token that is not one of ours in shape is
+    refused without a lookup."""
+    if not tokens.well_formed(token):
+        return None, None, False
+    stmt = select(ResetTicket).where(ResetTicket.token_digest == tokens.digest(token))
+    t = s.exec(stmt.with_for_update() if lock else stmt).one_or_none()
     if t is None or not tokens.matches(token, t.token_digest):
-        raise TicketInvalid(INVALID)
-    u = tx.s.get(User, t.user_id)
-    tx.target = u.username if u else None
-    newest = tx.s.exec(
+        return None, None, False
+    u = s.get(User, t.user_id)
+    newest = s.exec(
         select(ResetTicket.id)
         .where(ResetTicket.user_id == t.user_id)
         .order_by(ResetTicket.created_at.desc(), ResetTicket.id.desc())
         .limit(1)
     ).one()
-    if u is None or t.used_at or t.revoked_at or t.expires_at <= tx.now or newest != t.id or u.blocked:
+    live = (u is not None and not t.used_at and not t.revoked_at and t.expires_at > now and newest == t.id
+            and not u.blocked and u.source == "local")
+    return t, u, live
+
+
+def _valid_ticket(tx: Tx, token: str) -> tuple[ResetTicket, User]:
+    t, u, live = _lookup(tx.s, token, tx.now, lock=True)
+    tx.target = u.username if u else None
+    if not live:
         raise TicketInvalid(INVALID)
     return t, u
 
 
-def _ticket_holder(s: Session, token: str) -> User | None:
-    """The account a token's ticket belongs to (valid or not), for the work
-    done before the lock; None for anything that is no ticket."""
-    if not isinstance(token, str) or not 20 <= len(token) <= 200:
-        return None
-    t = s.exec(select(ResetTicket).where(ResetTicket.token_digest == tokens.digest(token))).one_or_none()
-    return s.get(User, t.user_id) if t is not None else None
+def _milestone(n: int) -> bool:
+    """1, 10, 100, 1000 …: the failures of a window the audit is told of."""
+    return str(n).rstrip("0") == "1"
+
+
+def _refused(ctx: ServiceContext, target: str | None, now: datetime) -> None:
+    """Count a redemption that named no live ticket, in one short write: no
+    hashing, and an audit event only for the window's 1st, 10th, 100th …
+    failure and, when a new window starts, the total of the last one. Raises
+    RateLimited past REDEEM_FAILURES_PER_WINDOW."""
+    if ctx.settings.read_only:
+        return
+    for _ in range(2):  # two first failures may race to create the row
+        try:
+            with ctx.write_session() as s:
+                row = s.exec(select(RedeemFailures).where(RedeemFailures.scope == "all").with_for_update()
+                             ).one_or_none()
+                if row is None:
+                    row = RedeemFailures(scope="all", window_start=now, failures=0)
+                details: dict = {}
+                if not row.window_start <= now < row.window_start + REDEEM_WINDOW:
+                    if row.failures > 1:
+                        details["previous_window"] = {"from": row.window_start, "failures": row.failures}
+                    row.window_start, row.failures = now, 0
+                row.failures += 1
+                limited = row.failures > REDEEM_FAILURES_PER_WINDOW
+                if _milestone(row.failures) or details:
+                    auditlog.append(
+                        s, at=now, operator="ticket", action="ticket.redeem", target=target, outcome="rejected",
+                        error_code=RateLimited.code if limited else TicketInvalid.code,
+                        details={"error": INVALID, "failures_in_window": row.failures,
+                                 "window_from": row.window_start,
+                                 "window_minutes": int(REDEEM_WINDOW.total_seconds() // 60), **details})
+                s.add(row)
+                s.commit()
+                until = row.window_start + REDEEM_WINDOW
+            break
+        except IntegrityError:
+            continue
+        except (OperationalError, DBAPIError):
+            return  # the database is gone; the caller gets TICKET_INVALID
+    else:
+        return
+    if limited:
+        raise RateLimited(f"too many invalid reset tickets were tried: try again after {until:%H:%M} UTC")
+
+
+def _attempt_failed(ctx: ServiceContext, ticket_id: int) -> None:
+    """A live ticket's redemption was refused by the policy: count it; at
+    TICKET_FAILED_ATTEMPTS the ticket is revoked (audited)."""
+    if ctx.settings.read_only:
+        return
+    try:
+        with ctx.write_session() as s:
+            t = s.get(ResetTicket, ticket_id, with_for_update=True)
+            if t is None or t.used_at or t.revoked_at:
+                return
+            now = ctx.now()
+            t.failed_attempts += 1
+            if t.failed_attempts >= TICKET_FAILED_ATTEMPTS:
+                t.revoked_at, t.revoked_reason = now, "too many failed attempts"
+                u = s.get(User, t.user_id)
+                auditlog.append(s, at=now, operator="ticket", action="ticket.revoke",
+                                target=u.username if u else None, outcome="ok",
+                                details={"ticket_id": t.id, "why": "too many failed attempts",
+                                         "failed_attempts": t.failed_attempts})
+            s.add(t)
+            s.commit()
+    except (OperationalError, DBAPIError):
+        pass
 
 
 def redeem_ticket(ctx: ServiceContext, token: str, new_password: str) -> str:
     """For the user (through the application): set a new password with a ticket.
     Single use, newest ticket only, not expired; the policy applies; the user's
-    sessions are revoked. Returns the username."""
-    pre = Prechecked.of(ctx, new_password, lambda s: _ticket_holder(s, token))
-    with action(ctx, Actor.system("ticket"), "ticket.redeem") as tx:
-        t, u = _valid_ticket(tx, token)
-        if u.source != "local":
-            raise TicketInvalid(INVALID)
-        check_new_password(ctx, tx.s, u, new_password, pre)
-        apply_new_hash(tx, u, pre.new_hash if pre else ctx.hasher.hash(new_password),
-                       expires_at=expiry_from(ctx, tx.now, None), must_change=False)
-        t.used_at = tx.now
-        tx.s.add(t)
-        tx.s.flush()
-        tx.details = {"ticket_id": t.id, "sessions_revoked": revoke_sessions_of(tx, u, "password reset by ticket")}
-        return u.username
+    sessions are revoked. Returns the username.
+
+    A token that names no live ticket is refused before any argon2 work and is
+    counted, not audited one by one (``_refused``); past the window's limit the
+    caller gets RATE_LIMITED. A live ticket the policy refuses
+    TICKET_FAILED_ATTEMPTS times is revoked."""
+    now = ctx.now()
+    try:
+        with ctx.read_session() as s:
+            t, u, live = _lookup(s, token, now)
+            holder = u.username if u else None
+    except OperationalError as exc:
+        raise DatabaseUnavailable.from_driver(exc) from None
+    if not live:
+        _refused(ctx, holder, now)
+        raise TicketInvalid(INVALID)
+    ticket_id, user_id = t.id, u.id
+    pre = Prechecked.of(ctx, new_password, lambda s: s.get(User, user_id))
+    try:
+        with action(ctx, Actor.system("ticket"), "ticket.redeem") as tx:
+            t, u = _valid_ticket(tx, token)
+            check_new_password(ctx, tx.s, u, new_password, pre)
+            apply_new_hash(tx, u, pre.new_hash if pre else ctx.hasher.hash(new_password),
+                           expires_at=expiry_from(ctx, tx.now, None), must_change=False)
+            t.used_at = tx.now
+            tx.s.add(t)
+            tx.s.flush()
+            tx.details = {"ticket_id": t.id, "sessions_revoked": revoke_sessions_of(tx, u, "password reset by ticket")}
+            return u.username
+    except WeakPassword:
+        _attempt_failed(ctx, ticket_id)
+        raise

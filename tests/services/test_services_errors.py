@@ -38,6 +38,7 @@ OUTCOME = {
     "STALE_RECORD": "rejected",
     "EXTERNAL_ACCOUNT": "rejected",
     "TICKET_INVALID": "rejected",
+    "RATE_LIMITED": "rejected",
     "TICKET_NOT_FOUND": "rejected",
     "AUTH_FAILED": "denied",
     "LOCKED_OUT": "denied",
@@ -82,13 +83,17 @@ class Case:
     extra: Callable[[ServiceError], None] | None = None
     #: False: refused without an audit event (a read-only console writes nothing).
     audited: bool = True
+    #: Tables where the refusal is counted (a bogus ticket's window counter, a
+    #: ticket's failed attempts): they may change, nothing else may.
+    counted: tuple[str, ...] = ()
 
 
 def check_refused(w: World, case: Case) -> ServiceError:
     """Run the call; it must fail with case.code, change no row outside the
     audit log, and add exactly one matching audit event."""
-    before = w.db_rows(exclude=("audit_events", "audit_head"))
-    everything = w.db_rows()
+    ignore = ("audit_events", "audit_head", *case.counted)
+    before = w.db_rows(exclude=ignore)
+    everything = w.db_rows(exclude=case.counted)
     views = {n: listing.get_user(w.ctx, SYSTEM, n) for n in case.watch}
     last = max((e.seq for e in w.audit_events()), default=0)
 
@@ -99,20 +104,23 @@ def check_refused(w: World, case: Case) -> ServiceError:
     assert err.as_dict() == {"error_code": case.code, "error_msg": err.message}
     assert err.message and str(err) == err.message
 
-    assert w.db_rows(exclude=("audit_events", "audit_head")) == before
+    assert w.db_rows(exclude=ignore) == before
     for n, v in views.items():
         now = listing.get_user(w.ctx, SYSTEM, n)
         assert now == v and now.version == v.version
 
     new = w.audit_events(after=last)
     if not case.audited:
-        assert new == [] and w.db_rows() == everything
+        assert new == [] and w.db_rows(exclude=case.counted) == everything
         return err
     assert len(new) == 1, new
     ev = new[0]
     assert (ev.action, ev.operator, ev.target) == (case.action, case.operator, case.target)
     assert (ev.outcome, ev.error_code) == (OUTCOME[case.code], case.code)
     default = {"unchanged": err.message} if case.code == "NO_CHANGE" else {"error": err.message}
+    if "redeem_failures" in case.counted:  # counted in the window: the first refusal of one
+        assert ev.details["failures_in_window"] == 1
+        default = {**default, **{k: ev.details[k] for k in ("failures_in_window", "window_from", "window_minutes")}}
     assert ev.details == (case.details if case.details is not None else default)
     if case.extra:  # a check that returns False (or asserts) fails the test
         assert case.extra(err) is not False, err.message
@@ -195,7 +203,7 @@ def s_weak_redeem(w):
     w.make_user("alice")
     token = tickets.issue_ticket(w.ctx, w.admin, "alice").token.reveal()
     return Case(lambda: tickets.redeem_ticket(w.ctx, token, "short"), "WEAK_PASSWORD", "ticket.redeem",
-                "alice", operator="ticket", watch=("alice",), extra=_weak_extra(["length"]))
+                "alice", operator="ticket", watch=("alice",), extra=_weak_extra(["length"]), counted=("reset_tickets",))
 
 
 def s_weak_change_own(w):
@@ -388,9 +396,12 @@ EXTERNAL = {
 }
 
 
+BOGUS = ("redeem_failures",)
+
+
 def s_ticket_unknown(w):
     return Case(lambda: tickets.redeem_ticket(w.ctx, secrets.token_urlsafe(32), strong()), "TICKET_INVALID",
-                "ticket.redeem", None, operator="ticket")
+                "ticket.redeem", None, operator="ticket", counted=BOGUS)
 
 
 def s_ticket_used(w):
@@ -398,7 +409,7 @@ def s_ticket_used(w):
     token = tickets.issue_ticket(w.ctx, w.admin, "alice").token.reveal()
     tickets.redeem_ticket(w.ctx, token, strong())
     return Case(lambda: tickets.redeem_ticket(w.ctx, token, strong()), "TICKET_INVALID", "ticket.redeem", "alice",
-                operator="ticket", watch=("alice",))
+                operator="ticket", watch=("alice",), counted=BOGUS)
 
 
 def s_ticket_superseded(w):
@@ -406,7 +417,7 @@ def s_ticket_superseded(w):
     token = tickets.issue_ticket(w.ctx, w.admin, "alice").token.reveal()
     tickets.issue_ticket(w.ctx, w.admin, "alice")
     return Case(lambda: tickets.redeem_ticket(w.ctx, token, strong()), "TICKET_INVALID", "ticket.redeem", "alice",
-                operator="ticket", watch=("alice",))
+                operator="ticket", watch=("alice",), counted=BOGUS)
 
 
 def s_ticket_revoked(w):
@@ -414,7 +425,7 @@ def s_ticket_revoked(w):
     it = tickets.issue_ticket(w.ctx, w.admin, "alice")
     tickets.revoke_ticket(w.ctx, w.admin, it.ticket.id)
     return Case(lambda: tickets.redeem_ticket(w.ctx, it.token.reveal(), strong()), "TICKET_INVALID",
-                "ticket.redeem", "alice", operator="ticket", watch=("alice",))
+                "ticket.redeem", "alice", operator="ticket", watch=("alice",), counted=BOGUS)
 
 
 def s_ticket_expired(w):
@@ -422,7 +433,7 @@ def s_ticket_expired(w):
     token = tickets.issue_ticket(w.ctx, w.admin, "alice", lifetime_minutes=1).token.reveal()
     w.clock.advance(minutes=1)
     return Case(lambda: tickets.redeem_ticket(w.ctx, token, strong()), "TICKET_INVALID", "ticket.redeem", "alice",
-                operator="ticket", watch=("alice",))
+                operator="ticket", watch=("alice",), counted=BOGUS)
 
 
 def s_ticket_blocked_user(w):
@@ -433,7 +444,17 @@ def s_ticket_blocked_user(w):
     with w.ctx.engine.begin() as conn:
         conn.execute(text("UPDATE users SET blocked = true WHERE username = 'alice'"))
     return Case(lambda: tickets.redeem_ticket(w.ctx, token, strong()), "TICKET_INVALID", "ticket.redeem", "alice",
-                operator="ticket", watch=("alice",))
+                operator="ticket", watch=("alice",), counted=BOGUS)
+
+
+def s_rate_limited(w):
+    """Past the window's limit of refused redemptions: refused, counted, and
+    (the 101st is no milestone) not audited on its own."""
+    for _ in range(tickets.REDEEM_FAILURES_PER_WINDOW):
+        with pytest.raises(errors.TicketInvalid):
+            tickets.redeem_ticket(w.ctx, secrets.token_urlsafe(32), strong())
+    return Case(lambda: tickets.redeem_ticket(w.ctx, secrets.token_urlsafe(32), strong()), "RATE_LIMITED",
+                "ticket.redeem", None, operator="ticket", counted=BOGUS, audited=False)
 
 
 def s_mail_off(w):
@@ -491,6 +512,7 @@ def s_locked_out(w):
 #: code -> {scenario name -> scenario}
 SCENARIOS: dict[str, dict[str, Callable[[World], Case]]] = {
     "USER_NOT_FOUND": NOT_FOUND,
+    "RATE_LIMITED": {"flood": s_rate_limited},
     "USER_EXISTS": {"exists": s_exists, "exists-other-case": s_exists_other_case},
     "WEAK_PASSWORD": {
         "common": s_weak_common,

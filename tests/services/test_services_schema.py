@@ -95,9 +95,9 @@ def test_a_database_at_an_older_revision_is_outdated_then_upgraded_with_its_data
                      {"d": "0" * 64, "t": "2026-01-01 00:00:00", "e": "2099-01-01 00:00:00"})
     with pytest.raises(SchemaOutdated) as ei:
         setup.check_ready(bare)
-    assert "(0001) is older than this userdesk (0004)" in ei.value.message
+    assert f"(0001) is older than this userdesk ({schema.HEAD})" in ei.value.message
     assert "userdesk db upgrade" in ei.value.message
-    assert schema.upgrade(bare.engine).current == "0004"
+    assert schema.upgrade(bare.engine).current == schema.HEAD
     setup.check_ready(bare)
     [ticket] = tickets.list_tickets(bare, READER, "root")
     assert ticket.delivery == "shown" and ticket.issued_by == "root"
