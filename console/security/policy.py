@@ -391,9 +391,10 @@ def check(
     results: list[RuleResult] = []
     for rule, text in _active_rules(policy):
         if rule == "length":
-            ok = policy.min_length <= len(pw) <= policy.max_length
+            # As typed and as normalised, both: one typed U+FDFA is 18 characters under NFKC.
+            ok = all(policy.min_length <= n <= policy.max_length for n in (len(password), len(pw)))
         elif rule == "no_control":
-            ok = not has_controls(pw)
+            ok = not has_controls(password) and not has_controls(pw)
         elif rule == "allowed_chars":
             # Control characters are reported by "no_control" alone.
             allowed = _ASCII_ALNUM | frozenset(policy.allowed_specials or "")

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from console.models import LOCAL_SOURCE, AuditEvent, AuditHead, ResetTicket, User, UserSession
 from console.security.generator import generate
+from console.security.text import looks_alike
 from console.services import validation
 from console.services.base import action, find_user, user_action
 from console.services.context import Actor, ServiceContext
@@ -59,6 +60,7 @@ def create_user(
         source = validation.source(source)
         if find_user(tx.s, username) is not None:
             raise UserExists(f"a user named {username!r} already exists (usernames ignore case)")
+        _refuse_lookalike(tx, username=username, display_name=display_name)
         u = User(username=username, email=email, display_name=display_name, role=role, source=source,
                  created_at=tx.now, updated_at=tx.now)
         generated = None
@@ -104,6 +106,7 @@ def update_profile(
         if display_name is not UNSET:
             new = validation.display_name(display_name)
             if new != u.display_name:
+                _refuse_lookalike(tx, display_name=new, self_id=u.id)
                 u.display_name, changed = new, changed + ["display_name"]
         if not changed:
             raise NoChange("profile", "nothing to change")
@@ -147,11 +150,32 @@ def set_role(
         if u.role == "admin":
             _guard_last_admin(tx, u, "demoting them")
         tx.details = {"from": u.role, "to": role}
+        if role in OPERATOR_ROLES and u.role not in OPERATOR_ROLES:
+            _refuse_lookalike(tx, username=u.username, display_name=u.display_name, self_id=u.id)
         if RANK[role] > RANK[u.role]:
             _raise_privilege(tx, u, role)
         u.role = role
         u.updated_at = tx.now
         return tx.saved(u)
+
+
+def _refuse_lookalike(tx, *, username: str | None = None, display_name: str | None = None,
+                      self_id: int | None = None) -> None:
+    """A name must not pass for an operator's: compared under the UTS #39
+    confusables skeleton, regardless of case, with every other operator's
+    username and display name (``аdmin`` in Cyrillic, ``adrnin``, a display
+    name ``Admin`` for a member)."""
+    with tx.s.no_autoflush:  # a pending change of the account is flushed once, at commit
+        operators = tx.s.exec(select(User.id, User.username, User.display_name)
+                              .where(User.role.in_(OPERATOR_ROLES))).all()
+    for field, value in (("username", username), ("display_name", display_name)):
+        if not value:
+            continue
+        for oid, name, shown in operators:
+            if oid != self_id and any(looks_alike(value, x) for x in (name, shown) if x):
+                raise InvalidInput(field, "lookalike",
+                                   f"looks like the name of the operator {name}: choose one that cannot be "
+                                   "mistaken for theirs")
 
 
 #: Roles from least to most privileged.

@@ -31,7 +31,7 @@ def _text(field: str, value: str, limit: int) -> None:
     if len(value) > limit:
         raise InvalidInput(field, "max_length", f"at most {limit} characters (got {len(value)})")
     if has_controls(value):
-        raise InvalidInput(field, "no_control", "may not contain control, format or bidi characters")
+        raise InvalidInput(field, "no_control", "may not contain control, format, bidi or invisible characters")
 
 
 def username(value: str | None, field: str = "username") -> str:
