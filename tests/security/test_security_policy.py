@@ -287,10 +287,12 @@ def test_fullwidth_common_password_detected():
     assert [r.rule for r in failures(results)] == ["not_common"]
 
 
-def test_length_counts_code_points_after_nfkc():
-    # 8 ligature code points -> 16 'f' after NFKC (passes nist's 15 minimum).
-    assert {r.rule: r.ok for r in check(PRESETS["nist"], "\ufb00" * 8)}["length"]
-    # 7 ligatures -> 14 characters: too short.
+def test_length_counts_code_points_as_typed_and_after_nfkc():
+    # 8 ligature code points -> 16 'f' after NFKC: 8 as typed is too short.
+    assert not {r.rule: r.ok for r in check(PRESETS["nist"], "\ufb00" * 8)}["length"]
+    # 15 ligatures -> 30 characters: both counts pass.
+    assert {r.rule: r.ok for r in check(PRESETS["nist"], "\ufb00" * 15)}["length"]
+    # 7 ligatures -> 14 characters: too short either way.
     assert not {r.rule: r.ok for r in check(PRESETS["nist"], "\ufb00" * 7)}["length"]
     # 15 Japanese characters: 15 code points, passes.
     assert {r.rule: r.ok for r in check(PRESETS["nist"], "あ" * 15)}["length"]
