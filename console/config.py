@@ -50,6 +50,11 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def audit_keys_dir() -> Path:
+    """Where the audit keys live by default: one 0600 file per key, named by its id."""
+    return data_dir() / "audit-keys"
+
+
 def default_config_path() -> Path:
     return config_dir() / "config.toml"
 
@@ -150,6 +155,14 @@ class Settings(BaseModel):
     #: A CA bundle for a relay whose certificate a private CA signed.
     smtp_ca_file: str | None = None
     smtp_timeout: float = Field(10.0, gt=0, le=300)
+
+    #: The audit log's signing key (HMAC-SHA-256), which the database never
+    #: holds: base64 or hex of at least 32 random bytes. Better given as
+    #: USERDESK_AUDIT_KEY than written here ...
+    audit_key: SecretStr | None = None
+    #: ... or as a file only its owner may read. Neither given: the key made
+    #: with the desk's first event, in <data dir>/audit-keys/<key id>.key.
+    audit_key_file: str | None = None
 
     #: Console sign-in lockout for operators.
     operator_lockout_failures: int = Field(5, ge=1, le=100)

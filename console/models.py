@@ -176,6 +176,9 @@ class AuditEvent(Table, table=True):
     details: str = Field(default="{}")  # canonical JSON
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    #: HMAC-SHA-256 of ``hash`` with the desk's audit key, which the database
+    #: does not hold: a recomputed chain has no valid signature.
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class AuditHead(Table, table=True):
@@ -189,6 +192,11 @@ class AuditHead(Table, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+    #: Which audit key signs the log (an HMAC of a fixed label: names the key,
+    #: reveals nothing of it); None before the first event.
+    key_id: str | None = Field(default=None, max_length=16)
+    #: The key's signature of (seq, hash): a head moved back is not signed.
+    mac: str | None = Field(default=None, max_length=64)
 
 
 class PendingChange(Table, table=True):

@@ -105,6 +105,14 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="function")
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    """Every test has its own platform data directory: audit keys, desks and
+    the demo database are made there, never in the real one."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("USERDESK_AUDIT_KEY", raising=False)
+
+
 @pytest.fixture
 def backend(request) -> str:
     return request.param

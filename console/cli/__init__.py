@@ -13,7 +13,8 @@ from __future__ import annotations
 
 # Importing a module registers its commands; the order here is the order of
 # ``userdesk --help``.
-from console.cli import setup as _setup, passwords as _passwords, bulk as _bulk, audit as _audit  # noqa: F401
+from console.cli import setup as _setup, passwords as _passwords, bulk as _bulk  # noqa: F401
+from console.cli.audit import audit_app
 from console.cli.db import db_app
 from console.cli.operators import operators_app
 from console.cli.policy import policy_app
@@ -28,6 +29,7 @@ app.add_typer(sessions_app, name="sessions")
 app.add_typer(policy_app, name="policy")
 app.add_typer(operators_app, name="operators")
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 __all__ = ["app", "main"]
 

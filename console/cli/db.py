@@ -37,7 +37,8 @@ def db_current(as_json: bool = JSON) -> None:
 @handles_errors
 def db_upgrade(as_json: bool = JSON) -> None:
     """Migrate the database to this userdesk's schema version (creating it if empty)."""
-    before, after = database.upgrade_schema(state().ctx())
+    done = database.upgrade_schema(state().ctx())
+    before, after = done.before, done.after
 
     def text() -> None:
         if before.current == after.current:
@@ -45,5 +46,7 @@ def db_upgrade(as_json: bool = JSON) -> None:
         else:
             was = before.current or ("(from before migrations)" if before.has_tables else "(empty)")
             typer.echo(f"migrated {was} -> {after.current}")
+        if done.signed:
+            typer.echo(f"audit log: {done.signed} events written before audit keys verified and signed")
 
-    emit(as_json, {"from": before.current, **_schema_dict(after)}, text)
+    emit(as_json, {"from": before.current, **_schema_dict(after), "signed_events": done.signed}, text)

@@ -10,8 +10,8 @@ import typer
 from console.cli.common import JSON, handles_errors
 from console.cli.output import emit, jsonable, print_secret, safe
 from console.cli.root import app, open_console
-from console.cli.state import state
-from console.services import database, setup
+from console.cli.state import LOCAL_READER, state
+from console.services import audit, database, setup
 from console.services.errors import ServiceError
 
 
@@ -33,6 +33,9 @@ def init(
                        f"store at {safe(st.ctx().store.where)}")
         else:
             typer.echo(f"database ready: {safe(database.describe(settings.database_url))}")
+        key = audit.key_status(st.ctx(), LOCAL_READER)
+        typer.echo(f"audit log signed with key {key.key_id}, kept in {safe(key.where)} (not in the database): "
+                   "keep a copy elsewhere; without it nothing can change")
         print_secret(f"admin {safe(result.user.username)} password", result.password,
                      "This password is shown once. Store it now; use 'userdesk change-password' to change it.")
 

@@ -279,7 +279,7 @@ def _outcome(ctx: ServiceContext, actor: Actor, name: str, target: str, seq: int
     fails here leaves the pending event for settle_pending."""
     try:
         with ctx.write_session() as s:
-            auditlog.append(s, at=ctx.now(), operator=actor.username, action=name, target=target, outcome=outcome,
+            auditlog.append(ctx, s, at=ctx.now(), operator=actor.username, action=name, target=target, outcome=outcome,
                             error_code=error_code, reason=reason, identity_check=identity_check,
                             details={**details, "settles": seq})
             row = s.get(PendingChange, seq)

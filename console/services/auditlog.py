@@ -1,6 +1,9 @@
 """The audit chain's writer: each event stores the hash of the one before it, and
 the ``audit_head`` row holds the newest hash, so an edited, removed, reordered or
-truncated log is detected (see ``audit.verify_chain``).
+truncated log is detected (see ``audit.verify_chain``). Each event's hash and the
+head are signed with the desk's audit key (HMAC-SHA-256, a key the database does
+not hold), so a chain recomputed by someone who can write the database does not
+verify, and a head moved back is not signed.
 
 Internal to the service layer (console/services/__init__.py lists the public API).
 """
@@ -15,6 +18,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from console.models import AuditEvent, AuditHead
+from console.security.auditkey import AuditKey
+from console.services.errors import AuditBroken, AuditKeyMismatch, AuditKeyMissing
 
 GENESIS = "0" * 64
 
@@ -47,7 +52,29 @@ def event_hash(prev_hash: str, ev: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+def head_key(ctx, head: AuditHead) -> AuditKey:
+    """The key that signs ``head``'s log, checked against the head's own
+    signature: a log whose head was moved or forged is not extended (each new
+    event would sign what was done to it)."""
+    key = ctx.audit_key(head.key_id)
+    if key is None:
+        raise AuditKeyMissing(
+            f"the audit log is signed with key {head.key_id}, which this machine does not have "
+            f"(looked for {ctx.audit_key_location(head.key_id)}): copy the key file from the machine that made "
+            "the desk (mode 0600), or give it as USERDESK_AUDIT_KEY; until then nothing can change")
+    if key.id != head.key_id:
+        raise AuditKeyMismatch(
+            f"the audit key given (id {key.id}) is not the one this desk's log is signed with ({head.key_id}); "
+            "nothing can change with it")
+    if not key.same(head.mac, key.sign_head(head.seq, head.hash)):
+        raise AuditBroken(
+            f"the audit log's head (event #{head.seq}) is not signed by this desk's key: the log was changed "
+            "outside userdesk; run `userdesk audit --verify`. Nothing can change until it is looked into")
+    return key
+
+
 def append(
+    ctx,
     s: Session,
     *,
     at: datetime,
@@ -60,11 +87,20 @@ def append(
     identity_check: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one event to the chain, in the caller's transaction."""
+    """Add one event to the chain, signed, in the caller's transaction. The
+    first event of a desk makes its key (``ctx.new_audit_key``)."""
     head = s.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         s.add(head)
+    if head.key_id is not None:
+        key = head_key(ctx, head)
+    elif head.seq == 0:
+        key = ctx.new_audit_key()
+        head.key_id = key.id
+    else:
+        raise AuditBroken(f"the audit log's {head.seq} events are not signed: run `userdesk db upgrade`, "
+                          "which signs a log written before audit keys once `audit --verify` finds it intact")
     ev = AuditEvent(
         seq=head.seq + 1,
         # Stored as UTC and read back as UTC: hash the UTC form, or verify fails.
@@ -81,7 +117,8 @@ def append(
         hash="",
     )
     ev.hash = event_hash(head.hash, ev)
-    head.seq, head.hash = ev.seq, ev.hash
+    ev.mac = key.sign_event(ev.hash)
+    head.seq, head.hash, head.mac = ev.seq, ev.hash, key.sign_head(ev.seq, ev.hash)
     s.add(ev)
     s.add(head)
     return ev

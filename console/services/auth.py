@@ -151,6 +151,7 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
                 s.rollback()  # a read-only console writes nothing: no count, no sign-in time, no audit
             elif err is not None or audit_success:
                 auditlog.append(
+                    ctx,
                     s,
                     at=now,
                     operator=u.username if u else UNKNOWN_NAME,
@@ -186,7 +187,7 @@ def trusted_operator(ctx: ServiceContext, username: str) -> Actor:
             err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
         known = u is not None
         if not ctx.settings.read_only:  # a read-only console writes nothing
-            auditlog.append(s, at=now, operator=u.username if known else UNKNOWN_NAME, action="operator.sign_in",
+            auditlog.append(ctx, s, at=now, operator=u.username if known else UNKNOWN_NAME, action="operator.sign_in",
                             target=u.username if known else None, outcome="ok" if err is None else err.outcome,
                             error_code=err.code if err else None,
                             details={"method": "trusted"} if known else {"method": "trusted",
@@ -236,7 +237,7 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResul
         if not result.ok:
             if u.locked_until is None or u.locked_until <= now:
                 if _register_failure(s, u, now, settings.user_lockout_failures, settings.user_lockout_minutes):
-                    auditlog.append(s, at=now, operator="application", action="user.locked", target=u.username,
+                    auditlog.append(ctx, s, at=now, operator="application", action="user.locked", target=u.username,
                                     outcome="ok", details={"until": u.locked_until})
             s.commit()
             return AuthResult("invalid")

@@ -21,6 +21,7 @@ from console.models import LOCAL_SOURCE, User
 from console.services import auditlog, prepared, validation
 from console.services.context import Actor, ServiceContext
 from console.services.errors import (
+    AuditUnavailable,
     DatabaseUnavailable,
     ExternalAccount,
     IdentityCheckRequired,
@@ -140,11 +141,12 @@ class Tx:
 
 def _record_failure(ctx: ServiceContext, actor: Actor, name: str, target: str | None, reason: str | None,
                     identity_check: str | None, err: ServiceError) -> None:
-    if ctx.settings.read_only:
-        return
+    if ctx.settings.read_only or isinstance(err, AuditUnavailable):
+        return  # read-only writes nothing; a log that cannot be extended takes no refusal either
     try:
         with ctx.write_session() as s:
             auditlog.append(
+                ctx,
                 s,
                 at=ctx.now(),
                 operator=actor.username,
@@ -157,8 +159,8 @@ def _record_failure(ctx: ServiceContext, actor: Actor, name: str, target: str | 
                 details={"unchanged": err.message} if isinstance(err, NoChange) else {"error": err.message},
             )
             s.commit()
-    except (OperationalError, DBAPIError):
-        pass  # the database is gone; the caller gets the original error
+    except (OperationalError, DBAPIError, AuditUnavailable):
+        pass  # the database is gone, or its log cannot be extended: the caller gets the original error
 
 
 @contextmanager
@@ -191,6 +193,7 @@ def action(
             tx = Tx(ctx, actor, s, name, _safe_target(target), reason, identity_check)
             yield tx
             tx.event = auditlog.append(
+                ctx,
                 s,
                 at=tx.now,
                 operator=actor.username,

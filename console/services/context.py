@@ -11,8 +11,11 @@ from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
+from pathlib import Path
+
 from console import db
-from console.config import Settings
+from console.config import Settings, audit_keys_dir
+from console.security.auditkey import AuditKey, KeyFileError
 from console.models import utcnow
 from console.security.hashing import Argon2Params, PasswordHasher
 from console.security.policy import Policy
@@ -36,6 +39,7 @@ class ServiceContext:
         self._cache: dict[str, tuple[object, float, int]] = {}
         #: Bumped by every committed change made through this context.
         self.writes = 0
+        self._audit_key: AuditKey | None = None
 
     # A small cache for expensive, slowly changing answers (the total user
     # count): valid for ``ttl`` seconds and until this context writes.
@@ -66,6 +70,59 @@ class ServiceContext:
                 engine.dispose()
                 raise StoreUnavailable(exc.message) from None
         return cls(engine=engine, settings=settings, **kw)
+
+    # -- the audit key: outside the database (settings.audit_key, a 0600 file) --
+
+    def audit_key_location(self, key_id: str | None) -> str:
+        """Where the key ``key_id`` is looked for, for a message."""
+        if self.settings.audit_key is not None:
+            return "the audit_key setting (USERDESK_AUDIT_KEY)"
+        return str(self._audit_key_path(key_id))
+
+    def _audit_key_path(self, key_id: str | None) -> Path:
+        if self.settings.audit_key_file:
+            return Path(self.settings.audit_key_file).expanduser()
+        return audit_keys_dir() / f"{key_id or '<key id>'}.key"
+
+    def audit_key(self, key_id: str | None) -> AuditKey | None:
+        """The audit key: the one given (setting or file) whatever its id, else
+        the key file named by ``key_id`` (the id the log's head records); None
+        where this machine has none. A key that cannot be read, or is readable
+        by others, is CONFIG_INVALID naming the file (never the key)."""
+        if self._audit_key is not None and (key_id is None or self._audit_key.id == key_id):
+            return self._audit_key
+        from console.services.errors import ConfigError
+
+        try:
+            if self.settings.audit_key is not None:
+                key = AuditKey.from_text(self.settings.audit_key.get_secret_value(),
+                                         where="audit_key (USERDESK_AUDIT_KEY)")
+            else:
+                if key_id is None and not self.settings.audit_key_file:
+                    return None
+                path = self._audit_key_path(key_id)
+                if not path.exists():
+                    return None
+                key = AuditKey.read(path)
+        except KeyFileError as exc:
+            raise ConfigError(str(exc)) from None
+        self._audit_key = key
+        return key
+
+    def new_audit_key(self) -> AuditKey:
+        """The key a new log is signed with: the one given, else a new one,
+        written to its 0600 file before the first event commits."""
+        key = self.audit_key(None)
+        if key is None:
+            key = AuditKey.generate()
+            try:
+                key.write(self._audit_key_path(key.id))
+            except (KeyFileError, OSError) as exc:
+                from console.services.errors import ConfigError
+
+                raise ConfigError(f"the audit key cannot be written: {exc}") from None
+            self._audit_key = key
+        return key
 
     @property
     def store_name(self) -> str:

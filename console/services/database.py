@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from console import db, schema
 from console.config import demo_database_url
-from console.services.context import ServiceContext
+from console.services.context import Actor, ServiceContext
 from console.services.errors import DatabaseUnavailable, InvalidInput, NotInitialized
 from console.services.setup import refuse_foreign
 
@@ -63,15 +63,27 @@ def schema_version(ctx: ServiceContext) -> SchemaVersion:
     return _version(st)
 
 
-def upgrade_schema(ctx: ServiceContext) -> tuple[SchemaVersion, SchemaVersion]:
+@dataclass(frozen=True)
+class Upgrade:
+    before: SchemaVersion
+    after: SchemaVersion
+    #: Events of a log written before audit keys, signed now (0: none).
+    signed: int
+
+
+def upgrade_schema(ctx: ServiceContext) -> Upgrade:
     """Migrate the database to this console's schema version (creating it if
-    empty): its version before and after. Never another system's account
-    store (FOREIGN_STORE): only a desk is migrated."""
+    empty), then sign an audit log written before audit keys (if it verifies:
+    AUDIT_BROKEN otherwise, the schema migrated all the same). Never another
+    system's account store (FOREIGN_STORE): only a desk is migrated."""
+    from console.services.audit import sign_log
+
     refuse_foreign(ctx)
     db.create_file(ctx.engine)
     before = schema.state(ctx.engine)
     after = schema.upgrade(ctx.engine)
-    return _version(before), _version(after)
+    signed = sign_log(ctx, Actor.system("upgrade"))
+    return Upgrade(_version(before), _version(after), signed)
 
 
 def delete_demo_database(url: str) -> None:

@@ -150,3 +150,28 @@ class ForeignStore(ServiceError):
     userdesk opens it as that store instead of adding its tables to it."""
 
     code = "FOREIGN_STORE"
+
+
+class AuditUnavailable(ServiceError):
+    """The audit log cannot be extended, so nothing may change (reads work)."""
+
+    code = "AUDIT_UNAVAILABLE"
+    outcome = "error"
+
+
+class AuditKeyMissing(AuditUnavailable):
+    """The log is signed with a key this machine does not have."""
+
+    code = "AUDIT_KEY_MISSING"
+
+
+class AuditKeyMismatch(AuditUnavailable):
+    """The key given is not the one the log is signed with."""
+
+    code = "AUDIT_KEY_MISMATCH"
+
+
+class AuditBroken(AuditUnavailable):
+    """The log's signatures do not hold: extending or signing it would hide that."""
+
+    code = "AUDIT_BROKEN"

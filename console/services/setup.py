@@ -239,7 +239,7 @@ def seed_demo(
         if tickets:
             s.exec(insert(ResetTicket), params=tickets)
         stats["sessions"], stats["tickets"] = len(sessions), len(tickets)
-        auditlog.append(s, at=now, operator="demo", action="demo.seed", target=None, outcome="ok",
+        auditlog.append(ctx, s, at=now, operator="demo", action="demo.seed", target=None, outcome="ok",
                         details={"users": users, **stats})
         s.commit()
         ctx.writes += 1

@@ -220,6 +220,7 @@ def _refused(ctx: ServiceContext, target: str | None, now: datetime) -> None:
                 limited = row.failures > REDEEM_FAILURES_PER_WINDOW
                 if _milestone(row.failures) or details:
                     auditlog.append(
+                        ctx,
                         s, at=now, operator="ticket", action="ticket.redeem", target=target, outcome="rejected",
                         error_code=RateLimited.code if limited else TicketInvalid.code,
                         details={"error": INVALID, "failures_in_window": row.failures,
@@ -254,7 +255,7 @@ def _attempt_failed(ctx: ServiceContext, ticket_id: int) -> None:
             if t.failed_attempts >= TICKET_FAILED_ATTEMPTS:
                 t.revoked_at, t.revoked_reason = now, "too many failed attempts"
                 u = s.get(User, t.user_id)
-                auditlog.append(s, at=now, operator="ticket", action="ticket.revoke",
+                auditlog.append(ctx, s, at=now, operator="ticket", action="ticket.revoke",
                                 target=u.username if u else None, outcome="ok",
                                 details={"ticket_id": t.id, "why": "too many failed attempts",
                                          "failed_attempts": t.failed_attempts})

@@ -109,7 +109,8 @@ async def test_no_secret_is_left_anywhere(cli, cli_env, ctx, tmp_path, monkeypat
     shown_by[OWN] = "(typed)"
     for label, args in {"show": ("users", "show", "kim", "--json"), "list": ("users", "list", "--json"),
                         "tickets": ("ticket", "list", "kim", "--all", "--json"),
-                        "audit": ("audit", "--limit", "500", "--json"), "verify": ("audit", "--verify")}.items():
+                        "audit": ("audit", "--limit", "500", "--json"), "verify": ("audit", "--verify"),
+                        "checkpoint": ("audit", "checkpoint")}.items():
         run(label, *args)
     assert "intact" in outputs["verify"]
 
@@ -125,6 +126,10 @@ async def test_no_secret_is_left_anywhere(cli, cli_env, ctx, tmp_path, monkeypat
     for secret, shown in shown_by.items():
         found = [where for where, body in places.items() if secret in body and where != f"output of {shown}"]
         assert found == [], f"a secret shown by {shown} is also in {found}"
+    # The audit key: in its own 0600 file only (never the database, an output or a screen).
+    [key_file] = [name for name in files if "/audit-keys/" in name and name.endswith(".key")]
+    key = files[key_file].strip()
+    assert [where for where, body in places.items() if key in body] == [f"file {key_file}"]
     for secret, shown in shown_by.items():
         if not shown.startswith("("):
             assert secret in outputs[shown]  # and it was shown, once, where it should be

@@ -177,8 +177,8 @@ def test_verify_detects_an_edited_timestamp(ctx, chain, clock):
 
 
 def test_verify_detects_an_edited_row_with_rehashed_self(ctx, chain):
-    """Recomputing the edited row's own hash is not enough: the next row's
-    prev_hash no longer matches."""
+    """Recomputing the edited row's own hash is not enough: its signature no
+    longer matches (and the next row's prev_hash neither)."""
     from console.models import AuditEvent
     from sqlmodel import Session, select
 
@@ -189,7 +189,7 @@ def test_verify_detects_an_edited_row_with_rehashed_self(ctx, chain):
         s.add(ev)
         s.commit()
     r = audit.verify_chain(ctx, SYSTEM)
-    assert not r.ok and r.broken_at == 4 and "#4" in r.problem
+    assert not r.ok and r.broken_at == 3 and "#3 is not signed" in r.problem
 
 
 def test_verify_detects_a_removed_middle_row(ctx, chain):

@@ -51,7 +51,9 @@ def sshd(tmp_path, settings):
     env = {"USERDESK_DATABASE_URL": settings.database_url, "USERDESK_TRUSTED_OPERATOR": "true",
            "USERDESK_CONFIG": str(d / "empty.toml"), "USERDESK_ARGON2_TIME_COST": "2",
            "USERDESK_ARGON2_MEMORY_COST": "19456", "USERDESK_ARGON2_PARALLELISM": "1",
-           "XDG_STATE_HOME": str(d / "state"), "XDG_DATA_HOME": str(d / "data")}
+           "XDG_STATE_HOME": str(d / "state"),
+           # the test's own data directory: the desk's audit key is there
+           "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"]}
     forced = "env " + " ".join(f"{k}={v}" for k, v in env.items()) + f" {sys.executable} -m console --operator hd"
     (d / "authorized_keys").write_text(f'command="{forced}",restrict,pty {(d / "client.pub").read_text()}')
     (d / "authorized_keys").chmod(0o600)

@@ -209,7 +209,9 @@ class AuditScreen(Screen):
         if not self.is_attached:
             return
         if report.ok:
-            text = Content.assemble(("chain verified ✓", "bold $success"), f"  {report.events:,} events intact")
+            text = Content.assemble(("chain verified ✓", "bold $success"), f"  {report.events:,} events intact, signed")
+        elif report.broken_at is None:  # intact as far as could be checked: the signatures could not be
+            text = Content.assemble(("chain NOT VERIFIED ?", "bold $warning"), "  ", plain(report.problem))
         else:
             text = Content.assemble((f"chain BROKEN at event #{report.broken_at} ✗", "bold $error"), "  ",
                                     plain(report.problem))
