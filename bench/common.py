@@ -32,7 +32,8 @@ MILLION = int(os.environ.get("USERDESK_BENCH_USERS", "1000000"))
 
 
 def context(path: Path, *, real_argon2: bool = False) -> ServiceContext:
-    settings = Settings(database_url=f"sqlite:///{path}", trusted_operator=True)
+    settings = Settings(database_url=f"sqlite:///{path}", trusted_operator=True,
+                        audit_key_file=f"{path}.auditkey")  # beside the throw-away database
     return ServiceContext.from_settings(settings, argon2_params=None if real_argon2 else Argon2Params.cheapest())
 
 

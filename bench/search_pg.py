@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 import pgcluster  # noqa: E402
 from console import db  # noqa: E402
 from console.config import Settings  # noqa: E402
+from console.security.auditkey import AuditKey  # noqa: E402
 from console.security.hashing import Argon2Params  # noqa: E402
 from console.services import auth, listing  # noqa: E402
 from console.services.context import ServiceContext  # noqa: E402
@@ -79,7 +80,7 @@ def main() -> None:
         print(f'{{"measure": "{MEASURE}", "skipped": "no PostgreSQL: {str(exc)[:120]}"}}')
         return
     try:
-        settings = Settings(database_url=url, trusted_operator=True)
+        settings = Settings(database_url=url, trusted_operator=True, audit_key=AuditKey.generate().text())
         ctx = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest())
         db.create_schema(ctx.engine)
         seconds = load(ctx, url)

@@ -85,7 +85,8 @@ async def run_console() -> None:
     from console.tui.widgets.userlist import UserList
 
     watch_paint(UserList, lambda lst: bool(lst.rows))
-    ctx = ServiceContext.from_settings(Settings(database_url=f"sqlite:///{path}", trusted_operator=True))
+    ctx = ServiceContext.from_settings(Settings(database_url=f"sqlite:///{path}", trusted_operator=True,
+                                                   audit_key_file=f"{path}.auditkey"))
     setup.check_ready(ctx)
     app = UserdeskApp(ctx, actor=auth.trusted_operator(ctx, "demo-admin"), demo=True,
                       remember_path=__import__("pathlib").Path("/dev/null"),

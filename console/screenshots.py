@@ -44,7 +44,8 @@ def _no_local_clipboard(_text: str) -> None:
 
 
 def build_context(workdir: Path, users: int = 250) -> ServiceContext:
-    settings = Settings(database_url=f"sqlite:///{workdir / 'screens.db'}", trusted_operator=True)
+    settings = Settings(database_url=f"sqlite:///{workdir / 'screens.db'}", trusted_operator=True,
+                        audit_key_file=str(workdir / "audit.key"))  # a throw-away desk's key beside it
     ctx = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest(), clock=lambda: NOW)
     setup.seed_demo(ctx, users, seed=7)
     return ctx
