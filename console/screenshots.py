@@ -88,7 +88,7 @@ async def _search(pilot) -> None:
     await pilot.press("slash", *"nova")
     await pilot.pause(0.4)
     await _settle(pilot)
-    await pilot.press("enter")
+    await pilot.press("down")  # to the rows (Enter would open the first match)
     await _settle(pilot)
 
 

@@ -32,7 +32,7 @@ def _names(lst: UserList) -> list[str]:
 async def _list_ready(tui, pilot) -> UserList:
     await tui.wait_screen(pilot, UsersScreen)
     lst = pilot.app.screen.query_one(UserList)
-    await tui.wait_for(pilot, lambda: lst.total is not None and not lst.loading, what="the first page")
+    await tui.wait_for(pilot, lambda: lst.total is not None and not lst.fetching, what="the first page")
     # The position line follows on the list's Changed message.
     await tui.wait_for(pilot, lambda: "of " in tui.text(pilot.app, "#users-position"), what="the position line")
     return lst
@@ -100,9 +100,10 @@ async def test_typing_a_search_filters_after_the_debounce(tui, admin, make_user)
         assert "of 2" in tui.text(app, "#users-position")
         screen = tui.screen_text(app)
         assert "bobby" in screen and "carol" not in screen and "robert" not in screen
-        # Enter in the search box hands the focus to the list.
+        # Enter in the search box opens the first match (it used to hand the focus to the list).
         await pilot.press("enter")
-        assert app.focused is lst
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        assert screen.username == "bob"
 
 
 async def test_a_search_matching_nobody_says_so(tui, admin, make_user):
@@ -202,8 +203,8 @@ async def test_paging_through_a_thousand_users_holds_a_bounded_window(tui, ctx, 
         most = 0
         for _ in range(200):
             await pilot.press("pagedown")
-            if lst.loading:
-                await tui.wait_for(pilot, lambda: not lst.loading)
+            if lst.fetching:
+                await tui.wait_for(pilot, lambda: not lst.fetching)
             most = max(most, len(lst.rows))
             assert len(lst.rows) <= MAX_ROWS
             assert lst.current is not None
@@ -233,8 +234,8 @@ async def test_paging_through_a_thousand_users_holds_a_bounded_window(tui, ctx, 
         # Up from the end pages back in as needed.
         for _ in range(15):
             await pilot.press("pageup")
-            if lst.loading:
-                await tui.wait_for(pilot, lambda: not lst.loading)
+            if lst.fetching:
+                await tui.wait_for(pilot, lambda: not lst.fetching)
             assert len(lst.rows) <= MAX_ROWS
             assert lst.current.username == everyone[lst.cursor]
         assert lst.cursor < total - 1 - 10 * lst.visible_rows
@@ -254,7 +255,7 @@ async def test_coming_back_from_a_user_keeps_the_place_in_the_list(tui, admin, m
         await tui.settle(pilot)
         await pilot.press("escape")
         await tui.wait_screen(pilot, UsersScreen)
-        await tui.wait_for(pilot, lambda: lst.total is not None and not lst.loading)
+        await tui.wait_for(pilot, lambda: lst.total is not None and not lst.fetching)
         assert lst.current.username == chosen
 
 

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from console.services.listing import UserFilter
 from console.services.views import Page, UserView
+from console.tui.widgets.searchbox import SearchBox
 from console.tui.widgets.userlist import Query, UserList
 from console.tui.widgets.viewpicker import ViewMenu, ViewPicker
 
@@ -54,11 +55,13 @@ class UsersScreen(Screen):
         self._debounce: Timer | None = None
         self._first = first
         self._reread_on_resume = False
+        #: Enter was pressed in the search box: open the first match once it is read.
+        self._open_first = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="users-bar"):
-            yield Input(placeholder="Search username, email, name…  (/)", id="users-search", max_length=200)
+            yield SearchBox(placeholder="Search username, email, name…  (/)", id="users-search", max_length=200)
             yield ViewPicker({key: label for key, (label, _, _) in VIEWS.items()}, "all", id="users-view")
         yield UserList(id="users-list")
         yield Static("", id="users-position")
@@ -78,31 +81,63 @@ class UsersScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "users-search":
             return
+        self._open_first = False  # typing on: whatever Enter was for is superseded
         if self._debounce is not None:
             self._debounce.stop()
-        self._debounce = self.set_timer(DEBOUNCE, self._search_now)
+            self._debounce = None
+        if not event.value.strip():
+            self._search_now()  # cleared (Esc): every user again, at once
+        else:
+            self._debounce = self.set_timer(DEBOUNCE, self._search_now)
 
     def _search_now(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
         self._debounce = None
-        self.query_one(UserList).reload(self._query())
+        lst, query = self.query_one(UserList), self._query()
+        if query != lst.query_:
+            lst.reload(query)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "users-search":
-            if self._debounce is not None:
-                self._debounce.stop()
-                self._search_now()
+        """Enter in the search box opens the first match: at once if its rows are
+        in, else when they arrive (typing on before that cancels it). An empty
+        search goes to the rows instead."""
+        if event.input.id != "users-search":
+            return
+        self._search_now()
+        if not event.value.strip():
             self.query_one(UserList).focus()
+            return
+        self._open_first = True
+        self._open_first_when_read()
+
+    def _open_first_when_read(self) -> None:
+        lst = self.query_one(UserList)
+        if not self._open_first or lst.query_ != self._query() or "first" in lst.fetching:
+            return
+        self._open_first = False
+        if lst.current is not None:  # nothing matches: the focus stays, to correct the search
+            lst.focus()  # back from the account: on the rows, on this user
+            self.open_user(lst.current.username)
+
+    def on_search_box_leave(self, event: SearchBox.Leave) -> None:
+        self._search_now()
+        self.query_one(UserList).focus()
 
     def on_view_picker_changed(self, _event: ViewPicker.Changed) -> None:
         lst, query = self.query_one(UserList), self._query()
         if query != lst.query_:
             lst.reload(query)
 
+    def on_view_picker_picked(self, _event: ViewPicker.Picked) -> None:
+        self.query_one(UserList).focus()
+
     # -- list ------------------------------------------------------------------------------------
 
     def on_user_list_changed(self, _event: UserList.Changed) -> None:
         lst = self.query_one(UserList)
         self.query_one("#users-position", Static).update(lst.position())
+        self._open_first_when_read()
 
     def on_user_list_opened(self, event: UserList.Opened) -> None:
         self.open_user(event.user.username)

@@ -85,7 +85,9 @@ class UserList(Widget, can_focus=True):
         self.base = 0  # absolute index of rows[0]
         self.cursor = 0  # absolute index
         self.top = 0  # absolute index of the first visible row
-        self.loading: set[str] = set()
+        #: The reads under way ("first", "next", "prev", "last"). (Not ``loading``:
+        #: that is Widget's own, and a widget that is loading refuses the focus.)
+        self.fetching: set[str] = set()
         #: Bumped by a new query: drops every answer to an older one.
         self.generation = 0
         #: Bumped by a jump (End): drops page answers from before the jump only.
@@ -110,7 +112,7 @@ class UserList(Widget, can_focus=True):
             self.query_ = query
         self.generation += 1
         self.pages, self.page_args, self.rows, self.base, self.cursor, self.top = [], [], [], 0, 0, 0
-        self.loading = set()
+        self.fetching = set()
         self.total = None
         self.from_end_unanchored = False
         if first is not None:
@@ -126,9 +128,9 @@ class UserList(Widget, can_focus=True):
                     done=lambda n: self._got_count(gen, n), group="userlist-count", exclusive=True)
 
     def _fetch(self, where: str) -> None:
-        if where in self.loading:
+        if where in self.fetching:
             return
-        self.loading.add(where)
+        self.fetching.add(where)
         app, token = self.app, (self.generation, self.jump)
         kw = self.list_args(self.query_)
         if where == "next":
@@ -143,7 +145,7 @@ class UserList(Widget, can_focus=True):
 
     def _failed(self, token: tuple[int, int], where: str, err) -> None:
         if token == (self.generation, self.jump):
-            self.loading.discard(where)
+            self.fetching.discard(where)
         self.app.notify(f"{safe(err.message)} [{err.code}]", severity="error", markup=False)
 
     def _got_count(self, gen: int, count: Count) -> None:
@@ -166,7 +168,7 @@ class UserList(Widget, can_focus=True):
     def _got(self, token: tuple[int, int], where: str, args: dict, page: Page[UserView]) -> None:
         if token != (self.generation, self.jump):
             return
-        self.loading.discard(where)
+        self.fetching.discard(where)
         self.now = self.app.ctx.now()
         if where == "first" and self.total is None:
             self.call_after_refresh(self._count)
@@ -262,7 +264,7 @@ class UserList(Widget, can_focus=True):
             self.action_move(len(self.rows))
             return
         self.jump += 1
-        self.loading = set()
+        self.fetching = set()
         self._fetch("last")
 
     def refresh_window(self) -> None:
@@ -329,7 +331,7 @@ class UserList(Widget, can_focus=True):
         """e.g. "rows 51–70 of 1,234"."""
         total = self.total
         if not self.rows:
-            if self.loading:
+            if self.fetching:
                 return "loading…"
             return "no users match" if total is not None and total.value == 0 else ""
         first = self.top + 1

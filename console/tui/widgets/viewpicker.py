@@ -61,6 +61,17 @@ class ViewPicker(Widget, can_focus=True):
         def control(self) -> "ViewPicker":
             return self.picker
 
+    class Picked(Message):
+        """The operator chose a view from the menu (the same one or another)."""
+
+        def __init__(self, picker: "ViewPicker") -> None:
+            super().__init__()
+            self.picker = picker
+
+        @property
+        def control(self) -> "ViewPicker":
+            return self.picker
+
     def __init__(self, choices: dict[str, str], value: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.choices = choices
@@ -80,9 +91,10 @@ class ViewPicker(Widget, can_focus=True):
 
     def action_open(self) -> None:
         def chosen(key: str | None) -> None:
+            self.focus()
             if key is not None:
                 self.value = key
-            self.focus()
+                self.post_message(self.Picked(self))  # the screen moves on (to its rows)
 
         self.app.push_screen(ViewMenu(self.choices, self.value), chosen)
 

@@ -1,0 +1,170 @@
+"""Focus follows the work: the keys a person presses next do what they expect
+without a Tab or a mouse first (issue 13)."""
+
+from __future__ import annotations
+
+import threading
+
+from textual.widgets import Input
+
+from console.services import listing
+from console.tui.screens.detail import UserDetailScreen
+from console.tui.screens.users import DEBOUNCE, VIEWS, UsersScreen
+from console.tui.widgets.userlist import UserList
+from console.tui.widgets.viewpicker import ViewMenu
+
+
+def _names(lst: UserList) -> list[str]:
+    return [u.username for u in lst.rows]
+
+
+async def _list_ready(tui, pilot) -> UserList:
+    await tui.wait_screen(pilot, UsersScreen)
+    lst = pilot.app.screen.query_one(UserList)
+    await tui.wait_for(pilot, lambda: lst.total is not None and not lst.fetching, what="the first page")
+    return lst
+
+
+# -- the search box -------------------------------------------------------------------------------
+
+
+async def test_enter_right_after_typing_opens_the_first_match(tui, admin, make_user):
+    """Enter within the debounce: the search runs at once and its first match
+    opens. (Before: the Enter was lost and the focus stayed in the box.)"""
+    for name in ("bob", "bobby", "carol"):
+        make_user(name)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("slash", "b", "o", "b", "enter")
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        assert screen.username == "bob"
+        # Back on the rows of that search, on the user just opened: ↓ goes to the next match.
+        await pilot.press("escape")
+        await tui.wait_screen(pilot, UsersScreen)
+        await tui.settle(pilot)
+        assert app.focused is lst and _names(lst) == ["bob", "bobby"] and lst.current.username == "bob"
+
+
+async def test_enter_while_the_search_is_being_read_opens_the_first_match(tui, admin, make_user, monkeypatch):
+    """Enter after the debounce, while the search's page is still on its way
+    (a slow database): the first match opens when it arrives."""
+    for name in ("bob", "bobby", "carol"):
+        make_user(name)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        held = threading.Event()
+        real = listing.list_users
+
+        def slow(*args, **kwargs):
+            if kwargs.get("search"):
+                held.wait(5)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(listing, "list_users", slow)
+        await pilot.press("slash", "b", "o", "b")
+        await pilot.pause(DEBOUNCE + 0.1)  # the search is read now, and held
+        assert lst.fetching
+        await pilot.press("enter")
+        held.set()
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        assert screen.username == "bob"
+
+
+async def test_enter_on_a_search_matching_nobody_stays_in_the_box(tui, admin, make_user):
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("slash", *"zzz", "enter")
+        await tui.wait_for(pilot, lambda: lst.total is not None and lst.total.value == 0 and not lst.fetching)
+        await tui.settle(pilot)
+        assert isinstance(app.screen, UsersScreen)
+        assert app.focused.id == "users-search"  # to correct the search
+
+
+async def test_typing_after_enter_cancels_the_open(tui, admin, make_user, monkeypatch):
+    """Enter, then more typing before the page arrived: the newer search is
+    what is shown, and nothing opens on its own."""
+    for name in ("bob", "bobby", "carol"):
+        make_user(name)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        held = threading.Event()
+        real = listing.list_users
+
+        def slow(*args, **kwargs):
+            if kwargs.get("search"):
+                held.wait(5)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(listing, "list_users", slow)
+        await pilot.press("slash", "b", "o", "b", "enter", "b")
+        held.set()
+        await pilot.pause(DEBOUNCE + 0.1)
+        await tui.wait_for(pilot, lambda: _names(lst) == ["bobby"] and not lst.fetching)
+        await tui.settle(pilot)
+        assert isinstance(app.screen, UsersScreen) and app.focused.id == "users-search"
+
+
+async def test_down_from_the_search_box_moves_to_the_rows(tui, admin, make_user):
+    for name in ("bob", "bobby", "carol"):
+        make_user(name)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("slash", "b", "o", "b", "down")
+        assert app.focused is lst
+        await tui.wait_for(pilot, lambda: _names(lst) == ["bob", "bobby"] and not lst.fetching)
+        assert lst.current.username == "bob"
+        await pilot.press("down", "enter")
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        assert screen.username == "bobby"
+
+
+async def test_escape_clears_the_search_then_leaves_the_box(tui, admin, make_user):
+    """As in k9s and lazygit: the first Esc clears the search (every user is
+    listed again), the second goes back to the rows; in an empty box the first
+    Esc goes back at once."""
+    for name in ("bob", "bobby", "carol"):
+        make_user(name)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        box = app.screen.query_one("#users-search", Input)
+        await pilot.press("slash", "b", "o", "b")
+        await tui.wait_for(pilot, lambda: _names(lst) == ["bob", "bobby"] and not lst.fetching)
+        await pilot.press("escape")
+        assert box.value == "" and app.focused is box
+        await tui.wait_for(pilot, lambda: len(lst.rows) == 4 and not lst.fetching, what="every user again")
+        await pilot.press("escape")
+        assert app.focused is lst
+        await pilot.press("slash")
+        assert app.focused is box
+        await pilot.press("escape")
+        assert app.focused is lst
+        assert isinstance(app.screen, UsersScreen)
+
+
+# -- the views menu -------------------------------------------------------------------------------
+
+
+async def test_choosing_a_view_hands_the_focus_to_the_rows(tui, admin, make_user):
+    make_user("bob")
+    make_user("viv", role="viewer")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("f")
+        await tui.wait_screen(pilot, ViewMenu)
+        for _ in range(list(VIEWS).index("viewer")):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await tui.wait_screen(pilot, UsersScreen)
+        await tui.wait_for(pilot, lambda: _names(lst) == ["viv"])
+        assert app.focused is lst
+        await pilot.press("enter")  # the rows have the keys: Enter opens the user
+        screen = await tui.wait_screen(pilot, UserDetailScreen)
+        assert screen.username == "viv"
