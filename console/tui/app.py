@@ -50,7 +50,8 @@ class UserdeskApp(App):
     TITLE = "userdesk"
     COMMANDS = App.COMMANDS | {UserdeskCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        # In the palette, not the footer: the footers have no room left for it.
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
     def __init__(

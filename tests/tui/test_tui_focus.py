@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 
-from textual.widgets import Input
+from textual.widgets import DataTable, Input, OptionList, TabbedContent
 
 from console.services import listing
+from console.tui.screens.action import ActionDialog
+from console.tui.screens.audit import AuditEventScreen
 from console.tui.screens.detail import UserDetailScreen
 from console.tui.screens.users import DEBOUNCE, VIEWS, UsersScreen
 from console.tui.widgets.userlist import UserList
@@ -168,3 +170,68 @@ async def test_choosing_a_view_hands_the_focus_to_the_rows(tui, admin, make_user
         await pilot.press("enter")  # the rows have the keys: Enter opens the user
         screen = await tui.wait_screen(pilot, UserDetailScreen)
         assert screen.username == "viv"
+
+
+# -- the account screen -----------------------------------------------------------------------------
+
+
+async def test_5_then_enter_starts_the_highlighted_danger_action(tui, admin, make_user):
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await tui.open_user(pilot, "bob")
+        await pilot.press("5")
+        await pilot.pause()
+        assert app.focused is screen.query_one("#detail-danger", OptionList)
+        await pilot.press("enter")
+        dialog = await tui.wait_screen(pilot, ActionDialog)
+        assert dialog.action_.value == "reset_password"
+
+
+async def test_4_then_enter_opens_the_highlighted_event(tui, admin, make_user):
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.open_user(pilot, "bob")
+        await pilot.press("4")
+        await pilot.pause()
+        await pilot.press("enter")
+        shown = await tui.wait_screen(pilot, AuditEventScreen)
+        assert shown.event_.action == "user.create"
+
+
+async def test_enter_on_the_tab_bar_goes_into_the_tab(tui, admin, make_user):
+    """The account screen opens with the tab bar focused: ←/→ choose a tab,
+    Enter goes into it (the danger zone's list of actions, the activity rows)."""
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await tui.open_user(pilot, "bob")
+        tabs = screen.query_one(TabbedContent)
+        await pilot.press("left")  # from Account round to the Danger zone
+        await pilot.pause()
+        assert tabs.active == "danger"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is screen.query_one("#detail-danger", OptionList)
+        await pilot.press("shift+tab")  # back to the tab bar
+        await pilot.press("left")
+        await pilot.pause()
+        assert tabs.active == "activity"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is screen.query_one("#detail-activity", DataTable)
+
+
+async def test_the_account_footer_shows_the_tab_keys_and_p(tui, admin, make_user):
+    from console.tui.screens.password import ChangePasswordScreen
+
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.open_user(pilot, "bob")
+        await pilot.pause()
+        footer = tui.lines(app)[-1]
+        assert "1–5 Tabs" in footer and "p My password" in footer, footer
+        await pilot.press("p")
+        await tui.wait_screen(pilot, ChangePasswordScreen)

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
+from textual.widgets.tabbed_content import ContentTabs
 
 from console.services import detail as detail_service
 from console.services.detail import DANGER_ACTIONS, UserDetail
@@ -37,14 +38,17 @@ def _row(label: str, value: object, note: str = "", style: str = "") -> Content:
 class UserDetailScreen(Screen):
     CSS_PATH = "detail.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("d", "danger", "Danger zone"),
-        Binding("1", "tab('account')", "Account", show=False),
-        Binding("2", "tab('sessions')", "Sessions", show=False),
-        Binding("3", "tab('tickets')", "Tickets", show=False),
-        Binding("4", "tab('activity')", "Activity", show=False),
-        Binding("5", "tab('danger')", "Danger", show=False),
+        Binding("escape", "back", "Back", tooltip="Back to the list"),
+        Binding("d", "danger", "Danger", tooltip="Danger zone: its list of actions"),
+        # One footer entry for the five, "1–5 Tabs"; the tooltips name each tab.
+        Binding("1", "tab('account')", "Tabs", key_display="1–5", tooltip="Account tab"),
+        Binding("2", "tab('sessions')", "Sessions", show=False, tooltip="Sessions tab"),
+        Binding("3", "tab('tickets')", "Tickets", show=False, tooltip="Tickets tab"),
+        Binding("4", "tab('activity')", "Activity", show=False, tooltip="Activity tab: Enter shows an event whole"),
+        Binding("5", "tab('danger')", "Danger", show=False, tooltip="Danger zone tab: Enter starts an action"),
+        Binding("enter", "enter_tab", "Into the tab", show=False, tooltip="On the tab bar: into the tab shown"),
+        Binding("p", "change_password", "My password", tooltip="Change my own password"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Read the account again"),
     ]
 
     def __init__(self, username: str) -> None:
@@ -212,9 +216,31 @@ class UserDetailScreen(Screen):
     def action_back(self) -> None:
         self.dismiss()
 
+    #: What takes the keys in each tab: its table, or the danger zone's actions.
+    #: The account tab has nothing to act on: the tab bar keeps the focus (←/→).
+    TAB_FOCUS = {"sessions": "#detail-sessions", "tickets": "#detail-tickets", "activity": "#detail-activity",
+                 "danger": "#detail-danger"}
+
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        """Show the tab and give its rows the keys: Enter then opens an event
+        or starts an action without a Tab first."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        if tab in self.TAB_FOCUS:
+            self.query_one(self.TAB_FOCUS[tab]).focus()
+        else:
+            tabs.query_one(ContentTabs).focus()
+
+    def action_enter_tab(self) -> None:
+        """Enter on the tab bar: into the tab shown."""
+        tabs = self.query_one(TabbedContent)
+        if isinstance(self.focused, ContentTabs) and tabs.active in self.TAB_FOCUS:
+            self.query_one(self.TAB_FOCUS[tabs.active]).focus()
 
     def action_danger(self) -> None:
         self.action_tab("danger")
-        self.query_one("#detail-danger", OptionList).focus()
+
+    def action_change_password(self) -> None:
+        from console.tui.screens.password import ChangePasswordScreen
+
+        self.app.push_screen(ChangePasswordScreen())

@@ -15,7 +15,7 @@ from console.tui.text import plain, when
 
 class SignInScreen(Screen):
     CSS_PATH = "signin.tcss"
-    BINDINGS = [Binding("escape", "app.quit", "Quit", show=False)]
+    BINDINGS = [Binding("escape", "app.quit", "Quit")]
 
     def compose(self) -> ComposeResult:
         yield Header()
