@@ -57,6 +57,11 @@ class UserdeskCommands(Provider):
                       help=markup_safe(f"{u.display_name} <{u.email or '-'}>"))
 
     def _open(self, username: str) -> None:
+        """Over an account: that account gives way to this one (Esc goes back
+        to the list, not through every account jumped to)."""
         from console.tui.screens.detail import UserDetailScreen
 
-        self.app.push_screen(UserDetailScreen(username))
+        if isinstance(self.app.screen, UserDetailScreen):
+            self.app.switch_screen(UserDetailScreen(username))
+        else:
+            self.app.push_screen(UserDetailScreen(username))

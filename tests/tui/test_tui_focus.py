@@ -235,3 +235,21 @@ async def test_the_account_footer_shows_the_tab_keys_and_p(tui, admin, make_user
         assert "1–5 Tabs" in footer and "p My password" in footer, footer
         await pilot.press("p")
         await tui.wait_screen(pilot, ChangePasswordScreen)
+
+
+async def test_jumping_to_a_user_from_the_palette_replaces_the_account_on_screen(tui, admin, make_user):
+    make_user("bob")
+    make_user("carol")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.open_user(pilot, "bob")
+        depth = len(app.screen_stack)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"carol")
+        await tui.wait_for(pilot, lambda: "Open user carol" in tui.screen_text(app), timeout=5)
+        await pilot.press("enter")
+        await tui.wait_for(pilot, lambda: isinstance(app.screen, UserDetailScreen) and app.screen.username == "carol")
+        assert len(app.screen_stack) == depth
+        await pilot.press("escape")
+        await tui.wait_screen(pilot, UsersScreen)
