@@ -60,6 +60,12 @@ ALLOWED: dict[str, frozenset[Action]] = {
     "system": frozenset(Action),
 }
 
+#: The roles a role may act on (apart from viewing), where it is limited.
+TARGETS: dict[str, frozenset[str]] = {"helpdesk": frozenset({"member"})}
+
+#: The roles an operator signs in to the console with, most powerful first.
+OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
+
 
 def denial(actor: Actor, action: Action, target_role: str | None) -> str | None:
     """Why ``actor`` may not take ``action`` on a user of ``target_role``, or None.
@@ -70,9 +76,27 @@ def denial(actor: Actor, action: Action, target_role: str | None) -> str | None:
         if actor.role == "member":
             return "members cannot use the console"
         return f"the {actor.role} role may not {action.value.replace('_', ' ')}"
-    if actor.role == "helpdesk" and action is not Action.VIEW and target_role not in (None, "member"):
-        return f"the helpdesk role may act only on member accounts, not on {target_role} accounts"
+    targets = TARGETS.get(actor.role)
+    if targets is not None and action is not Action.VIEW and target_role is not None and target_role not in targets:
+        return (f"the {actor.role} role may act only on {_accounts(targets)} accounts, "
+                f"not on {target_role} accounts")
     return None
+
+
+def who_may(action: Action) -> dict[str, str | None]:
+    """The operator roles that may take ``action``, each with the accounts it is
+    limited to ("member accounts"), or None for any account: the table above,
+    for a screen that explains it (the console's help)."""
+    out: dict[str, str | None] = {}
+    for role in OPERATOR_ROLES:
+        if action in ALLOWED[role]:
+            targets = TARGETS.get(role) if action is not Action.VIEW else None
+            out[role] = f"{_accounts(targets)} accounts" if targets is not None else None
+    return out
+
+
+def _accounts(roles: frozenset[str]) -> str:
+    return " or ".join(sorted(roles))
 
 
 def require(actor: Actor, action: Action, target_role: str | None) -> None:

@@ -304,3 +304,22 @@ def test_permission_matrix(ctx, make_operator, make_user, db_rows, audit_events,
             refused_unseen = audit_name == "ticket.revoke" and actor.role == "viewer"
             assert (new[0].action, new[0].operator, new[0].target, new[0].outcome, new[0].error_code) == (
                 audit_name, actor.username, None if refused_unseen else name, "denied", "PERMISSION_DENIED")
+
+
+@pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
+def test_who_may_tells_the_table(action):
+    """``who_may`` (what the console's help shows) says what the table says:
+    the roles that may take the action, and "member accounts" where a role may
+    take it only on members."""
+    from console.services.permissions import who_may
+
+    expected = {}
+    for op in OPERATOR_ROLES:
+        marks = [EXPECTED[(op, action.value, target)] for target in TARGET_ROLES]
+        if all(marks):
+            expected[op] = None
+        elif marks == [True, False, False, False]:
+            expected[op] = "member accounts"
+        else:
+            assert not any(marks), (op, action, marks)
+    assert who_may(action) == expected
