@@ -50,8 +50,13 @@ class UserdeskApp(App):
     TITLE = "userdesk"
     COMMANDS = App.COMMANDS | {UserdeskCommands}
     BINDINGS = [
-        # In the palette, not the footer: the footers have no room left for it.
+        # Quit is in the help (?), the palette and on the sign-in screen's footer;
+        # the footer of the others has no room left for it beside "? Help".
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        # Both shown: the footer shows "? Help", or "f1 Help" while a text field takes "?".
+        # F1 is a priority key: it works in dialogs and text fields too (see keys.HELP_KEYS).
+        Binding("question_mark", "help", "Help", tooltip="Help: the keys of this screen"),
+        Binding("f1", "help", "Help", tooltip="Help: the keys of this screen", priority=True),
     ]
 
     def __init__(
@@ -181,6 +186,22 @@ class UserdeskApp(App):
     #: limited to userdesk's themes) and Screenshot (it would write the screen,
     #: a one-time password included, to a file).
     _DROPPED_COMMANDS = frozenset({"Theme", "Screenshot"})
+
+    # -- help --------------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """The help of the screen on display (again: closes it)."""
+        from console.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_show_help_panel(self) -> None:
+        """The palette's "Keys": the same help (Textual's keys panel would list
+        only the focused widget's keys)."""
+        self.action_help()
 
     def get_system_commands(self, screen: Screen):
         for command in super().get_system_commands(screen):

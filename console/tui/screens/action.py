@@ -18,6 +18,7 @@ from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
 from console.services.accounts import Account, EmailedLink, ResetLink, StorePasswordResult
 from console.tui.actions import ACTIONS, ActionSpec
+from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
 
@@ -26,9 +27,11 @@ LIFETIMES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "24 ho
 
 class ActionDialog(ModalScreen):
     CSS_PATH = "action.tcss"
+    HELP_TITLE = "A danger-zone action"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "confirm", "Confirm"),
+        *HELP_KEYS,
     ]
 
     def __init__(self, action: Action, user: UserView | Account, *, spec: ActionSpec | None = None) -> None:

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from console.services import audit
 from console.services.views import AuditView, Page
+from console.tui.keys import HELP_KEYS
 from console.tui.text import cell, clip, plain, safe, when
 
 PAGE = 100
@@ -73,6 +74,7 @@ class EventTable(DataTable):
     """A table of audit events whose Enter (shown in the footer) opens the
     highlighted one whole."""
 
+    HELP_TITLE = "In a table of events"
     BINDINGS = [Binding("enter", "select_cursor", "Whole event")]
 
 
@@ -80,7 +82,8 @@ class AuditEventScreen(ModalScreen):
     """One audit event, whole (a reason may be 500 characters)."""
 
     CSS_PATH = "audit.tcss"
-    BINDINGS = [Binding("escape", "dismiss", "Close")]
+    HELP_TITLE = "An audit event"
+    BINDINGS = [Binding("escape", "dismiss", "Close"), *HELP_KEYS]
 
     def __init__(self, event: AuditView) -> None:
         super().__init__()
@@ -97,6 +100,7 @@ class AuditEventScreen(ModalScreen):
 
 class AuditScreen(Screen):
     CSS_PATH = "audit.tcss"
+    HELP_TITLE = "The audit log"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("m", "more", "More"),
@@ -178,6 +182,7 @@ class AuditScreen(Screen):
         self.next_cursor = page.next_cursor
         more = " · m: more" if page.next_cursor and self.shown < MAX_ROWS else ""
         self.query_one("#audit-status", Static).update(f"{self.shown:,} event(s) shown, newest first{more}")
+        self.refresh_bindings()  # m: dimmed when there is no more
 
     def _summarise(self, e: AuditView) -> None:
         pane = self.query_one("#audit-event", Static)
@@ -196,6 +201,12 @@ class AuditScreen(Screen):
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.reload()
         self.query_one(DataTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``m`` is shown dimmed (None) when every event is shown: it would do nothing."""
+        if action == "more" and not (self.next_cursor and self.shown < MAX_ROWS):
+            return None
+        return True
 
     def action_more(self) -> None:
         if self.next_cursor and self.shown < MAX_ROWS:

@@ -14,7 +14,7 @@ from textual.widgets.tabbed_content import ContentTabs
 from console.services import detail as detail_service
 from console.services.detail import DANGER_ACTIONS, UserDetail
 from console.services.permissions import Action
-from console.tui.actions import ACTIONS
+from console.tui.actions import ACTIONS, ActionSpec
 from console.tui.screens.audit import AuditEventScreen, EventTable, outcome_mark
 from console.tui.text import cell, clip, plain, relative, safe, when
 
@@ -37,6 +37,7 @@ def _row(label: str, value: object, note: str = "", style: str = "") -> Content:
 
 class UserDetailScreen(Screen):
     CSS_PATH = "detail.tcss"
+    HELP_TITLE = "An account"
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the list"),
         Binding("d", "danger", "Danger", tooltip="Danger zone: its list of actions"),
@@ -170,6 +171,10 @@ class UserDetailScreen(Screen):
         (ASVS 6.4.6: only generated passwords and tickets)."""
         allowed_choice = self.app.ctx.settings.admin_may_set_password
         return [a for a in DANGER_ACTIONS if allowed_choice or a is not Action.SET_PASSWORD]
+
+    def danger_help(self) -> list[tuple[Action, ActionSpec]]:
+        """For the help screen: the danger zone's actions and what each says."""
+        return [(action, ACTIONS[action]) for action in self.shown_actions()]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an activity row: the whole event (its reason is cut in the table)."""

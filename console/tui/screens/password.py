@@ -12,12 +12,14 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from console.services import passwords
 from console.services.errors import ServiceError
 from console.tui.widgets.checklist import PolicyChecklist
+from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
 
 
 class ChangePasswordScreen(ModalScreen):
     CSS_PATH = "action.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Change")]
+    HELP_TITLE = "My password"
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Change"), *HELP_KEYS]
 
     def __init__(self, *, forced: bool = False) -> None:
         super().__init__()

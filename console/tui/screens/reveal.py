@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from console.services.views import OneTimeSecret
+from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
 
 GROUP = 4
@@ -60,11 +61,13 @@ def masked(secret: str) -> Content:
 
 class RevealScreen(ModalScreen):
     CSS_PATH = "reveal.tcss"
+    HELP_TITLE = "The one-time secret"
     BINDINGS = [
         Binding("c", "copy", "Copy again"),
         Binding("h", "toggle_hide", "Hide/show"),
         Binding("escape", "close", "Close (gone for good)"),
         Binding("enter", "close", "Close", show=False),
+        *HELP_KEYS,
     ]
 
     def __init__(self, secret: OneTimeSecret, *, kind: str, username: str, note: str = "") -> None:

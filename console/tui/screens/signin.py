@@ -15,6 +15,7 @@ from console.tui.text import plain, when
 
 class SignInScreen(Screen):
     CSS_PATH = "signin.tcss"
+    HELP_TITLE = "Sign-in"
     BINDINGS = [Binding("escape", "app.quit", "Quit")]
 
     def compose(self) -> ComposeResult:

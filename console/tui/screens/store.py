@@ -18,7 +18,7 @@ from console.services import accounts
 from console.services.accounts import Account, AccountDetail
 from console.services.permissions import Action
 from console.services.views import Count, Page
-from console.tui.actions import STORE_ACTIONS
+from console.tui.actions import STORE_ACTIONS, ActionSpec
 from console.tui.text import cell, clip, plain
 
 PAGE = 50
@@ -33,6 +33,7 @@ DANGER = (Action.RESET_PASSWORD, Action.SET_PASSWORD, Action.ISSUE_TICKET, Actio
 
 class StoreUsersScreen(Screen):
     CSS_PATH = "store.tcss"
+    HELP_TITLE = "The store's accounts"
     AUTO_FOCUS = "#store-table"
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
@@ -165,6 +166,7 @@ def _row(label: str, value: object, style: str = "") -> Content:
 
 class StoreAccountScreen(Screen):
     CSS_PATH = "store.tcss"
+    HELP_TITLE = "An account in the store"
     AUTO_FOCUS = "#store-danger"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -235,6 +237,11 @@ class StoreAccountScreen(Screen):
         drop = Action.BLOCK if d.account.blocked else Action.UNBLOCK
         return [act for act in DANGER if act is not drop
                 and (self.app.ctx.settings.admin_may_set_password or act is not Action.SET_PASSWORD)]
+
+    def danger_help(self) -> list[tuple[Action, ActionSpec]]:
+        """For the help screen: the danger zone's actions, as this store does them."""
+        allowed_choice = self.app.ctx.settings.admin_may_set_password
+        return [(act, STORE_ACTIONS[act]) for act in DANGER if allowed_choice or act is not Action.SET_PASSWORD]
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._explain()

@@ -37,16 +37,16 @@ DEFAULT_QUERY = Query()
 
 class UsersScreen(Screen):
     CSS_PATH = "users.tcss"
+    HELP_TITLE = "The user list"
     AUTO_FOCUS = "UserList"
     BINDINGS = [
-        Binding("slash", "focus_search", "Search"),
-        Binding("f", "focus_filter", "Filter"),
-        Binding("n", "attention", "Attention"),
-        Binding("l", "focus_list", "List", show=False),
-        Binding("a", "audit", "Audit"),
-        Binding("b", "bulk", "Bulk"),
-        Binding("p", "change_password", "My password", show=False),
-        Binding("r", "refresh", "Refresh", show=False),
+        Binding("slash", "focus_search", "Search", tooltip="Search: username, email or name"),
+        Binding("f", "focus_filter", "Filter", tooltip="The views menu: role, blocked, locked, expired…"),
+        Binding("n", "attention", "Attention", tooltip="Needs attention first (again: every user)"),
+        Binding("a", "audit", "Audit", tooltip="The audit log"),
+        Binding("b", "bulk", "Bulk", tooltip="One action over every account a filter selects"),
+        Binding("p", "change_password", "My password", show=False, tooltip="Change my own password"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Read the rows again"),
     ]
 
     def __init__(self, *, first: Page[UserView] | None = None) -> None:
@@ -169,9 +169,6 @@ class UsersScreen(Screen):
         picker = self.query_one(ViewPicker)
         picker.focus()
         picker.action_open()
-
-    def action_focus_list(self) -> None:
-        self.query_one(UserList).focus()
 
     def action_attention(self) -> None:
         picker = self.query_one(ViewPicker)

@@ -12,6 +12,7 @@ class SearchBox(Input):
     ↓ goes to the rows, Esc clears the search or, when it is empty, goes back
     to the rows."""
 
+    HELP_TITLE = "In the search box"
     BINDINGS = [
         Binding("enter", "submit", "Open first", tooltip="Open the first match (once the search is read)"),
         Binding("down", "leave", "Rows", tooltip="To the rows"),

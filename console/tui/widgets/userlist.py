@@ -45,6 +45,8 @@ def _fit(text: str, width: int) -> str:
 class UserList(Widget, can_focus=True):
     """Keyboard: ↑/↓, PgUp/PgDn, Home/End, Enter to open."""
 
+    HELP_TITLE = "In the list of users"
+
     COMPONENT_CLASSES = {
         "userlist--header",
         "userlist--cursor",
@@ -56,13 +58,13 @@ class UserList(Widget, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "open", "Open", show=True),
+        Binding("up", "move(-1)", "Up", show=False, tooltip="Previous user"),
+        Binding("down", "move(1)", "Down", show=False, tooltip="Next user"),
+        Binding("pageup", "page(-1)", "Page up", show=False, tooltip="A page up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, tooltip="A page down"),
+        Binding("home", "first", "First", show=False, tooltip="The first user"),
+        Binding("end", "last", "Last", show=False, tooltip="The last user"),
+        Binding("enter", "open", "Open", show=True, tooltip="Open the account"),
     ]
 
     class Opened(Message):

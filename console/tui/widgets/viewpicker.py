@@ -17,12 +17,15 @@ from textual.widget import Widget
 from textual.widgets import Footer, OptionList
 from textual.widgets.option_list import Option
 
+from console.tui.keys import HELP_KEYS
+
 
 class ViewMenu(ModalScreen[str | None]):
     """The choices, the current one highlighted: Enter picks, Escape keeps."""
 
     CSS_PATH = "viewpicker.tcss"
-    BINDINGS = [Binding("escape", "dismiss(None)", "Keep view")]
+    HELP_TITLE = "The views menu"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Keep view"), *HELP_KEYS]
 
     def __init__(self, choices: dict[str, str], current: str) -> None:
         super().__init__()
@@ -47,6 +50,7 @@ class ViewMenu(ModalScreen[str | None]):
 class ViewPicker(Widget, can_focus=True):
     """Shows the chosen view; Enter, Space, ↓ or a click opens the menu."""
 
+    HELP_TITLE = "On the view button"
     BINDINGS = [Binding("enter,space,down", "open", "Choose view", show=False)]
 
     value: reactive[str] = reactive("", layout=False)
