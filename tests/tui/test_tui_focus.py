@@ -129,7 +129,7 @@ async def test_down_from_the_search_box_moves_to_the_rows(tui, admin, make_user)
 async def test_escape_clears_the_search_then_leaves_the_box(tui, admin, make_user):
     """As in k9s and lazygit: the first Esc clears the search (every user is
     listed again), the second goes back to the rows; in an empty box the first
-    Esc goes back at once."""
+    Esc goes back at once. On the rows of a search, Esc goes back to every user."""
     for name in ("bob", "bobby", "carol"):
         make_user(name)
     app, _ = tui.app(admin)
@@ -148,6 +148,13 @@ async def test_escape_clears_the_search_then_leaves_the_box(tui, admin, make_use
         await pilot.press("escape")
         assert app.focused is lst
         assert isinstance(app.screen, UsersScreen)
+        await pilot.press("slash", "b", "o", "b", "down")
+        await tui.wait_for(pilot, lambda: _names(lst) == ["bob", "bobby"] and not lst.fetching)
+        await pilot.press("escape")
+        assert box.value == "" and app.focused is lst
+        await tui.wait_for(pilot, lambda: len(lst.rows) == 4 and not lst.fetching, what="every user again")
+        await pilot.press("escape")  # nothing left to clear: nothing happens
+        assert isinstance(app.screen, UsersScreen) and app.focused is lst and len(lst.rows) == 4
 
 
 # -- the views menu -------------------------------------------------------------------------------

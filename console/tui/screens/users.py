@@ -47,6 +47,8 @@ class UsersScreen(Screen):
         Binding("b", "bulk", "Bulk", tooltip="One action over every account a filter selects"),
         Binding("p", "change_password", "My password", show=False, tooltip="Change my own password"),
         Binding("r", "refresh", "Refresh", show=False, tooltip="Read the rows again"),
+        Binding("escape", "clear_search", "Clear search", show=False,
+                tooltip="Clear the search: every user again (while searching)"),
     ]
 
     def __init__(self, *, first: Page[UserView] | None = None) -> None:
@@ -81,6 +83,7 @@ class UsersScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "users-search":
             return
+        self.refresh_bindings()  # Esc on the rows: clears a search
         self._open_first = False  # typing on: whatever Enter was for is superseded
         if self._debounce is not None:
             self._debounce.stop()
@@ -161,6 +164,14 @@ class UsersScreen(Screen):
             lst.refresh_window()
 
     # -- actions ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_search":  # as in k9s: Esc on the rows of a search goes back to every user
+            return bool(self.query_one("#users-search", Input).value)
+        return True
+
+    def action_clear_search(self) -> None:
+        self.query_one("#users-search", Input).value = ""
 
     def action_focus_search(self) -> None:
         self.query_one("#users-search", Input).focus()
