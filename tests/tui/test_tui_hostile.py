@@ -10,7 +10,7 @@ from console.services import listing, users
 from console.services.permissions import Action
 from console.tui.screens.detail import UserDetailScreen
 from console.tui.screens.users import UsersScreen
-from console.tui.widgets.userlist import COLUMNS, UserList
+from console.tui.widgets.userlist import UserList
 
 BOLD = "[bold]x[/bold]"
 ESC = "\x1b[31mred"
@@ -136,7 +136,7 @@ async def test_wide_characters_keep_the_columns_aligned(tui, ctx, admin, make_us
         row = next(lst.render_line(i) for i in range(1, 3) if lst.render_line(i).text.startswith("wide"))
         assert row.cell_length == header.cell_length == lst.size.width
         # The ROLE column starts at the same cell in the row as in the header.
-        role_at = sum(w + 1 for _, w in COLUMNS[:3])
+        role_at = sum(w + 1 for w in lst.widths[:3])
         assert header.crop(role_at, role_at + 4).text == "ROLE"
         assert row.crop(role_at, role_at + 6).text == "member", row.text
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
 from console.services.listing import UserFilter
 from console.services.views import Page, UserView
+from console.tui.text import plain
 from console.tui.widgets.searchbox import SearchBox
-from console.tui.widgets.userlist import Query, UserList
+from console.tui.widgets.userlist import EMAIL, NAME, Query, UserList
 from console.tui.widgets.viewpicker import ViewMenu, ViewPicker
 
 #: (label, filter, order) for the filter selector.
@@ -29,6 +31,19 @@ VIEWS: dict[str, tuple[str, UserFilter, str]] = {
     "viewer": ("Role: viewer", UserFilter(role="viewer"), "username"),
     "member": ("Role: member", UserFilter(role="member"), "username"),
 }
+
+
+def current_line(lst: UserList) -> Content:
+    """The highlighted row under the table, its values whole: the username,
+    then what the columns cut (the email before the name), the rest after."""
+    u = lst.current
+    if u is None:
+        return Content("")
+    cut = lst.cut(u)
+    email, name = plain(f"<{u.email}>" if u.email else "no email"), plain(u.display_name)
+    middle = [email, name] if EMAIL in cut or NAME not in cut else [name, email]
+    return Content("  ").join([plain(u.username, "bold"), *middle, plain(u.role), plain(" ".join(u.status))])
+
 
 DEBOUNCE = 0.25
 #: What the screen opens on: every user, by username.
@@ -66,6 +81,7 @@ class UsersScreen(Screen):
             yield SearchBox(placeholder="Search username, email, name…  (/)", id="users-search", max_length=200)
             yield ViewPicker({key: label for key, (label, _, _) in VIEWS.items()}, "all", id="users-view")
         yield UserList(id="users-list")
+        yield Static("", id="users-current")
         yield Static("", id="users-position")
         yield Footer()
 
@@ -140,6 +156,7 @@ class UsersScreen(Screen):
     def on_user_list_changed(self, _event: UserList.Changed) -> None:
         lst = self.query_one(UserList)
         self.query_one("#users-position", Static).update(lst.position())
+        self.query_one("#users-current", Static).update(current_line(lst))
         self._open_first_when_read()
 
     def on_user_list_opened(self, event: UserList.Opened) -> None:

@@ -24,8 +24,50 @@ from console.tui.text import age, day, safe
 PAGE = 100
 MAX_ROWS = 4 * PAGE
 
-#: (title, width) of each column; 79 cells with the separators.
-COLUMNS = (("USERNAME", 13), ("NAME", 13), ("EMAIL", 15), ("ROLE", 8), ("STATUS", 9), ("LAST IN", 10), ("AGE", 5))
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    #: A fixed column's width; a flexible column's least (when its values need that much).
+    width: int
+    flexible: bool = False
+
+
+#: The columns: ROLE, STATUS, LAST IN and AGE fit their widest value; USERNAME,
+#: NAME and EMAIL share the rest of the width (column_widths()).
+COLUMNS = (Column("USERNAME", 10, True), Column("NAME", 8, True), Column("EMAIL", 10, True),
+           Column("ROLE", 8), Column("STATUS", 8), Column("LAST IN", 10), Column("AGE", 4))
+USERNAME, NAME, EMAIL = 0, 1, 2
+#: Room for usernames first, up to this: one far longer than the others does not take all.
+USERNAME_FIRST = 32
+
+
+def column_widths(needed: tuple[int, ...], width: int) -> tuple[int, ...]:
+    """Each column's width in ``width`` cells (one between columns), given the
+    cells its widest value needs. Usernames get room first (no two alike cut to
+    one); then the emails whole if they fit, else the names whole if they fit;
+    what is left is shared between the two. No wider than the values: a table
+    stretched over a wide terminal is hard to read across."""
+    out = [min(c.width, n) if c.flexible else c.width for c, n in zip(COLUMNS, needed)]
+    room = width - sum(out) - (len(COLUMNS) - 1)
+
+    def grow(i: int, to: int) -> None:
+        nonlocal room
+        give = max(0, min(room, to - out[i]))
+        out[i] += give
+        room -= give
+
+    grow(USERNAME, min(USERNAME_FIRST, needed[USERNAME]))
+    for i in (EMAIL, NAME):
+        if needed[i] - out[i] <= room:
+            grow(i, needed[i])
+    while room > 0 and (out[EMAIL] < needed[EMAIL] or out[NAME] < needed[NAME]):
+        for i in (EMAIL, NAME):
+            if room > 0 and out[i] < needed[i]:
+                out[i] += 1
+                room -= 1
+    grow(USERNAME, needed[USERNAME])
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -94,9 +136,14 @@ class UserList(Widget, can_focus=True):
         self.generation = 0
         #: Bumped by a jump (End): drops page answers from before the jump only.
         self.jump = 0
-        #: The window came from the end while the total was unknown: rebase when it arrives.
+        #: The window came from the end and its place from the top is unknown (the
+        #: count is not in, or capped): numbered from the end, rebased when an exact count arrives.
         self.from_end_unanchored = False
+        #: The absolute index after the last row, once the window came from the end.
+        self.end_index = 0
         self.now: datetime | None = None
+        #: The cells the widest value of each column needs, among the rows held.
+        self.needed: tuple[int, ...] = tuple(cell_len(c.title) for c in COLUMNS)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -156,8 +203,9 @@ class UserList(Widget, can_focus=True):
         self.total = count
         if self.pages and self.pages[-1].next_cursor is None and not self.pages[0].prev_cursor:
             self.total = Count(len(self.rows))  # everything is loaded: exact
-        if self.from_end_unanchored:
-            self._rebase(max(0, self.total.value - len(self.rows)))
+        if self.from_end_unanchored and not count.at_least:
+            # The end's place is known now: the last row is the total's.
+            self._rebase(max(0, self.base + count.value - self.end_index))
             self.from_end_unanchored = False
         self.refresh()
         self.post_message(self.Changed())
@@ -166,6 +214,7 @@ class UserList(Widget, can_focus=True):
         """The window's absolute position became known: shift every index."""
         delta = base - self.base
         self.base, self.cursor, self.top = base, self.cursor + delta, self.top + delta
+        self.end_index += delta
 
     def _got(self, token: tuple[int, int], where: str, args: dict, page: Page[UserView]) -> None:
         if token != (self.generation, self.jump):
@@ -179,8 +228,10 @@ class UserList(Widget, can_focus=True):
             self.page_args = [args] if page.items else []
             self.rows = list(page.items)
             if where == "last":
-                self.from_end_unanchored = self.total is None
-                self.base = max(0, (self.total.value if self.total else 0) - len(self.rows))
+                self.from_end_unanchored = self.total is None or self.total.at_least
+                known = self.total is not None and not self.from_end_unanchored
+                self.base = max(0, self.total.value - len(self.rows)) if known else 0
+                self.end_index = self.base + len(self.rows)
                 self.cursor = self.base + max(0, len(self.rows) - 1)
                 self.top = self.base
             else:
@@ -206,10 +257,20 @@ class UserList(Widget, can_focus=True):
                 dropped = self.pages.pop()
                 self.page_args.pop()
                 del self.rows[-len(dropped.items):]
+        self._measure()
         self._clamp()
         self._maybe_fetch()
         self.refresh()
         self.post_message(self.Changed())
+
+    def _measure(self) -> None:
+        """What each column's widest value among the rows held needs."""
+        needed = [cell_len(c.title) for c in COLUMNS]
+        now = self.now or self.app.ctx.now()
+        for u in self.rows:
+            for n, value in enumerate(self._values(u, now)):
+                needed[n] = max(needed[n], cell_len(value))
+        self.needed = tuple(needed)
 
     def _maybe_fetch(self) -> None:
         if not self.pages:
@@ -217,7 +278,8 @@ class UserList(Widget, can_focus=True):
         end = self.base + len(self.rows)
         if self.pages[-1].next_cursor and self.cursor >= end - PAGE // 5:
             self._fetch("next")
-        if self.pages[0].prev_cursor and self.base > 0 and self.cursor < self.base + PAGE // 5:
+        above = self.base > 0 or self.from_end_unanchored  # (numbered from the end, the top may be 0)
+        if self.pages[0].prev_cursor and above and self.cursor < self.base + PAGE // 5:
             self._fetch("prev")
 
     # -- cursor ----------------------------------------------------------------------------
@@ -253,7 +315,7 @@ class UserList(Widget, can_focus=True):
         self.action_move(direction * self.visible_rows)
 
     def action_first(self) -> None:
-        if self.base == 0:
+        if self.base == 0 and not self.from_end_unanchored:
             self.cursor = 0
             self._clamp()
             self.refresh()
@@ -302,6 +364,7 @@ class UserList(Widget, can_focus=True):
             ids = [u.id for u in self.rows]
             if current.id in ids:
                 self.cursor = self.base + ids.index(current.id)
+        self._measure()
         self._clamp()
         self.refresh()
         self.post_message(self.Changed())
@@ -326,11 +389,13 @@ class UserList(Widget, can_focus=True):
 
     def on_resize(self) -> None:
         self._clamp()
+        self.post_message(self.Changed())  # the status line: as many rows as now fit
 
     # -- drawing ---------------------------------------------------------------------------
 
     def position(self) -> str:
-        """e.g. "rows 51–70 of 1,234"."""
+        """e.g. "rows 51–70 of 1,234"; from the end while the window's place from
+        the top is unknown: "last 17 rows of 10,000+", "rows 18–34 from the end of …"."""
         total = self.total
         if not self.rows:
             if self.fetching:
@@ -339,9 +404,24 @@ class UserList(Widget, can_focus=True):
         first = self.top + 1
         last = min(self.top + self.visible_rows, self.base + len(self.rows))
         of = total.label() if total is not None else "…"
+        if self.from_end_unanchored:
+            near, far = self.end_index - last + 1, self.end_index - first + 1
+            if near == 1:
+                return f"last {far:,} rows of {of}"
+            return f"rows {near:,}–{far:,} from the end of {of}"
         return f"rows {first:,}–{last:,} of {of}"
 
-    def _status(self, u: UserView) -> tuple[str, str]:
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return column_widths(self.needed, self.size.width)
+
+    def cut(self, u: UserView) -> set[int]:
+        """The columns whose value of ``u`` does not fit (drawn ending in "…")."""
+        values = self._values(u, self.now or self.app.ctx.now())
+        return {n for n, (w, value) in enumerate(zip(self.widths, values)) if cell_len(value) > w}
+
+    @staticmethod
+    def _status(u: UserView) -> tuple[str, str]:
         for flag, cls in (("locked", "userlist--locked"), ("blocked", "userlist--blocked"),
                           ("expired", "userlist--expired"), ("must-change", "userlist--attention")):
             if flag in u.status:
@@ -350,11 +430,18 @@ class UserList(Widget, can_focus=True):
             return "external", "userlist--muted"
         return "active", ""
 
+    @staticmethod
+    def _values(u: UserView, now: datetime) -> list[str]:
+        status, _ = UserList._status(u)
+        return [safe(v) for v in (u.username, u.display_name, u.email, u.role, status, day(u.last_login_at),
+                                  age(u.password_changed_at, now) if u.has_password else "-")]
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base_style = self.rich_style
+        cols = self.widths
         if y == 0:
-            text = " ".join(_fit(title, w) for title, w in COLUMNS)
+            text = " ".join(_fit(c.title, w) for c, w in zip(COLUMNS, cols))
             style = base_style + self.get_component_rich_style("userlist--header")
             return Strip([Segment(_fit(text, width), style)]).adjust_cell_length(width, style)
         index = self.top + y - 1
@@ -365,19 +452,18 @@ class UserList(Widget, can_focus=True):
             return Strip.blank(width, base_style)
         u = self.rows[i]
         now = self.now or self.app.ctx.now()
-        status, status_cls = self._status(u)
-        values = [u.username, u.display_name, u.email, u.role, status, day(u.last_login_at),
-                  age(u.password_changed_at, now) if u.has_password else "-"]
+        _, status_cls = self._status(u)
+        values = self._values(u, now)
         row_style = base_style
         if index == self.cursor:
             row_style = base_style + self.get_component_rich_style(
                 "userlist--cursor" if self.has_focus else "userlist--muted")
         segments: list[Segment] = []
-        for n, ((_, w), value) in enumerate(zip(COLUMNS, values)):
+        for n, (w, value) in enumerate(zip(cols, values)):
             style = row_style
             if n == 4 and status_cls and index != self.cursor:
                 style = row_style + self.get_component_rich_style(status_cls)
-            segments.append(Segment(_fit(safe(value), w), style))
+            segments.append(Segment(_fit(value, w), style))
             segments.append(Segment(" ", row_style))
         return Strip(segments[:-1]).adjust_cell_length(width, row_style)
 
