@@ -104,6 +104,12 @@ async def _danger(pilot) -> None:
     await _settle(pilot)
 
 
+async def _help(pilot) -> None:
+    await _detail(pilot)
+    await pilot.press("question_mark")
+    await _settle(pilot)
+
+
 async def _reset_dialog(pilot) -> None:
     await _danger(pilot)
     await pilot.press("enter")
@@ -172,6 +178,7 @@ SCENES = [
     Scene("users-search", "Search as you type", True, _search),
     Scene("detail", "User detail", True, _detail),
     Scene("danger-zone", "Danger zone", True, _danger),
+    Scene("help", "Help (?) on an account", True, _help),
     Scene("reset-dialog", "Reset password dialog", True, _reset_dialog),
     Scene("set-password", "Set password with the live policy checklist", True, _set_dialog),
     Scene("reveal", "Reveal (hidden with h)", True, _reveal),

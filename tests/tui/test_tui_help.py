@@ -204,3 +204,23 @@ async def test_help_in_dialogs_too(tui, admin, make_user):
         assert help_screen.for_screen is menu
         await pilot.press("q")
         await tui.wait_screen(pilot, ViewMenu)
+
+
+async def test_the_help_reads_in_a_16_colour_terminal(tui, admin, make_user):
+    from console.tui.themes import load_themes
+    from test_tui_themes import _illegible_in_16_colours
+
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        await tui.open_user(pilot, "bob")
+        await pilot.press("question_mark")
+        await tui.wait_screen(pilot, HelpScreen)
+        seen = {}
+        for theme in load_themes():
+            app.theme = theme
+            for where in ("home", "end"):  # the keys, then the danger zone's actions and roles
+                await pilot.press(where)
+                await pilot.pause()
+                seen[f"{theme}, {where}"] = _illegible_in_16_colours(app)
+        assert {where: found for where, found in seen.items() if found} == {}
