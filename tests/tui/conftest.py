@@ -125,7 +125,7 @@ class Tui:
             except Exception:  # noqa: BLE001 - e.g. a widget not mounted yet
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what or predicate}")
+                raise AssertionError(f"timed out waiting for {(what() if callable(what) else what) or predicate}")
             await self.workers_done(pilot)
             await pilot.pause()
 
