@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -317,6 +318,22 @@ def test_demo_builds_a_database_with_every_state(cli, tmp_path):
     assert r.code == 0, r.stderr
     again = cli("--db", f"sqlite:///{db}", "demo")
     assert again.code == 0 and "already exists" in again.stdout
+
+
+def test_demo_prints_its_operators_passwords_once_and_they_sign_in(cli, tmp_path):
+    db = tmp_path / "demo.db"
+    r = cli("--db", f"sqlite:///{db}", "demo", "--users", "20")
+    assert r.code == 0, r.stderr
+    shown = dict(re.findall(r"^  (demo-[a-z]+): (\S+)$", r.stdout, re.M))
+    assert set(shown) == {"demo-admin", "demo-helpdesk", "demo-viewer"}
+    assert len(set(shown.values())) == 3  # each their own
+    r = cli("--db", f"sqlite:///{db}", "--operator", "demo-helpdesk", "--password-stdin", "users", "show",
+            "demo-viewer", input=shown["demo-helpdesk"] + "\n")
+    assert r.code == 0, r.stderr
+    again = cli("--db", f"sqlite:///{db}", "demo")
+    assert not any(pw in again.stdout for pw in shown.values())  # shown once, when built
+    made = cli("--db", f"sqlite:///{tmp_path / 'd2.db'}", "demo", "--users", "5", "--json").json()["created"]
+    assert set(made["operator_passwords"]) == {"demo-admin", "demo-helpdesk", "demo-viewer"}
 
 
 def test_config_errors_are_reported(cli, tmp_path):

@@ -324,3 +324,12 @@ def test_a_sign_in_under_weaker_settings_keeps_the_stronger_hash(make_ctx, ctx, 
     assert auth.sign_in(ctx, "op", made.password.reveal()).username == "op"  # ctx: the cheapest parameters
     assert auth.authenticate(ctx, "op", made.password.reveal()).status == "ok"
     assert stored_hash(ctx, "op") == before
+
+
+def test_a_trusted_sign_in_is_the_accounts_last_sign_in(ctx, make_user, make_ctx, clock):
+    from console.services import listing
+
+    make_user("ops", role="admin")
+    assert listing.get_user(ctx, SYSTEM, "ops").last_login_at is None
+    auth.trusted_operator(make_ctx(trusted_operator=True), "ops")
+    assert listing.get_user(ctx, SYSTEM, "ops").last_login_at == clock.now

@@ -29,9 +29,7 @@ class ChangePasswordScreen(ModalScreen):
         with Vertical(id="action-box", classes="-dense"):
             yield Static(Content.assemble(("Change my password", "bold"), " — ", plain(actor.username, "bold")),
                          id="action-title")
-            yield Static("You must choose a new password before you can go on." if self.forced else
-                         "Your current password is checked first; the console stays signed in with the new one.",
-                         id="action-explanation")
+            yield Static(self._explanation(actor), id="action-explanation")
             with Vertical(id="action-fields"):
                 for label, id_ in (("Current", "p-old"), ("New password", "p-new"), ("Repeat it", "p-new2")):
                     with Horizontal(classes="field"):
@@ -43,6 +41,15 @@ class ChangePasswordScreen(ModalScreen):
                 yield Button("Change password", id="action-confirm", variant="primary", compact=True)
                 yield Button("Sign out" if self.forced else "Cancel", id="action-cancel", compact=True)
         yield Footer()
+
+    def _explanation(self, actor) -> str:
+        if self.forced:
+            return "You must choose a new password before you can go on."
+        if actor.method == "trusted":
+            # Trusted mode (the demo profile, a forced-command SSH login) let them in by name alone.
+            return ("You were let in without a password (trusted operator mode). Current is the password on "
+                    "your account: `userdesk demo` prints its operators' when it builds the demo.")
+        return "Your current password is checked first; the console stays signed in with the new one."
 
     def on_mount(self) -> None:
         self.query_one("#p-old", Input).focus()
