@@ -71,10 +71,13 @@ class RuleResult:
 # Policy
 
 
-_INT_FIELDS = ("min_length", "max_length", "min_classes", "history")
+_INT_FIELDS = ("min_length", "max_length", "min_classes", "history", "expiry_days")
 _OPT_INT_FIELDS = ("min_strength", "max_repeat")
 _BOOL_FIELDS = ("no_leading_hyphen", "forbid_personal", "blocklist")
 _OPT_STR_FIELDS = ("allowed_specials", "class_specials")
+
+#: As the ``password_expiry_days`` setting: a hundred years at most.
+_MAX_EXPIRY_DAYS = 36500
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -99,6 +102,11 @@ class Policy:
     min_strength: int | None = None  # minimum zxcvbn score 0..4
     max_repeat: int | None = None  # max identical chars in a row
     not_numeric: bool = False  # not made of digits only (Django's NumericPasswordValidator)
+    #: Days a new password stays valid where the system this preset stands for
+    #: expires passwords (0: never). Not a rule of :func:`check`: the services
+    #: date a new password with it, unless the ``password_expiry_days`` setting
+    #: says otherwise (``Settings.default_expiry_days``).
+    expiry_days: int = 0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -176,6 +184,8 @@ def _validate(p: Policy) -> None:
         raise bad("min_classes cannot exceed max_length")
     if p.history < 0:
         raise bad("history must not be negative")
+    if not 0 <= p.expiry_days <= _MAX_EXPIRY_DAYS:
+        raise bad(f"expiry_days must be between 0 (never) and {_MAX_EXPIRY_DAYS}")
     if p.min_strength is not None and not 0 <= p.min_strength <= 4:
         raise bad("min_strength must be between 0 and 4")
     if p.max_repeat is not None and p.max_repeat < 1:
@@ -258,10 +268,17 @@ _DCS_SPECIALS = "`~!@#$%^&*()-_=+\\|[{}];:'\",<.>/? "
 _GAUSSDB_SPECIALS = "~!@#$%^*-_=+?,()&"
 _AUTH0_SPECIALS = "!@#$%^&*"
 
+# ``expiry_days``: what each system does with a new password's age. None of
+# them expires passwords by default, so every preset says 0 (never); a
+# deployment that must expire them says so with ``password_expiry_days`` or
+# ``policy_overrides = {expiry_days = N}``.
 PRESETS: dict[str, Policy] = {
-    # NIST SP 800-63B rev 4: length, blocklist, no composition rules.
-    "nist": Policy("nist", 15, 64, blocklist=True),
-    "milvus": Policy("milvus", 8, 64, min_classes=3),
+    # NIST SP 800-63B rev 4: length, blocklist, no composition rules, and no
+    # periodic change ("verifiers SHALL NOT require ... periodically").
+    "nist": Policy("nist", 15, 64, blocklist=True, expiry_days=0),
+    # Milvus: a user's password has no validity period.
+    "milvus": Policy("milvus", 8, 64, min_classes=3, expiry_days=0),
+    # DCS: its rules state no validity period.
     "dcs": Policy(
         "dcs",
         8,
@@ -270,7 +287,10 @@ PRESETS: dict[str, Policy] = {
         allowed_specials=_DCS_SPECIALS,
         class_specials=_DCS_SPECIALS,
         no_leading_hyphen=True,
+        expiry_days=0,
     ),
+    # GaussDB: password_effect_time defaults to 0, "never expires" (openGauss,
+    # its open-source kernel, ships 90).
     "gaussdb": Policy(
         "gaussdb",
         8,
@@ -279,15 +299,18 @@ PRESETS: dict[str, Policy] = {
         allowed_specials=_GAUSSDB_SPECIALS,
         class_specials=_GAUSSDB_SPECIALS,
         blocklist=True,
+        expiry_days=0,
     ),
-    "auth0-good": Policy("auth0-good", 8, 128, min_classes=3, class_specials=_AUTH0_SPECIALS),
+    # Auth0: a database connection's password policy has no expiry.
+    "auth0-good": Policy("auth0-good", 8, 128, min_classes=3, class_specials=_AUTH0_SPECIALS, expiry_days=0),
     "auth0-excellent": Policy(
-        "auth0-excellent", 10, 128, min_classes=3, class_specials=_AUTH0_SPECIALS, max_repeat=2
+        "auth0-excellent", 10, 128, min_classes=3, class_specials=_AUTH0_SPECIALS, max_repeat=2, expiry_days=0
     ),
     # Django's default AUTH_PASSWORD_VALIDATORS (startproject): minimum length 8,
     # not too similar to the username, email or names, not a common password,
-    # not entirely numeric. Django sets no maximum; 128 keeps a form sane.
-    "django": Policy("django", 8, 128, blocklist=True, not_numeric=True),
+    # not entirely numeric. Django sets no maximum; 128 keeps a form sane. Django
+    # has no password expiry.
+    "django": Policy("django", 8, 128, blocklist=True, not_numeric=True, expiry_days=0),
 }
 
 
