@@ -75,6 +75,101 @@ def test_the_list_is_loaded_on_first_check_not_at_start():
     assert r.returncode == 0, r.stderr
 
 
+# ---------------------------------------------------------------- what any list misses
+
+NIST_PATTERNS = [
+    # a short unit repeated
+    "aaaaaaaaaaaaaaaa",
+    "abcabcabcabcabc",
+    "passwordpassword",
+    "Xk9#Xk9#Xk9#Xk9#",
+    # sequences, ascending and descending, digits wrapping round
+    "123456789012345678",
+    "abcdefghijklmnop",
+    "ponmlkjihgfedcba",
+    "987654321098765432",
+    "abcdefgh12345678",
+    # keyboard walks: rows, columns, zigzags
+    "qwertyuiopasdfgh",
+    "1qaz2wsx3edc4rfv",
+    "zaq12wsxcde34rfv",
+    "1q2w3e4r5t6y7u8i",
+    "!@#$%^&*()qwerty",
+    "qwerty123456!!!!",
+    # a list word (leet-speak, any case) padded to length
+    "password123456789",
+    "Password!!!!!!!!",
+    "P@ssw0rd12345678",
+    "Iloveyou!!!!2024",
+    "!!!!Sunshine1234",
+    "monkeymonkey1234",
+    "dragon dragon 12",
+    # the service's own name
+    "Userdesk@123456789",
+    "us3rd3sk12345678",
+]
+
+
+@pytest.mark.parametrize("pw", NIST_PATTERNS)
+def test_obvious_patterns_fail_nist(pw):
+    results = check(PRESETS["nist"], pw, **PERSON)
+    assert [r.rule for r in failures(results)] == ["not_common"], pw
+    assert all(pw not in r.text for r in results)
+
+
+GAUSSDB_WEAK = ["Admin@123", "Huawei@123", "Passw0rd!", "Root@123", "Huawei12#$", "Admin@2024", "P@ssw0rd",
+                "Gaussdb@123", "Huawei@123456", "Admin123!@#", "root@Huawei1", "Summer2024!", "Welcome1!",
+                "Changeme_123", "Qwerty@123"]
+
+
+@pytest.mark.parametrize("pw", GAUSSDB_WEAK)
+def test_gaussdb_weak_password_dictionary(pw):
+    results = check(PRESETS["gaussdb"], pw, **PERSON)
+    assert [r.rule for r in failures(results)] == ["not_common"], pw
+
+
+@pytest.mark.parametrize("pw", ["MW3B3R!!!!!!!!!!", "mw3b3r rides a bike", "m.w3b3r-1234567890", "I am M4RT4 W3B3R, hello"])
+def test_the_users_own_fields_padded_or_in_leet_speak(pw):
+    """The user's fields are the not_personal rule's: it refuses a password
+    that holds them, padded or not, read back from leet-speak too."""
+    results = check(PRESETS["nist"], pw, **PERSON)
+    assert [r.rule for r in failures(results)] == ["not_personal"], pw
+    assert failures(check(PRESETS["nist"], pw)) == [], pw  # someone else may
+
+
+def test_context_words_can_be_added():
+    policy = PRESETS["nist"].with_overrides(context_words="acme, widgetco")
+    assert [r.rule for r in failures(check(policy, "Acme@12345678901"))] == ["not_common"]
+    assert [r.rule for r in failures(check(policy, "W1dg3tc0!!!!!!!!"))] == ["not_common"]
+    assert failures(check(PRESETS["nist"], "W1dg3tc0!!!!!!!!!")) == []
+
+
+@pytest.mark.parametrize("pw", [
+    "correct horse battery staple",
+    "Tr0ub4dor&3xK9!m",
+    "violet Harbour lamps 2031 quay",
+    "my password is not password",
+    "blue kettle 42 on the stove",
+    "Ünïcødé-pässwörd-okay",
+    "日本語のパスワードはとても長い",
+    "7Hq!vR2#pL9@xW4$",
+])
+def test_ordinary_strong_passwords_pass_nist(pw):
+    assert failures(check(PRESETS["nist"], pw, **PERSON)) == [], pw
+
+
+@pytest.mark.parametrize("pw", ["Blue-Kettle42", "blue(kettle)42", "BLUE&KETTLE&42", "Kettle42!x", "Gr8-Harbour?"])
+def test_ordinary_passwords_pass_gaussdb(pw):
+    assert failures(check(PRESETS["gaussdb"], pw, **PERSON)) == [], pw
+
+
+def test_django_matches_its_list_only_as_django_does():
+    """Django's CommonPasswordValidator has no pattern checks; its preset neither."""
+    assert not_common("django", "x" * 128) and not_common("django", "-kettle-")
+    assert not not_common("django", "password123")  # in the list
+    assert "not a commonly used password" in PRESETS["django"].describe()
+
+
 @pytest.mark.parametrize("name", [n for n, p in PRESETS.items() if p.blocklist])
 def test_random_passwords_from_the_generators_alphabet_are_never_refused(name):
     """Drawn as the generator draws, without its retry: the list and the pattern
@@ -85,3 +180,25 @@ def test_random_passwords_from_the_generators_alphabet_are_never_refused(name):
     for _ in range(3000):
         pw = "".join(secrets.choice(alphabet) for _ in range(n))
         assert not_common(name, pw), "refused a random password"  # never printed: it is random anyway
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_short_random_passwords_at_the_minimum_length_are_rarely_patterns(name):
+    policy = PRESETS[name].with_overrides(patterns=True)
+    alphabet = alphabet_for(policy)
+    refused = 0
+    for _ in range(2000):
+        pw = "".join(secrets.choice(alphabet) for _ in range(max(policy.min_length, 10)))
+        refused += not {r.rule: r.ok for r in check(policy, pw)}.get("not_common", True)
+    assert refused <= 2
+
+
+def test_very_long_input_is_quick():
+    import time
+
+    policy = PRESETS["nist"].with_overrides(max_length=10_000)
+    check(policy, "warm up the list")
+    for pw in ("aB3!x9Qz#L" * 1000, secrets.token_urlsafe(7500)[:10_000], "password" + "1" * 9992):
+        t = time.perf_counter()
+        check(policy, pw)
+        assert time.perf_counter() - t < 1.0
