@@ -129,8 +129,10 @@ class Settings(BaseModel):
     argon2_memory_cost: int = Field(65536, ge=19 * 1024, le=4 * 1024 * 1024)  # KiB
     argon2_parallelism: int = Field(4, ge=1, le=64)
 
-    #: Days a new password stays valid; 0 means passwords do not expire.
-    password_expiry_days: int = Field(760, ge=0, le=36500)
+    #: Days a new password stays valid; 0 means passwords do not expire; unset:
+    #: the policy preset's own (``nist``: never). Read it through
+    #: ``default_expiry_days()``, which gives the one answer.
+    password_expiry_days: int | None = Field(None, ge=0, le=36500)
     ticket_lifetime_minutes: int = Field(60, ge=1, le=MAX_TICKET_LIFETIME_MINUTES)
     #: Where a reset ticket sends the user; ``{token}`` and ``{username}`` are filled in.
     ticket_url_template: str = "https://accounts.example.com/reset?token={token}"
@@ -276,6 +278,14 @@ class Settings(BaseModel):
 
     def password_policy(self) -> Policy:
         return get_policy(self.policy, self.policy_overrides)
+
+    def default_expiry_days(self) -> int:
+        """Days a new password stays valid unless the operator says otherwise
+        (0: never): ``password_expiry_days`` when it is set, else the policy
+        preset's ``expiry_days`` (``policy_overrides`` applied)."""
+        if self.password_expiry_days is not None:
+            return self.password_expiry_days
+        return self.password_policy().expiry_days
 
     def argon2_params(self) -> Argon2Params:
         return Argon2Params(

@@ -75,6 +75,7 @@ def _xdist_controller(config) -> bool:
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sqlite_only: a test of a SQLite-only mechanism")
     config.addinivalue_line("markers", "postgresql_only: a test of a database server (stopped, connections cut)")
+    config.addinivalue_line("markers", "settings(**values): settings the test's database context is made with")
     config.userdesk_pg = None
     if _xdist_controller(config):
         return
@@ -170,14 +171,18 @@ def outage(request, backend):
 
 @pytest.fixture
 def settings(tmp_path, backend, request) -> Settings:
+    """The test database's settings, defaults otherwise; a test that assumes
+    other values says so: ``@pytest.mark.settings(password_expiry_days=760)``."""
+    marker = request.node.get_closest_marker("settings")
+    extra = dict(marker.kwargs) if marker else {}
     if backend == "sqlite":
-        yield Settings(database_url=f"sqlite:///{tmp_path / 't.db'}")
+        yield Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", **extra)
         return
     cluster = request.config.userdesk_pg
     name = f"t_{uuid.uuid4().hex[:16]}"
     with cluster.admin() as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield Settings(database_url=cluster.url(name))
+    yield Settings(database_url=cluster.url(name), **extra)
     with cluster.admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

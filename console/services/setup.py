@@ -22,6 +22,9 @@ from console.services.errors import (DatabaseUnavailable, ForeignStore, InvalidI
 from console.services.users import create_user
 from console.services.views import OneTimeSecret, PasswordResult
 
+#: The demo dates its passwords this long even where the policy never expires
+#: them, so that the list shows passwords running out.
+_DEMO_EXPIRY_DAYS = 760
 DEMO_OPERATORS = (("demo-admin", "admin"), ("demo-helpdesk", "helpdesk"), ("demo-viewer", "viewer"))
 
 
@@ -206,7 +209,8 @@ def seed_demo(
                        updated_at=now))
         s.flush()
         conn = s.connection()
-        rows = _demo_rows(conn.dialect, rng, now, hashes, ctx.settings.password_expiry_days or 760, stats)
+        rows = _demo_rows(conn.dialect, rng, now, hashes, ctx.settings.default_expiry_days() or _DEMO_EXPIRY_DAYS,
+                          stats)
         sql = _insert_sql(conn.dialect, User.__tablename__, _DEMO_COLUMNS)
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # index the search table once at the end: 5x faster than row by row

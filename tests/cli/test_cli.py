@@ -167,6 +167,16 @@ def test_policy_check_reports_every_rule(cli):
     assert r.code == 1 and "✗ does not start with '-'" in r.stdout
 
 
+def test_policy_show_says_how_long_a_new_password_lasts(cli):
+    r = cli("policy", "show", "--json")
+    assert r.code == 0 and r.json()["expiry_days"] == 0 and r.json()["settings"]["expiry_days"] == 0  # nist
+    assert cli("policy", "show").stdout.rstrip().endswith("new passwords do not expire")
+    preset_760 = {"USERDESK_POLICY_OVERRIDES": "expiry_days = 760"}
+    assert cli("policy", "show", "--json", env=preset_760).json()["expiry_days"] == 760
+    told = cli("policy", "show", env={**preset_760, "USERDESK_PASSWORD_EXPIRY_DAYS": "30"})
+    assert told.stdout.rstrip().endswith("new passwords expire after 30 days")
+
+
 @pytest.mark.parametrize(
     "args, field",
     [

@@ -20,6 +20,7 @@ def strong() -> str:
 # -- reset_password ------------------------------------------------------------------
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_reset_returns_a_password_that_verifies_against_the_stored_hash(ctx, admin, make_user, clock, audit_events):
     old = make_user("alice").password.reveal()
     clock.advance(minutes=5)
@@ -83,6 +84,7 @@ def test_reset_must_change_true_false_sets_the_flag(ctx, admin, make_user, initi
     assert status == ("must_change" if wanted else "ok")
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_reset_expiry_default_override_and_zero(make_ctx, ctx, admin, make_user, clock):
     make_user("erin")
     default = passwords.reset_password(ctx, admin, "erin")
@@ -132,6 +134,7 @@ def test_set_password(ctx, admin, make_user, clock, audit_events):
     assert ev.outcome == "ok" and ev.details["sessions_revoked"] == 1 and ev.details["tickets_revoked"] == 1
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_set_password_defaults_keep_flag_and_use_configured_expiry(ctx, admin, make_user, clock):
     make_user("hal", must_change=True)
     v = passwords.set_password(ctx, admin, "hal", strong())

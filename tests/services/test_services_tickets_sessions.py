@@ -109,6 +109,7 @@ def test_revoke_unknown_ticket(ctx, admin):
     assert ei.value.code == "TICKET_NOT_FOUND" and "424242" in ei.value.message
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_redeem_ticket_sets_password_once(ctx, admin, make_user, clock, audit_events):
     old = make_user("gil", must_change=True).password.reveal()
     s = sessions.open_session(ctx, "gil")

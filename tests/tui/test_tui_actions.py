@@ -7,7 +7,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from textual.widgets import Select
+from textual.widgets import Input, Select
 
 from console.services import auth, listing, passwords, sessions, tickets, users
 from console.services.errors import TicketInvalid
@@ -110,6 +110,20 @@ async def test_reset_with_the_confirm_button_and_no_forced_change(tui, ctx, admi
         await tui.wait_screen(pilot, UserDetailScreen)
         assert reveal.secret.discarded
         assert_nowhere(tui, app, shown)
+
+
+async def test_the_expiry_field_shows_the_effective_default(tui, make_ctx, ctx, admin, make_user):
+    """An empty field means the default: the preset's own (nist: never), or the setting."""
+    make_user("bob")
+    for c, placeholder in ((ctx, "0 (never)"),
+                           (make_ctx(policy_overrides={"expiry_days": 760}), "760 (0 = never)"),
+                           (make_ctx(policy_overrides={"expiry_days": 760}, password_expiry_days=30),
+                            "30 (0 = never)")):
+        app, _clip = tui.app(admin, ctx=c)
+        async with app.run_test(size=tui.size) as pilot:
+            await tui.open_user(pilot, "bob")
+            dialog = await tui.start(pilot, Action.RESET_PASSWORD)
+            assert dialog.query_one("#f-expiry", Input).placeholder == placeholder
 
 
 async def test_the_clipboard_is_cleared_after_the_configured_delay(tui, make_ctx, admin, make_user):

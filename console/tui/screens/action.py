@@ -65,7 +65,8 @@ class ActionDialog(ModalScreen):
                 if "expiry" in spec.fields:
                     with Horizontal(classes="field"):
                         yield Label("Expires in days")
-                        yield Input(placeholder=f"{settings.password_expiry_days} (0 = never)", id="f-expiry",
+                        days = settings.default_expiry_days()  # what an empty field means
+                        yield Input(placeholder=f"{days} (0 = never)" if days else "0 (never)", id="f-expiry",
                                     compact=True, restrict=r"[0-9]*", max_length=5)
                 if "must_change" in spec.fields:
                     with Horizontal(classes="field"):
