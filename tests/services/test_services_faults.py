@@ -31,12 +31,12 @@ def test_a_connection_cut_inside_a_reset_changes_nothing(ctx, admin, make_user, 
     before = snapshot(ctx, "sam")
     real = auditlog.append
 
-    def cut_then_append(s, **kw):
+    def cut_then_append(c, s, **kw):
         """Inside the reset's transaction, after its changes: the server ends the session."""
         pid = s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with ctx.engine.connect() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
-        return real(s, **kw)
+        return real(c, s, **kw)
 
     monkeypatch.setattr(auditlog, "append", cut_then_append)
     with pytest.raises(DatabaseUnavailable) as ei:
