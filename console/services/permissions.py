@@ -104,6 +104,24 @@ def denial(actor: Actor, action: Action, target_role: str | None) -> str | None:
     return None
 
 
+#: Actions that must record why when the ``reason_required`` setting is on.
+REASON_ACTIONS = {Action.RESET_PASSWORD: "to reset a password", Action.SET_PASSWORD: "to set a password"}
+
+
+def reason_needed(actor: Actor, action: Action, *, reason_required: bool) -> str | None:
+    """Why ``actor`` must give a reason for ``action`` (the message when it is
+    missing), or None: everything helpdesk does, and a password reset or set
+    while the ``reason_required`` setting is on. The application (``system``)
+    and reading never need one."""
+    if action is Action.VIEW or actor.is_system:
+        return None
+    if actor.role == "helpdesk":
+        return "helpdesk actions must record a reason"
+    if reason_required and action in REASON_ACTIONS:
+        return f"is required {REASON_ACTIONS[action]} (setting reason_required)"
+    return None
+
+
 def require(actor: Actor, action: Action, target_role: str | None) -> None:
     why = denial(actor, action, target_role)
     if why is not None:
