@@ -189,6 +189,7 @@ async def _reveal_a_reset(tui, pilot):
 
     await tui.open_user(pilot, "bob")
     await tui.start(pilot, Action.RESET_PASSWORD)
+    await tui.fill(pilot, "#f-reason", "forgot it")
     await tui.confirm(pilot)
     return await tui.wait_screen(pilot, RevealScreen)
 

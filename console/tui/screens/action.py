@@ -12,8 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from console.services.errors import NoChange, ServiceError
-from console.services.permissions import Action
+from console.services.errors import NoChange, ServiceError, WeakPassword
+from console.services.permissions import Action, reason_needed
 from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
 from console.services.accounts import Account, EmailedLink, ResetLink, StorePasswordResult
@@ -22,6 +22,24 @@ from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
 
 LIFETIMES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "24 hours"))
+
+#: The fields an error may name (a service error's ``field``), and the inputs
+#: that correct it: the error goes once one of them is typed in again.
+FIELD_INPUTS = {
+    "reason": ("f-reason",),
+    "identity_check": ("f-identity",),
+    "password": ("f-password", "f-password2"),
+    "new_password": ("f-password", "f-password2"),
+    "expiry_days": ("f-expiry",),
+    "confirm": ("f-confirm",),
+}
+
+
+def error_field(err: ServiceError) -> str | None:
+    """The form field a service error is about, if any."""
+    if isinstance(err, WeakPassword):
+        return "password"
+    return getattr(err, "field", None)
 
 
 class ActionDialog(ModalScreen):
@@ -39,10 +57,19 @@ class ActionDialog(ModalScreen):
         self.spec = spec or ACTIONS[action]
         self.user = user
         self.running = False
+        #: The field the error on show names (it goes when that field is corrected).
+        self.error_field: str | None = None
 
     @property
     def helpdesk(self) -> bool:
         return self.app.actor.role == "helpdesk"
+
+    @property
+    def reason_required(self) -> str | None:
+        """Why this action must record a reason (the services' rule), or None."""
+        if self.spec.reason_required:
+            return "is required to block an account"
+        return reason_needed(self.app.actor, self.action_, reason_required=self.app.ctx.settings.reason_required)
 
     def compose(self) -> ComposeResult:
         spec, u = self.spec, self.user
@@ -89,10 +116,10 @@ class ActionDialog(ModalScreen):
                 if "confirm_username" in spec.fields:
                     with Horizontal(classes="field"):
                         yield Label("Type username")
-                        yield Input(placeholder=u.username, id="f-confirm", compact=True, max_length=64)
+                        yield Input(placeholder="type the name in the title", id="f-confirm", compact=True,
+                                    max_length=64)
                 with Horizontal(classes="field"):
-                    required = spec.reason_required or self.helpdesk
-                    yield Label("Reason" + (" *" if required else ""))
+                    yield Label("Reason" + (" *" if self.reason_required else ""), id="f-reason-label")
                     yield Input(placeholder="why (audited)", id="f-reason", compact=True, max_length=500)
                 if self.helpdesk:
                     with Horizontal(classes="field"):
@@ -120,6 +147,8 @@ class ActionDialog(ModalScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("f-password", "f-password2"):
             self._check_password()
+        if event.value and event.input.id in FIELD_INPUTS.get(self.error_field or "", ()):
+            self._clear_error()
 
     def _check_password(self) -> None:
         u = self.user
@@ -161,16 +190,22 @@ class ActionDialog(ModalScreen):
         if "password" in self.spec.fields:
             v["password"] = value("f-password") or ""
             if v["password"] != value("f-password2"):
-                return self._refuse("password: the two entries differ")
+                return self._refuse("password: the two entries differ", "password")
         if "confirm_username" in self.spec.fields and value("f-confirm") != self.user.username:
-            return self._refuse("confirmation: type the username exactly to delete the account")
-        if self.spec.reason_required and not v["reason"]:
-            return self._refuse("reason: required for this action")
+            return self._refuse("confirmation: type the username exactly to delete the account", "confirm")
+        why = self.reason_required
+        if why and not v["reason"]:
+            return self._refuse(f"reason: {why}", "reason")
         return v
 
-    def _refuse(self, message: str) -> None:
+    def _refuse(self, message: str, field: str | None = None) -> None:
+        self.error_field = field
         self.query_one("#action-error", Static).update(plain(message, "$error"))
         return None
+
+    def _clear_error(self) -> None:
+        self.error_field = None
+        self.query_one("#action-error", Static).update("")
 
     def action_confirm(self) -> None:
         if self.running:
@@ -179,6 +214,7 @@ class ActionDialog(ModalScreen):
         if values is None:
             return
         self.running = True
+        self.error_field = None
         self.query_one("#action-confirm", Button).disabled = True
         self.query_one("#action-error", Static).update("working…")
         app = self.app
@@ -196,7 +232,7 @@ class ActionDialog(ModalScreen):
             return
         self.running = False
         self.query_one("#action-confirm", Button).disabled = False
-        self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
+        self._refuse(f"{err.message} [{err.code}]", error_field(err))
 
     def _done(self, result: Any) -> None:
         from console.tui.screens.reveal import RevealScreen
@@ -236,5 +272,5 @@ class ActionDialog(ModalScreen):
                             f"{result.ticket.expires_at:%Y-%m-%d %H:%M} UTC, single use)", markup=False, timeout=8)
             self.dismiss(True)
             return
-        self.app.notify(f"{self.spec.title}: done for {u.username}", markup=False)
+        self.app.notify(self.spec.done(result, u.username), markup=False)
         self.dismiss("deleted" if self.action_ is Action.DELETE else True)

@@ -45,6 +45,8 @@ class BulkScreen(ModalScreen):
         self.running = False
         self._debounce: Timer | None = None
         self._asked = 0  # numbers the preview requests: only the latest one's answer counts
+        #: The input that corrects the error on show (it goes when that is typed in).
+        self.error_input: str | None = None
 
     @property
     def helpdesk(self) -> bool:
@@ -102,6 +104,9 @@ class BulkScreen(ModalScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "b-inactive":
             self._schedule()
+        if event.value and event.input.id == self.error_input:
+            self.error_input = None
+            self.query_one("#action-error", Static).update("")
 
     def _schedule(self) -> None:
         # The form no longer matches the preview: nothing may run until it does,
@@ -176,6 +181,9 @@ class BulkScreen(ModalScreen):
     def _failed(self, err: ServiceError) -> None:
         self.running = False
         if self.is_attached:
+            if self.preview is None:  # nothing was counted: no "counting…" beside the refusal
+                self.query_one("#b-preview", Static).update("")
+            self.error_input = {"reason": "b-reason", "identity_check": "b-identity"}.get(getattr(err, "field", ""))
             self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
             self.query_one("#action-confirm", Button).disabled = self.preview is None
 

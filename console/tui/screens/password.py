@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from console.services import passwords
-from console.services.errors import ServiceError
+from console.services.errors import AuthFailed, LockedOut, ServiceError, WeakPassword
 from console.tui.widgets.checklist import PolicyChecklist
 from console.tui.text import plain
 
@@ -23,6 +23,8 @@ class ChangePasswordScreen(ModalScreen):
         super().__init__()
         self.forced = forced
         self.running = False
+        #: The inputs that correct the error on show (it goes when one is typed in).
+        self.error_inputs: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         actor = self.app.actor
@@ -51,6 +53,9 @@ class ChangePasswordScreen(ModalScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("p-new", "p-new2"):
             self._check()
+        if event.value and event.input.id in self.error_inputs:
+            self.error_inputs = ()
+            self.query_one("#action-error", Static).update("")
 
     def _check(self) -> None:
         self.query_one(PolicyChecklist).check(self.query_one("#p-new", Input).value,
@@ -79,12 +84,13 @@ class ChangePasswordScreen(ModalScreen):
             return
         old, new, again = (self.query_one(f"#{i}", Input).value for i in ("p-old", "p-new", "p-new2"))
         if new != again:
-            self.query_one("#action-error", Static).update(plain("new password: the two entries differ", "$error"))
+            self._refuse("new password: the two entries differ", ("p-new", "p-new2"))
             return
         for i in ("p-old", "p-new", "p-new2"):
             self.query_one(f"#{i}", Input).value = ""
         app = self.app
         self.running = True
+        self.error_inputs = ()
         self.query_one("#action-confirm", Button).disabled = True
         self.query_one("#action-error", Static).update("working…")
         app.service(passwords.change_own_password, app.ctx, app.actor, old, new, done=self._done,
@@ -95,8 +101,18 @@ class ChangePasswordScreen(ModalScreen):
         if not self.is_current:
             return
         self.query_one("#action-confirm", Button).disabled = False
-        self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
+        if isinstance(err, (AuthFailed, LockedOut)) or getattr(err, "field", None) == "old_password":
+            inputs: tuple[str, ...] = ("p-old",)
+        elif isinstance(err, WeakPassword) or getattr(err, "field", None) == "new_password":
+            inputs = ("p-new", "p-new2")
+        else:
+            inputs = ()
+        self._refuse(f"{err.message} [{err.code}]", inputs)
         self.query_one("#p-old", Input).focus()
+
+    def _refuse(self, message: str, inputs: tuple[str, ...]) -> None:
+        self.error_inputs = inputs
+        self.query_one("#action-error", Static).update(plain(message, "$error"))
 
     def _done(self, actor) -> None:
         self.running = False
