@@ -18,6 +18,7 @@ from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
 from console.services.accounts import Account, EmailedLink, ResetLink, StorePasswordResult
 from console.tui.actions import ACTIONS, ActionSpec
+from console.tui.clipboard import TMUX_FIX, TmuxState
 from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
 
@@ -47,6 +48,7 @@ class ActionDialog(ModalScreen):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "confirm", "Confirm"),
+        Binding("ctrl+t", "tmux_clipboard", "tmux clipboard on"),
     ]
 
     def __init__(self, action: Action, user: UserView | Account, *, spec: ActionSpec | None = None) -> None:
@@ -59,6 +61,9 @@ class ActionDialog(ModalScreen):
         self.running = False
         #: The field the error on show names (it goes when that field is corrected).
         self.error_field: str | None = None
+        #: What the tmux around the console does with OSC 52, once asked (secrets only).
+        self.tmux: TmuxState | None = None
+        self._tmux_fixed = False
 
     @property
     def helpdesk(self) -> bool:
@@ -126,6 +131,8 @@ class ActionDialog(ModalScreen):
                         yield Label("Identity check *")
                         yield Input(placeholder="how you verified the caller", id="f-identity", compact=True,
                                     max_length=200)
+            if spec.reveals:
+                yield Static("", id="action-clipboard")
             yield Static("", id="action-error")
             with Horizontal(id="action-buttons"):
                 yield Button(spec.title, id="action-confirm", variant="error" if spec.destructive else "primary",
@@ -141,6 +148,51 @@ class ActionDialog(ModalScreen):
             self.query_one("#action-confirm", Button).focus()
         if "password" in self.spec.fields:
             self._check_password()
+        if self.spec.reveals and self.app.clip.in_tmux:
+            self._ask_tmux()
+
+    # -- the clipboard, said before the secret is made -----------------------------------------------
+
+    def _ask_tmux(self) -> None:
+        app = self.app
+        app.service(app.clip.tmux_state, done=self._show_tmux, group="tmux-state", exclusive=True)
+
+    def _show_tmux(self, state: TmuxState | None) -> None:
+        if not self.is_attached:
+            return
+        self.tmux = state
+        notice = self.query_one("#action-clipboard", Static)
+        if state is None or state.reaches_terminal:
+            notice.update("" if state is None or not self._tmux_fixed else
+                          Content.styled("tmux now passes the clipboard on (set-clipboard on).", "$success"))
+        else:
+            what = "password" if self.action_ is Action.RESET_PASSWORD else "link"
+            notice.update(Content.assemble(
+                (f"{state.why_not()}: the {what} cannot reach your terminal's clipboard. ", "$warning"),
+                ("ctrl+t", "bold"), " runs ", (TMUX_FIX, "bold"), " now, or copy it by hand."))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tmux_clipboard":  # offered only when tmux would drop the secret
+            return self.tmux is not None and not self.tmux.reaches_terminal
+        return True
+
+    def action_tmux_clipboard(self) -> None:
+        if self.tmux is None or self.tmux.reaches_terminal:
+            return
+        app = self.app
+
+        def fix() -> tuple[bool, TmuxState | None]:
+            return app.clip.tmux.clipboard_on(), app.clip.tmux_state()
+
+        def fixed(answer: tuple[bool, TmuxState | None]) -> None:
+            took, state = answer
+            if not took:
+                app.notify(f"tmux did not take it: run `{TMUX_FIX}` yourself", severity="warning", markup=False)
+            self._tmux_fixed = took
+            self._show_tmux(state)
+
+        app.service(fix, done=fixed, group="tmux-state", exclusive=True)
 
     # -- live policy checklist ---------------------------------------------------------------
 
