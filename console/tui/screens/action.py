@@ -82,10 +82,11 @@ class ActionDialog(ModalScreen):
         # With a password and its checklist the fields sit without gaps, so the form fits 80x24.
         classes = " ".join(c for c, on in (("-destructive", spec.destructive), ("-dense", "password" in spec.fields))
                            if on)
-        with Vertical(id="action-box", classes=classes):
+        # The box scrolls when the terminal is small; its title and buttons stay (docked).
+        with VerticalScroll(id="action-box", classes=classes):
             yield Static(Content.assemble((spec.title, "bold"), " — ", plain(u.username, "bold")), id="action-title")
             yield Static(spec.explanation, id="action-explanation")
-            with VerticalScroll(id="action-fields"):
+            with Vertical(id="action-fields"):
                 if "password" in spec.fields:
                     with Horizontal(classes="field"):
                         yield Label("New password")
@@ -133,11 +134,12 @@ class ActionDialog(ModalScreen):
                                     max_length=200)
             if spec.reveals:
                 yield Static("", id="action-clipboard")
-            yield Static("", id="action-error")
-            with Horizontal(id="action-buttons"):
-                yield Button(spec.title, id="action-confirm", variant="error" if spec.destructive else "primary",
-                             compact=True)
-                yield Button("Cancel", id="action-cancel", compact=True)
+            with Vertical(id="action-foot"):
+                yield Static("", id="action-error")
+                with Horizontal(id="action-buttons"):
+                    yield Button(spec.title, id="action-confirm", variant="error" if spec.destructive else "primary",
+                                 compact=True)
+                    yield Button("Cancel", id="action-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:

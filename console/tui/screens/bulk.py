@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
@@ -54,7 +54,7 @@ class BulkScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         roles = [("member", "member")] if self.helpdesk else [("any role", "")] + [(r, r) for r in ROLES]
-        with Vertical(id="action-box", classes="-destructive"):
+        with VerticalScroll(id="action-box", classes="-destructive"):
             yield Static(Content.styled("Bulk action", "bold"), id="action-title")
             yield Static("Applies one action to every account the selection matches, in one transaction "
                          "with one audit event.", id="action-explanation")
@@ -78,12 +78,13 @@ class BulkScreen(ModalScreen):
                         yield Label("Identity check *")
                         yield Input(placeholder="e.g. n/a: policy action", id="b-identity", compact=True,
                                     max_length=200)
-            yield Static("", id="b-preview")
-            yield ProgressBar(id="b-progress", show_eta=False)
-            yield Static("", id="action-error")
-            with Horizontal(id="action-buttons"):
-                yield Button("Run", id="action-confirm", variant="error", compact=True, disabled=True)
-                yield Button("Cancel", id="action-cancel", compact=True)
+            with Vertical(id="action-foot"):  # what Run would do, and Run, stay in sight
+                yield Static("", id="b-preview")
+                yield ProgressBar(id="b-progress", show_eta=False)
+                yield Static("", id="action-error")
+                with Horizontal(id="action-buttons"):
+                    yield Button("Run", id="action-confirm", variant="error", compact=True, disabled=True)
+                    yield Button("Cancel", id="action-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
@@ -28,7 +28,7 @@ class ChangePasswordScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         actor = self.app.actor
-        with Vertical(id="action-box", classes="-dense"):
+        with VerticalScroll(id="action-box", classes="-dense"):
             yield Static(Content.assemble(("Change my password", "bold"), " — ", plain(actor.username, "bold")),
                          id="action-title")
             yield Static("You must choose a new password before you can go on." if self.forced else
@@ -40,10 +40,11 @@ class ChangePasswordScreen(ModalScreen):
                         yield Label(label)
                         yield Input(password=True, id=id_, compact=True, max_length=1024)
                 yield PolicyChecklist("", id="f-checklist")
-            yield Static("", id="action-error")
-            with Horizontal(id="action-buttons"):
-                yield Button("Change password", id="action-confirm", variant="primary", compact=True)
-                yield Button("Sign out" if self.forced else "Cancel", id="action-cancel", compact=True)
+            with Vertical(id="action-foot"):
+                yield Static("", id="action-error")
+                with Horizontal(id="action-buttons"):
+                    yield Button("Change password", id="action-confirm", variant="primary", compact=True)
+                    yield Button("Sign out" if self.forced else "Cancel", id="action-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:

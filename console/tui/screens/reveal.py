@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
@@ -108,7 +108,7 @@ class RevealScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         what = "New password" if self.kind == "password" else "Reset link"
-        with Vertical(id="reveal-box"):
+        with VerticalScroll(id="reveal-box"):  # scrolls below 80x24; the title stays (docked)
             yield Static(Content.assemble((what, "bold"), " for ", plain(self.username, "bold")), id="reveal-title")
             yield Static("", id="reveal-secret")
             yield Static(LEGEND if self.kind == "password" else "", id="reveal-legend")
