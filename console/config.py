@@ -68,8 +68,9 @@ def demo_database_url() -> str:
 
 
 def _demo_profile() -> dict[str, Any]:
-    """The demo database: operators are taken at their word (trusted mode)."""
-    return {"database_url": demo_database_url(), "trusted_operator": True}
+    """The demo database: operators are taken at their word (trusted mode) and
+    need not say why they reset a password."""
+    return {"database_url": demo_database_url(), "trusted_operator": True, "reason_required": False}
 
 
 #: Profiles that exist without a config file (a file's profile of the same name wins).
@@ -178,6 +179,9 @@ class Settings(BaseModel):
     #: Whether admins and helpdesk may choose a user's password. Off gives
     #: OWASP ASVS 6.4.6 behaviour: only generated passwords and reset tickets.
     admin_may_set_password: bool = True
+    #: An operator must say why they reset or set a user's password (the
+    #: audit log records it). Off for local development (the built-in demo).
+    reason_required: bool = True
     #: Trusted operator mode: ``--operator NAME`` is taken without a password.
     #: For forced-command SSH deployments and local development only.
     trusted_operator: bool = False
@@ -367,10 +371,12 @@ def load_settings(
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
         explicit.update(given)
-    if (builtin_demo and "trusted_operator" not in explicit
-            and values.get("database_url", default_database_url()) != demo_database_url()):
-        # The demo's password-free operators are for the demo database only.
-        values["trusted_operator"] = False
+    if builtin_demo and values.get("database_url", default_database_url()) != demo_database_url():
+        # The demo's password-free operators, and its resets without a reason,
+        # are for the demo database only.
+        for name, default in (("trusted_operator", False), ("reason_required", True)):
+            if name not in explicit:
+                values[name] = default
 
     try:
         return Settings(**values)

@@ -227,6 +227,22 @@ def test_the_demo_profile_trusts_operators_only_on_the_demo_database(tmp_path):
     assert chosen.trusted_operator is True  # said explicitly
 
 
+def test_a_reason_is_required_for_resets_except_in_the_demo(tmp_path):
+    """On by default; the built-in demo turns it off, on its own database only."""
+    from console.config import Settings, load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("")
+    assert Settings().reason_required is True
+    assert load_settings(config_path=cfg, env={}).reason_required is True
+    assert load_settings(profile="demo", config_path=cfg, env={}).reason_required is False
+    elsewhere = load_settings(profile="demo", config_path=cfg, env={},
+                              overrides={"database_url": f"sqlite:///{tmp_path / 'prod.db'}"})
+    assert elsewhere.reason_required is True
+    off = load_settings(config_path=cfg, env={"USERDESK_REASON_REQUIRED": "false"})
+    assert off.reason_required is False
+
+
 def test_a_server_database_gets_the_configured_pool(settings):
     """PostgreSQL: the pool of each console is the config's (SQLite keeps its own)."""
     from console import db

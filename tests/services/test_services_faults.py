@@ -56,7 +56,7 @@ def test_a_server_down_then_up_is_unavailable_then_fine(ctx, admin, make_user, o
     listing.list_users(ctx, admin)  # the pool holds connections to the server that goes away
     before = snapshot(ctx, "sam")
     with outage():
-        for call in (lambda: passwords.reset_password(ctx, admin, "sam"),
+        for call in (lambda: passwords.reset_password(ctx, admin, "sam", reason="forgot it"),
                      lambda: listing.list_users(ctx, admin),
                      lambda: listing.get_user(ctx, admin, "sam"),
                      lambda: auth.sign_in(ctx, "sam", "whatever it is")):

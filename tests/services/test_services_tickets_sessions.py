@@ -248,5 +248,5 @@ def test_list_and_revoke_sessions(ctx, admin, make_user, clock, audit_events):
 def test_password_change_by_any_route_revokes_sessions(ctx, admin, make_user):
     make_user("oz")
     s = sessions.open_session(ctx, "oz")
-    passwords.set_password(ctx, admin, "oz", strong())
+    passwords.set_password(ctx, admin, "oz", strong(), reason="forgot it")
     assert not sessions.check_session(ctx, s.token.reveal()).valid

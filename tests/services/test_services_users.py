@@ -380,7 +380,7 @@ def test_delete_user_removes_account_sessions_and_tickets(ctx, admin, make_user,
 
 def test_delete_removes_password_history(ctx, admin, make_user, db_rows):
     make_user("kim")
-    passwords.reset_password(ctx, admin, "kim")
+    passwords.reset_password(ctx, admin, "kim", reason="forgot it")
     assert len(db_rows()["password_history"]) == 1
     users.delete_user(ctx, admin, "kim")
     assert db_rows()["password_history"] == []
