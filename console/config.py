@@ -68,8 +68,9 @@ def demo_database_url() -> str:
 
 
 def _demo_profile() -> dict[str, Any]:
-    """The demo database: operators are taken at their word (trusted mode)."""
-    return {"database_url": demo_database_url(), "trusted_operator": True}
+    """The demo database: operators are taken at their word (trusted mode) and
+    need not say why they reset a password."""
+    return {"database_url": demo_database_url(), "trusted_operator": True, "reason_required": False}
 
 
 #: Profiles that exist without a config file (a file's profile of the same name wins).
@@ -129,8 +130,10 @@ class Settings(BaseModel):
     argon2_memory_cost: int = Field(65536, ge=19 * 1024, le=4 * 1024 * 1024)  # KiB
     argon2_parallelism: int = Field(4, ge=1, le=64)
 
-    #: Days a new password stays valid; 0 means passwords do not expire.
-    password_expiry_days: int = Field(760, ge=0, le=36500)
+    #: Days a new password stays valid; 0 means passwords do not expire; unset:
+    #: the policy preset's own (``nist``: never). Read it through
+    #: ``default_expiry_days()``, which gives the one answer.
+    password_expiry_days: int | None = Field(None, ge=0, le=36500)
     ticket_lifetime_minutes: int = Field(60, ge=1, le=MAX_TICKET_LIFETIME_MINUTES)
     #: Where a reset ticket sends the user; ``{token}`` and ``{username}`` are filled in.
     ticket_url_template: str = "https://accounts.example.com/reset?token={token}"
@@ -176,6 +179,9 @@ class Settings(BaseModel):
     #: Whether admins and helpdesk may choose a user's password. Off gives
     #: OWASP ASVS 6.4.6 behaviour: only generated passwords and reset tickets.
     admin_may_set_password: bool = True
+    #: An operator must say why they reset or set a user's password (the
+    #: audit log records it). Off for local development (the built-in demo).
+    reason_required: bool = True
     #: Trusted operator mode: ``--operator NAME`` is taken without a password.
     #: For forced-command SSH deployments and local development only.
     trusted_operator: bool = False
@@ -277,6 +283,14 @@ class Settings(BaseModel):
     def password_policy(self) -> Policy:
         return get_policy(self.policy, self.policy_overrides)
 
+    def default_expiry_days(self) -> int:
+        """Days a new password stays valid unless the operator says otherwise
+        (0: never): ``password_expiry_days`` when it is set, else the policy
+        preset's ``expiry_days`` (``policy_overrides`` applied)."""
+        if self.password_expiry_days is not None:
+            return self.password_expiry_days
+        return self.password_policy().expiry_days
+
     def argon2_params(self) -> Argon2Params:
         return Argon2Params(
             time_cost=self.argon2_time_cost,
@@ -357,10 +371,12 @@ def load_settings(
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
         explicit.update(given)
-    if (builtin_demo and "trusted_operator" not in explicit
-            and values.get("database_url", default_database_url()) != demo_database_url()):
-        # The demo's password-free operators are for the demo database only.
-        values["trusted_operator"] = False
+    if builtin_demo and values.get("database_url", default_database_url()) != demo_database_url():
+        # The demo's password-free operators, and its resets without a reason,
+        # are for the demo database only.
+        for name, default in (("trusted_operator", False), ("reason_required", True)):
+            if name not in explicit:
+                values[name] = default
 
     try:
         return Settings(**values)

@@ -66,9 +66,19 @@ SYSTEM = Actor.system("test")
 TEMPLATE = "userdesk_template"
 
 
+def _xdist_controller(config) -> bool:
+    """The process that hands tests to pytest-xdist's workers (and runs none):
+    each worker starts a cluster of its own (a test may stop its server)."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sqlite_only: a test of a SQLite-only mechanism")
     config.addinivalue_line("markers", "postgresql_only: a test of a database server (stopped, connections cut)")
+    config.addinivalue_line("markers", "settings(**values): settings the test's database context is made with")
+    config.userdesk_pg = None
+    if _xdist_controller(config):
+        return
     cluster = postgres.from_env()
     config.userdesk_pg = cluster
     if cluster is not None:
@@ -85,8 +95,29 @@ def pytest_unconfigure(config) -> None:
         cluster.stop()
 
 
+def pytest_sessionfinish(session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a worker tells the controller what it ran against
+        cluster = session.config.userdesk_pg
+        workeroutput["userdesk_databases"] = f"databases: SQLite and PostgreSQL {cluster.version}" if cluster \
+            else f"databases: SQLite only ({postgres.ENV}=auto found no PostgreSQL, or off)"
+
+
+def pytest_testnodedown(node, error) -> None:
+    said = getattr(node, "workeroutput", {}).get("userdesk_databases")
+    if said:
+        node.config.userdesk_said = sorted({*getattr(node.config, "userdesk_said", ()), said})
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    for line in getattr(config, "userdesk_said", ()):
+        terminalreporter.write_line(f"{line} (a cluster per worker)" if "PostgreSQL " in line else line)
+
+
 def pytest_report_header(config) -> str:
     cluster = getattr(config, "userdesk_pg", None)
+    if _xdist_controller(config):
+        return "databases: each worker starts its own (the summary at the end says which)"
     if cluster is None:
         return f"databases: SQLite only ({postgres.ENV}=auto found no PostgreSQL, or off)"
     return f"databases: SQLite and PostgreSQL {cluster.version} on {cluster.host}:{cluster.port}"
@@ -140,14 +171,18 @@ def outage(request, backend):
 
 @pytest.fixture
 def settings(tmp_path, backend, request) -> Settings:
+    """The test database's settings, defaults otherwise; a test that assumes
+    other values says so: ``@pytest.mark.settings(password_expiry_days=760)``."""
+    marker = request.node.get_closest_marker("settings")
+    extra = dict(marker.kwargs) if marker else {}
     if backend == "sqlite":
-        yield Settings(database_url=f"sqlite:///{tmp_path / 't.db'}")
+        yield Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", **extra)
         return
     cluster = request.config.userdesk_pg
     name = f"t_{uuid.uuid4().hex[:16]}"
     with cluster.admin() as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield Settings(database_url=cluster.url(name))
+    yield Settings(database_url=cluster.url(name), **extra)
     with cluster.admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -74,7 +74,8 @@ def handles_errors(fn: Callable) -> Callable:
 
 
 JSON = typer.Option(False, "--json", help="Print JSON.")
-REASON = typer.Option(None, "--reason", help="Why (recorded in the audit log).")
+REASON = typer.Option(None, "--reason", help="Why (recorded in the audit log). Required of helpdesk, to block, "
+                                                "and to reset or set a password unless reason_required is off.")
 IDCHECK = typer.Option(None, "--identity-check", help="How the caller's identity was checked (helpdesk: required).")
 VERSION = typer.Option(None, "--expect-version", help="Refuse (STALE_RECORD) if the account changed since this version.")
 

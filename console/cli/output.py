@@ -72,9 +72,10 @@ def table(headers: list[str], rows: list[list[Any]], widths: list[int] | None = 
         typer.echo("  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
-def print_secret(label: str, secret: OneTimeSecret, note: str) -> None:
+def print_secret(label: str, secret: OneTimeSecret, note: str | None) -> None:
     typer.echo(f"{label}: {secret.reveal()}")
-    typer.echo(note, err=True)
+    if note:
+        typer.echo(note, err=True)
 
 
 def print_reset(username: str, secret: OneTimeSecret, note: str) -> None:

@@ -21,7 +21,8 @@ from console.services.permissions import Action
 def reset_password(
     username: str,
     expiry: Optional[int] = typer.Option(None, "--expiry", help="Days until the new password expires (0: never; "
-                                                                "default from config)."),
+                                                                "default: password_expiry_days, else the "
+                                                                "policy preset's own)."),
     must_change: Optional[bool] = typer.Option(None, "--must-change/--no-must-change",
                                                help="Require a change at next sign-in (also --must-change "
                                                     "true|false; default: keep as is)."),
@@ -61,7 +62,8 @@ def set_password(
     username: str,
     new_stdin: bool = typer.Option(False, "--password-stdin", help="Read the new password from stdin (after the "
                                                                    "operator's password, if that is read too)."),
-    expiry: Optional[int] = typer.Option(None, "--expiry", help="Days until it expires (0: never)."),
+    expiry: Optional[int] = typer.Option(None, "--expiry", help="Days until it expires (0: never; default: "
+                                                          "password_expiry_days, else the policy preset's own)."),
     must_change: Optional[bool] = typer.Option(None, "--must-change/--no-must-change",
                                                help="Require a change at next sign-in (also --must-change true|false)."),
     reason: Optional[str] = REASON,

@@ -45,12 +45,16 @@ def policy_check(
 @policy_app.command("show")
 @handles_errors
 def policy_show(as_json: bool = JSON) -> None:
-    """The active policy's rules."""
-    p = policy.active_policy(state().ctx())
+    """The active policy's rules, and how long a new password stays valid."""
+    ctx = state().ctx()
+    p = policy.active_policy(ctx)
+    days = ctx.settings.default_expiry_days()  # the preset's own unless password_expiry_days is set
 
     def text() -> None:
         typer.echo(f"policy {p.name}:")
         for line in p.describe():
             typer.echo(f"  - {line}")
+        typer.echo(f"new passwords expire after {days} days" if days else "new passwords do not expire")
 
-    emit(as_json, lambda: {"policy": p.name, "rules": p.describe(), "settings": dataclasses.asdict(p)}, text)
+    emit(as_json, lambda: {"policy": p.name, "rules": p.describe(), "expiry_days": days,
+                           "settings": dataclasses.asdict(p)}, text)

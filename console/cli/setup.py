@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Optional
 
@@ -80,13 +81,26 @@ def demo(
             typer.echo(f"  {summary.users} users: {summary.blocked} blocked, {summary.locked} locked, "
                        f"{summary.expired} expired, {summary.must_change} must change, {summary.external} external; "
                        f"{summary.sessions} sessions, {summary.tickets} tickets")
+        if summary is not None:
+            typer.echo("operators, trusted in the demo profile (no password asked); their passwords, shown")
+            typer.echo("once, to try a password sign-in or 'p' (my password) in the console:")
+            for name, secret in summary.operator_passwords.items():
+                print_secret(f"  {name}", secret, None)
         if not no_console and sys.stdin.isatty() and sys.stdout.isatty():
             st.close()
             open_console(demo=True)
             return
-        typer.echo("operators (trusted in the demo profile): demo-admin, demo-helpdesk, demo-viewer")
+        if summary is None:
+            typer.echo("operators (trusted in the demo profile): demo-admin, demo-helpdesk, demo-viewer")
         typer.echo("try: userdesk demo                     (opens the console)")
         typer.echo("     userdesk --profile demo users list")
         typer.echo("     userdesk --profile demo --operator demo-admin reset-password <username>")
 
-    emit(as_json, {"database": database.describe(url), "created": summary}, text)
+    def data() -> dict:
+        if summary is None:
+            return {"database": database.describe(url), "created": None}
+        created = jsonable(dataclasses.replace(summary, operator_passwords={}))
+        created["operator_passwords"] = {name: s.reveal() for name, s in summary.operator_passwords.items()}
+        return {"database": database.describe(url), "created": created}
+
+    emit(as_json, data, text)

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .blocklist import is_common
+from .blocklist import common_words, is_common
+from .patterns import is_obvious, leet_readings
 from .text import has_controls, normalize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,6 +51,9 @@ RULE_ORDER = (
 _STRENGTH_MAX_CHARS = 100
 # Personal values shorter than this are ignored (too many false positives).
 _PERSONAL_MIN_LEN = 3
+# Up to this length a password is also read back from leet-speak to look for
+# personal values in it ("m4rt4" holds "marta").
+_PERSONAL_LEET_MAX = 1024
 
 # zxcvbn keeps the user inputs in a module-global dictionary: serialise calls.
 _ZXCVBN_LOCK = threading.Lock()
@@ -71,10 +75,14 @@ class RuleResult:
 # Policy
 
 
-_INT_FIELDS = ("min_length", "max_length", "min_classes", "history")
+_INT_FIELDS = ("min_length", "max_length", "min_classes", "history", "expiry_days")
 _OPT_INT_FIELDS = ("min_strength", "max_repeat")
-_BOOL_FIELDS = ("no_leading_hyphen", "forbid_personal", "blocklist")
+_BOOL_FIELDS = ("no_leading_hyphen", "forbid_personal", "blocklist", "patterns")
 _OPT_STR_FIELDS = ("allowed_specials", "class_specials")
+_WORDS_FIELDS = ("context_words",)
+
+#: As the ``password_expiry_days`` setting: a hundred years at most.
+_MAX_EXPIRY_DAYS = 36500
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -94,11 +102,25 @@ class Policy:
     class_specials: str | None = None  # None: any non-alphanumeric char is special
     no_leading_hyphen: bool = False
     forbid_personal: bool = True
+    #: Not one of the common-password list's 109,656 entries (blocklist.py).
     blocklist: bool = False
+    #: Not an obvious pattern either: repeated, a sequence, a keyboard walk, a
+    #: list word or a context word padded with digits and symbols (patterns.py).
+    #: Reported by the same rule as the list: NIST's one blocklist requirement,
+    #: GaussDB's one weak-password dictionary.
+    patterns: bool = False
+    #: Names of the system and service (besides "userdesk") that a password
+    #: may not be made of, padded or in leet-speak.
+    context_words: tuple[str, ...] = ()
     history: int = 5  # not one of the last N passwords (0 disables)
     min_strength: int | None = None  # minimum zxcvbn score 0..4
     max_repeat: int | None = None  # max identical chars in a row
     not_numeric: bool = False  # not made of digits only (Django's NumericPasswordValidator)
+    #: Days a new password stays valid where the system this preset stands for
+    #: expires passwords (0: never). Not a rule of :func:`check`: the services
+    #: date a new password with it, unless the ``password_expiry_days`` setting
+    #: says otherwise (``Settings.default_expiry_days``).
+    expiry_days: int = 0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -125,6 +147,12 @@ class Policy:
 
 
 def _coerce(field: str, value: object) -> object:
+    if field in _WORDS_FIELDS:
+        if isinstance(value, str):  # "acme, acmecorp" from an environment variable
+            return tuple(w for w in re.split(r"[,\s]+", value) if w)
+        if isinstance(value, (list, tuple)):
+            return tuple(value)
+        return value
     if isinstance(value, str):
         v = value.strip()
         if field in _INT_FIELDS or field in _OPT_INT_FIELDS:
@@ -159,6 +187,12 @@ def _validate(p: Policy) -> None:
     for f in _BOOL_FIELDS:
         if not isinstance(getattr(p, f), bool):
             raise bad(f"{f} must be true or false")
+    for f in _WORDS_FIELDS:
+        v = getattr(p, f)
+        if not isinstance(v, tuple) or not all(isinstance(w, str) and w.strip() for w in v):
+            raise bad(f"{f} must be a list of words")
+        if any(has_controls(w) for w in v):
+            raise bad(f"{f} must not contain control characters")
     for f in _OPT_STR_FIELDS:
         v = getattr(p, f)
         if v is not None:
@@ -176,6 +210,8 @@ def _validate(p: Policy) -> None:
         raise bad("min_classes cannot exceed max_length")
     if p.history < 0:
         raise bad("history must not be negative")
+    if not 0 <= p.expiry_days <= _MAX_EXPIRY_DAYS:
+        raise bad(f"expiry_days must be between 0 (never) and {_MAX_EXPIRY_DAYS}")
     if p.min_strength is not None and not 0 <= p.min_strength <= 4:
         raise bad("min_strength must be between 0 and 4")
     if p.max_repeat is not None and p.max_repeat < 1:
@@ -224,6 +260,12 @@ def _reuse_text(p: Policy) -> str:
     return f"not one of the last {p.history} passwords"
 
 
+def _common_text(p: Policy) -> str:
+    if p.blocklist and p.patterns:
+        return "not a common password or an obvious pattern"
+    return "not a commonly used password" if p.blocklist else "not an obvious pattern"
+
+
 def _active_rules(p: Policy) -> list[tuple[str, str]]:
     rules = [("length", _length_text(p)), ("no_control", "no control or invisible characters")]
     if p.allowed_specials is not None:
@@ -240,8 +282,8 @@ def _active_rules(p: Policy) -> list[tuple[str, str]]:
         rules.append(("not_numeric", "not entirely numeric"))
     if p.forbid_personal:
         rules.append(("not_personal", "does not contain the username, email or name"))
-    if p.blocklist:
-        rules.append(("not_common", "not a commonly used password"))
+    if p.blocklist or p.patterns:
+        rules.append(("not_common", _common_text(p)))
     if p.history > 0:
         rules.append(("not_reused", _reuse_text(p)))
     if p.min_strength is not None:
@@ -257,11 +299,21 @@ DEFAULT_POLICY = "nist"
 _DCS_SPECIALS = "`~!@#$%^&*()-_=+\\|[{}];:'\",<.>/? "
 _GAUSSDB_SPECIALS = "~!@#$%^*-_=+?,()&"
 _AUTH0_SPECIALS = "!@#$%^&*"
+_AUTH0_WORDS = ("auth0", "okta")
 
+# ``expiry_days``: what each system does with a new password's age. None of
+# them expires passwords by default, so every preset says 0 (never); a
+# deployment that must expire them says so with ``password_expiry_days`` or
+# ``policy_overrides = {expiry_days = N}``.
 PRESETS: dict[str, Policy] = {
-    # NIST SP 800-63B rev 4: length, blocklist, no composition rules.
-    "nist": Policy("nist", 15, 64, blocklist=True),
-    "milvus": Policy("milvus", 8, 64, min_classes=3),
+    # NIST SP 800-63B rev 4: length, a blocklist of "commonly used, expected, or
+    # compromised values" (breached passwords, repetitive or sequential ones,
+    # context-specific words such as the service's name), no composition rules,
+    # and no periodic change ("verifiers SHALL NOT require ... periodically").
+    "nist": Policy("nist", 15, 64, blocklist=True, patterns=True, expiry_days=0),
+    # Milvus: a user's password has no validity period.
+    "milvus": Policy("milvus", 8, 64, min_classes=3, context_words=("milvus", "zilliz"), expiry_days=0),
+    # DCS: its rules state no validity period.
     "dcs": Policy(
         "dcs",
         8,
@@ -270,7 +322,13 @@ PRESETS: dict[str, Policy] = {
         allowed_specials=_DCS_SPECIALS,
         class_specials=_DCS_SPECIALS,
         no_leading_hyphen=True,
+        context_words=("dcs",),
+        expiry_days=0,
     ),
+    # GaussDB: its weak-password dictionary refuses the usual "Admin@123" and
+    # "Huawei@123" (the list, and a list word or the system's name padded);
+    # password_effect_time defaults to 0, "never expires" (openGauss, its
+    # open-source kernel, ships 90).
     "gaussdb": Policy(
         "gaussdb",
         8,
@@ -279,15 +337,23 @@ PRESETS: dict[str, Policy] = {
         allowed_specials=_GAUSSDB_SPECIALS,
         class_specials=_GAUSSDB_SPECIALS,
         blocklist=True,
+        patterns=True,
+        context_words=("gaussdb", "opengauss", "gauss", "huawei"),
+        expiry_days=0,
     ),
-    "auth0-good": Policy("auth0-good", 8, 128, min_classes=3, class_specials=_AUTH0_SPECIALS),
-    "auth0-excellent": Policy(
-        "auth0-excellent", 10, 128, min_classes=3, class_specials=_AUTH0_SPECIALS, max_repeat=2
-    ),
+    # Auth0: a database connection's password policy has no expiry.
+    "auth0-good": Policy("auth0-good", 8, 128, min_classes=3, class_specials=_AUTH0_SPECIALS,
+                         context_words=_AUTH0_WORDS, expiry_days=0),
+    "auth0-excellent": Policy("auth0-excellent", 10, 128, min_classes=3, class_specials=_AUTH0_SPECIALS,
+                              max_repeat=2, context_words=_AUTH0_WORDS, expiry_days=0),
     # Django's default AUTH_PASSWORD_VALIDATORS (startproject): minimum length 8,
     # not too similar to the username, email or names, not a common password,
-    # not entirely numeric. Django sets no maximum; 128 keeps a form sane.
-    "django": Policy("django", 8, 128, blocklist=True, not_numeric=True),
+    # not entirely numeric. Django sets no maximum; 128 keeps a form sane. Its
+    # CommonPasswordValidator matches a list only: no pattern checks here either
+    # (the list is this one, larger than Django's 20,000). Django has no
+    # password expiry.
+    "django": Policy("django", 8, 128, blocklist=True, not_numeric=True, context_words=("django",),
+                     expiry_days=0),
 }
 
 
@@ -409,9 +475,11 @@ def check(
             ok = not pw.isdigit()
         elif rule == "not_personal":
             folded = pw.casefold()
-            ok = not any(v in folded for v in personal)
+            readings = {folded} | (leet_readings(folded) if len(folded) <= _PERSONAL_LEET_MAX else set())
+            ok = not any(v in r for v in personal for r in readings)
         elif rule == "not_common":
-            ok = not is_common(pw)
+            ok = not (policy.blocklist and is_common(pw)) and not (
+                policy.patterns and is_obvious(pw, words=common_words(), context=policy.context_words))
         elif rule == "not_reused":
             ok = True
             if hasher is not None and previous_hashes:

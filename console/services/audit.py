@@ -31,16 +31,29 @@ def query(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    partial: bool = False,
 ) -> Page[AuditView]:
-    """Events newest first, filtered; keyset-paginated on ``seq``."""
+    """Events newest first, filtered; keyset-paginated on ``seq``. The user,
+    operator and action filters name one exactly (any case for the user), or
+    with ``partial`` match any part, regardless of case (``greta`` finds
+    ``greta.svensson``, ``password`` finds ``password.reset`` and
+    ``password.set``)."""
     limit = pagination.check_limit(limit)
     for field, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(field, "timezone", "give a time zone (UTC is assumed by the CLI)")
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("until", "order", "must be after since")
     stmt = select(AuditEvent)
-    if operator:
+    if partial:
+        for column, value in ((AuditEvent.target, user), (AuditEvent.operator, operator),
+                              (AuditEvent.action, action)):
+            if value:
+                stmt = stmt.where(column.icontains(value, autoescape=True))
+        user = None
+    if operator and not partial:
         stmt = stmt.where(AuditEvent.operator == operator)
-    if action:
+    if action and not partial:
         stmt = stmt.where(AuditEvent.action == action)
     if since:
         stmt = stmt.where(AuditEvent.at >= since)

@@ -187,6 +187,8 @@ def trusted_operator(ctx: ServiceContext, username: str) -> Actor:
             err = AuthFailed(f"{u.username} is blocked: {u.blocked_reason or 'no reason given'}")
         known = u is not None
         if not ctx.settings.read_only:  # a read-only console writes nothing
+            if err is None:  # the account's "last sign-in" shows the console's sign-ins, trusted ones too
+                _bookkeep(s, u, last_login_at=now)
             auditlog.append(ctx, s, at=now, operator=u.username if known else UNKNOWN_NAME, action="operator.sign_in",
                             target=u.username if known else None, outcome="ok" if err is None else err.outcome,
                             error_code=err.code if err else None,

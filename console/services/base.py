@@ -29,11 +29,12 @@ from console.services.errors import (
     PermissionDenied,
     NoChange,
     ReadOnly,
+    ReasonRequired,
     ServiceError,
     StaleRecord,
     UserNotFound,
 )
-from console.services.permissions import PASSWORD_ACTIONS, Action, require
+from console.services.permissions import PASSWORD_ACTIONS, Action, reason_needed, require
 from console.services.views import UserView
 
 
@@ -95,20 +96,22 @@ class Tx:
 
     def require(self, action: Action, target: User | None = None, *, target_role: str | None = None) -> None:
         """Permission check against the operator's current role, then the rules
-        that go with it (identity check, external accounts)."""
+        that go with it (external accounts, then the reason and identity check
+        the action must record)."""
         actor = self.operator()
         require(actor, action, target.role if target is not None else target_role)
-        if actor.role == "helpdesk" and action is not Action.VIEW:
-            if not self.reason:
-                raise IdentityCheckRequired("reason: helpdesk actions must record a reason")
-            if not self.identity_check:
-                raise IdentityCheckRequired(
-                    "identity_check: helpdesk actions must record how the caller's identity was checked"
-                )
         if target is not None and action in PASSWORD_ACTIONS and target.source != LOCAL_SOURCE:
             raise ExternalAccount(
                 f"{target.username}'s password is managed by the identity provider {target.source!r}; "
                 "change it there"
+            )
+        # What the action must record, once it is known that it can be done at all.
+        why = reason_needed(actor, action, reason_required=self.ctx.settings.reason_required)
+        if why is not None and not self.reason:
+            raise ReasonRequired(why)
+        if actor.role == "helpdesk" and action is not Action.VIEW and not self.identity_check:
+            raise IdentityCheckRequired(
+                "identity_check: helpdesk actions must record how the caller's identity was checked"
             )
 
     def user(self, username: str, *, expected_version: int | None = None) -> User:

@@ -75,7 +75,8 @@ def _targets(action_name: str, flt: UserFilter, now, actor: Actor) -> list:
 
 def _require(actor_role: str, flt: UserFilter) -> None:
     if actor_role == "helpdesk" and flt.role != "member":
-        raise PermissionDenied("permission denied: helpdesk bulk actions must be limited to role=member")
+        raise PermissionDenied("permission denied: a helpdesk operator can run bulk actions on member accounts "
+                               "only (role: member)")
 
 
 def _active_sessions(conds):

@@ -40,6 +40,16 @@ class NoChange(InvalidInput):
         self.field, self.rule = field, "no_change"
 
 
+class ReasonRequired(InvalidInput):
+    """The action must record why (a block, a password reset or set, anything
+    helpdesk does): the field ``reason`` is empty."""
+
+    code = "REASON_REQUIRED"
+
+    def __init__(self, message: str = "is required") -> None:
+        super().__init__("reason", "required", message)
+
+
 class UserNotFound(ServiceError):
     code = "USER_NOT_FOUND"
 
@@ -68,6 +78,8 @@ class ReadOnly(PermissionDenied):
 
 class IdentityCheckRequired(PermissionDenied):
     code = "IDENTITY_CHECK_REQUIRED"
+    #: The field a form asks it in.
+    field = "identity_check"
 
 
 class PasswordChoiceDisabled(PermissionDenied):

@@ -95,7 +95,10 @@ def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str,
 
 
 def expiry_from(ctx: ServiceContext, now: datetime, days: int | None) -> datetime | None:
-    days = ctx.settings.password_expiry_days if days is None else days
+    """When a password set at *now* expires: after *days* (the operator's
+    choice), else the configured default (``Settings.default_expiry_days``);
+    None when that is 0 (never)."""
+    days = ctx.settings.default_expiry_days() if days is None else days
     return now + timedelta(days=days) if days else None
 
 

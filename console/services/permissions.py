@@ -67,19 +67,65 @@ TARGETS: dict[str, frozenset[str]] = {"helpdesk": frozenset({"member"})}
 OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
 
 
+#: What each action is, said as a sentence's verb phrase ("a viewer cannot …").
+DOES: dict[Action, str] = {
+    Action.VIEW: "view accounts",
+    Action.CREATE: "create accounts",
+    Action.UPDATE_PROFILE: "change profiles",
+    Action.BLOCK: "block accounts",
+    Action.UNBLOCK: "unblock accounts",
+    Action.UNLOCK: "unlock accounts",
+    Action.RESET_PASSWORD: "reset passwords",
+    Action.SET_PASSWORD: "set passwords",
+    Action.FORCE_CHANGE: "force a password change",
+    Action.EXPIRE: "expire passwords",
+    Action.ISSUE_TICKET: "issue reset tickets",
+    Action.EMAIL_TICKET: "email reset links",
+    Action.REVOKE_TICKET: "revoke reset tickets",
+    Action.REVOKE_SESSIONS: "revoke sessions",
+    Action.DELETE: "delete accounts",
+    Action.SET_ROLE: "change roles",
+}
+
+#: Who a role's holder is, in a sentence.
+WHO = {"admin": "an admin", "helpdesk": "a helpdesk operator", "viewer": "a viewer", "member": "a member"}
+
+
+def who(role: str) -> str:
+    return WHO.get(role, f"the {role} role")
+
+
 def denial(actor: Actor, action: Action, target_role: str | None) -> str | None:
-    """Why ``actor`` may not take ``action`` on a user of ``target_role``, or None.
+    """Why ``actor`` may not take ``action`` on a user of ``target_role``, or None:
+    a sentence ("a viewer cannot issue reset tickets").
 
     Used both to enforce (``require``) and to explain disabled actions in a UI."""
     allowed = ALLOWED.get(actor.role, frozenset())
     if action not in allowed:
         if actor.role == "member":
             return "members cannot use the console"
-        return f"the {actor.role} role may not {action.value.replace('_', ' ')}"
+        return f"{who(actor.role)} cannot {DOES[action]}"
     targets = TARGETS.get(actor.role)
     if targets is not None and action is not Action.VIEW and target_role is not None and target_role not in targets:
-        return (f"the {actor.role} role may act only on {_accounts(targets)} accounts, "
-                f"not on {target_role} accounts")
+        return f"{who(actor.role)} can act on {_accounts(targets)} accounts only, not on {target_role} accounts"
+    return None
+
+
+#: Actions that must record why when the ``reason_required`` setting is on.
+REASON_ACTIONS = {Action.RESET_PASSWORD: "to reset a password", Action.SET_PASSWORD: "to set a password"}
+
+
+def reason_needed(actor: Actor, action: Action, *, reason_required: bool) -> str | None:
+    """Why ``actor`` must give a reason for ``action`` (the message when it is
+    missing), or None: everything helpdesk does, and a password reset or set
+    while the ``reason_required`` setting is on. The application (``system``)
+    and reading never need one."""
+    if action is Action.VIEW or actor.is_system:
+        return None
+    if actor.role == "helpdesk":
+        return "helpdesk actions must record a reason"
+    if reason_required and action in REASON_ACTIONS:
+        return f"is required {REASON_ACTIONS[action]} (setting reason_required)"
     return None
 
 

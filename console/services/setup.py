@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, insert
@@ -20,8 +20,11 @@ from console.services.context import Actor, ServiceContext
 from console.services.errors import (DatabaseUnavailable, ForeignStore, InvalidInput, NotInitialized, ServiceError,
                                      UserExists)
 from console.services.users import create_user
-from console.services.views import PasswordResult
+from console.services.views import OneTimeSecret, PasswordResult
 
+#: The demo dates its passwords this long even where the policy never expires
+#: them, so that the list shows passwords running out.
+_DEMO_EXPIRY_DAYS = 760
 DEMO_OPERATORS = (("demo-admin", "admin"), ("demo-helpdesk", "helpdesk"), ("demo-viewer", "viewer"))
 
 
@@ -104,6 +107,9 @@ class DemoSummary:
     external: int
     sessions: int
     tickets: int
+    #: Each demo operator's password, to be shown once: they sign in trusted in
+    #: the demo profile, but may try a password sign-in and "My password".
+    operator_passwords: dict[str, OneTimeSecret] = field(default_factory=dict, repr=False)
 
 
 _DEMO_COLUMNS = ("username", "email", "display_name", "role", "source", "password_hash", "password_changed_at",
@@ -179,7 +185,8 @@ def seed_demo(
     """Fill an empty database with realistic accounts in every state.
 
     Passwords: a handful are hashed once and reused, so a large demo takes seconds,
-    not hours; none of them is ever shown (demo operators sign in in trusted mode)."""
+    not hours; none of them is ever shown. The operators' own passwords are
+    returned, to be shown once (they sign in trusted in the demo profile)."""
     if not isinstance(users, int) or not 1 <= users <= 10_000_000:
         raise InvalidInput("users", "range", "from 1 to 10,000,000")
     db.create_schema(ctx.engine)
@@ -193,13 +200,17 @@ def seed_demo(
     stats = dict(blocked=0, locked=0, expired=0, must_change=0, external=0, sessions=0, tickets=0)
     operators = tuple(name for name, _ in DEMO_OPERATORS)
 
+    own = {name: generate(policy, username=name, email=f"{name}@example.com",
+                          display_name=f"Demo {role.title()}").password for name, role in DEMO_OPERATORS}
     with ctx.write_session() as s:
         for name, role in DEMO_OPERATORS:
             s.add(User(username=name, email=f"{name}@example.com", display_name=f"Demo {role.title()}", role=role,
-                       password_hash=rng.choice(hashes), password_changed_at=now, created_at=now, updated_at=now))
+                       password_hash=ctx.hasher.hash(own[name]), password_changed_at=now, created_at=now,
+                       updated_at=now))
         s.flush()
         conn = s.connection()
-        rows = _demo_rows(conn.dialect, rng, now, hashes, ctx.settings.password_expiry_days or 760, stats)
+        rows = _demo_rows(conn.dialect, rng, now, hashes, ctx.settings.default_expiry_days() or _DEMO_EXPIRY_DAYS,
+                          stats)
         sql = _insert_sql(conn.dialect, User.__tablename__, _DEMO_COLUMNS)
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:  # index the search table once at the end: 5x faster than row by row
@@ -251,7 +262,8 @@ def seed_demo(
                      ("expired", UserFilter(expired=True)), ("must_change", UserFilter(must_change=True)),
                      ("external", UserFilter(external=True))):
         stats[key] = count_users(ctx, admin, filter=flt).value
-    return DemoSummary(users=users, operators=operators, **stats)
+    return DemoSummary(users=users, operators=operators, **stats,
+                       operator_passwords={name: OneTimeSecret(pw) for name, pw in own.items()})
 
 
 def _demo_history(ctx: ServiceContext) -> Actor:

@@ -69,7 +69,7 @@ def create_user(
             u.password_hash = ctx.hasher.hash(generated.password)
             u.password_changed_at = tx.now
             u.must_change_password = must_change
-            days = ctx.settings.password_expiry_days
+            days = ctx.settings.default_expiry_days()
             u.password_expires_at = tx.now + timedelta(days=days) if days else None
         tx.s.add(u)
         try:

@@ -19,7 +19,7 @@ import re
 
 from console.models import ROLES
 from console.security.text import has_controls
-from console.services.errors import InvalidInput
+from console.services.errors import InvalidInput, ReasonRequired
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 EMAIL_LOCAL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
@@ -92,7 +92,7 @@ def reason(value: str | None, *, required: bool = False, field: str = "reason", 
     value = (value or "").strip()
     if not value:
         if required:
-            raise InvalidInput(field, "required", "is required")
+            raise ReasonRequired() if field == "reason" else InvalidInput(field, "required", "is required")
         return None
     _text(field, value, limit)
     return value

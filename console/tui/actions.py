@@ -9,7 +9,7 @@ from typing import Any
 
 from console.services import accounts, passwords, sessions, tickets, users
 from console.services.context import Actor, ServiceContext
-from console.services.permissions import Action
+from console.services.permissions import Action, who
 from console.services.views import UserView
 
 Runner = Callable[[ServiceContext, Actor, UserView, dict[str, Any]], Any]
@@ -27,6 +27,23 @@ class ActionSpec:
     destructive: bool = False
     #: The result carries a one-time secret to reveal.
     reveals: bool = False
+    #: What happened, from the service's result and the username (None: "done for NAME").
+    said: Callable[[Any, str], str] | None = None
+
+    def done(self, result: Any, username: str) -> str:
+        """The notification after the action: the title, then what happened."""
+        what = self.said(result, username) if self.said else f"done for {username}"
+        return f"{self.title}: {what}"
+
+
+def _sessions_ended(n: Any, username: str) -> str:
+    if not n:
+        return f"{username} had no active session; none ended"
+    return f"{n} session{'' if n == 1 else 's'} ended for {username}"
+
+
+#: Said in the menu, in the dialog and after it: one wording.
+EXPIRE_SAYS = "the next sign-in must change the password"
 
 
 def _common(v: dict[str, Any], u: UserView) -> dict[str, Any]:
@@ -54,15 +71,18 @@ ACTIONS: dict[Action, ActionSpec] = {
         "Sets a password you type. Signs the user out and cancels reset tickets.",
         lambda c, a, u, v: passwords.set_password(c, a, u.username, v["password"], expiry_days=v.get("expiry"),
                                                   must_change=v.get("must_change"), **_common(v, u)),
-        fields=("password", "expiry", "must_change")),
+        fields=("password", "expiry", "must_change"),
+        said=lambda r, name: f"the new password is set for {name}, who is signed out everywhere"),
     Action.FORCE_CHANGE: ActionSpec(
         "Force change", "require a new password at next sign-in",
         "The user keeps signing in with the current password but must choose a new one first.",
-        lambda c, a, u, v: passwords.force_change(c, a, u.username, **_common(v, u))),
+        lambda c, a, u, v: passwords.force_change(c, a, u.username, **_common(v, u)),
+        said=lambda r, name: f"{name} must choose a new password at the next sign-in"),
     Action.EXPIRE: ActionSpec(
-        "Expire now", "the password stops working for sign-in",
-        "Marks the password as expired now: the next sign-in has to change it.",
-        lambda c, a, u, v: passwords.expire_now(c, a, u.username, **_common(v, u))),
+        "Expire now", EXPIRE_SAYS,
+        f"Expires the password now: {EXPIRE_SAYS}.",
+        lambda c, a, u, v: passwords.expire_now(c, a, u.username, **_common(v, u)),
+        said=lambda r, name: f"{name}'s password has expired; {EXPIRE_SAYS}"),
     Action.ISSUE_TICKET: ActionSpec(
         "Issue reset ticket", "a single-use link, shown once",
         "Creates a single-use link with which the user sets a password themselves. Older links stop "
@@ -77,34 +97,37 @@ ACTIONS: dict[Action, ActionSpec] = {
         "Revoke sessions", "sign the user out everywhere",
         "Ends every active session of the user in the application; they must sign in again.",
         lambda c, a, u, v: sessions.revoke_sessions(c, a, u.username, reason=v.get("reason") or None,
-                                                    identity_check=v.get("identity_check") or None)),
+                                                    identity_check=v.get("identity_check") or None),
+        said=_sessions_ended),
     Action.BLOCK: ActionSpec(
         "Block", "no sign-in until unblocked",
         "Blocks the account: sign-in is refused, sessions are revoked and reset tickets cancelled. "
         "The reason is shown on the account.",
         lambda c, a, u, v: users.block_user(c, a, u.username, **_common(v, u)),
-        reason_required=True, destructive=True),
+        reason_required=True, destructive=True, said=lambda r, name: f"{name} is blocked and signed out"),
     Action.UNBLOCK: ActionSpec(
         "Unblock", "allow sign-in again",
         "Lifts the block; the user can sign in with their current password.",
-        lambda c, a, u, v: users.unblock_user(c, a, u.username, **_common(v, u))),
+        lambda c, a, u, v: users.unblock_user(c, a, u.username, **_common(v, u)),
+        said=lambda r, name: f"{name} can sign in again"),
     Action.UNLOCK: ActionSpec(
         "Unlock", "clear the lockout after failed sign-ins",
         "Clears the temporary lockout and the count of failed sign-ins.",
-        lambda c, a, u, v: users.unlock_user(c, a, u.username, **_common(v, u))),
+        lambda c, a, u, v: users.unlock_user(c, a, u.username, **_common(v, u)),
+        said=lambda r, name: f"{name} is unlocked; failed sign-ins cleared"),
     Action.SET_ROLE: ActionSpec(
         "Change role", "member, helpdesk, admin or viewer",
         "Changes what the account may do in this console. Admins only.",
         lambda c, a, u, v: users.set_role(c, a, u.username, v["role"], reason=v.get("reason") or None,
                                           expected_version=u.version),
-        fields=("role",)),
+        fields=("role",), said=lambda r, name: f"{name} is now {who(r.role)}"),
     Action.DELETE: ActionSpec(
         "Delete account", "remove it for good",
         "Deletes the account with its sessions, tickets and password history. The audit log keeps the "
         "username. This cannot be undone: type the username to confirm.",
         lambda c, a, u, v: users.delete_user(c, a, u.username, reason=v.get("reason") or None,
                                              expected_version=u.version),
-        fields=("confirm_username",), destructive=True),
+        fields=("confirm_username",), destructive=True, said=lambda r, name: f"{name} is deleted"),
 }
 
 
@@ -141,15 +164,17 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
     Action.REVOKE_SESSIONS: ActionSpec(
         "End sessions", "sign the user out everywhere",
         "Ends every session of the user in the application; they must sign in again.",
-        lambda c, a, u, v: accounts.revoke_sessions(c, a, u.username, **_why(v))),
+        lambda c, a, u, v: accounts.revoke_sessions(c, a, u.username, **_why(v)), said=_sessions_ended),
     Action.BLOCK: ActionSpec(
         "Block", "no sign-in until unblocked",
         "Deactivates the account in the store: sign-in is refused and its sessions end.",
-        lambda c, a, u, v: accounts.block(c, a, u.username, **_why(v)), reason_required=True, destructive=True),
+        lambda c, a, u, v: accounts.block(c, a, u.username, **_why(v)), reason_required=True, destructive=True,
+        said=lambda r, name: f"{name} is blocked and signed out"),
     Action.UNBLOCK: ActionSpec(
         "Unblock", "allow sign-in again",
         "Reactivates the account; the user can sign in with their current password.",
-        lambda c, a, u, v: accounts.unblock(c, a, u.username, **_why(v))),
+        lambda c, a, u, v: accounts.unblock(c, a, u.username, **_why(v)),
+        said=lambda r, name: f"{name} can sign in again"),
     Action.UNLOCK: ACTIONS[Action.UNLOCK],
     Action.DELETE: ACTIONS[Action.DELETE],
 }

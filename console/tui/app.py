@@ -23,7 +23,7 @@ from console.security.files import keep_private
 from console.services import listing
 from console.services.context import Actor, ServiceContext
 from console.services.errors import ServiceError
-from console.tui.clipboard import Clipboard
+from console.tui.clipboard import Clipboard, TmuxState
 from console.tui.commands import UserdeskCommands
 from console.tui.text import safe
 from console.tui.themes import DEFAULT_THEME, load_themes
@@ -76,7 +76,7 @@ class UserdeskApp(App):
         self.actor: Actor | None = actor
         self.demo = demo
         self._remember_path = remember_path if remember_path is not None else state_path()
-        self.clip = clipboard or Clipboard(self.copy_to_clipboard)
+        self.clip = clipboard or Clipboard(self.copy_to_clipboard, write=self.write_to_terminal)
         self._clear_timer = None
         self.clipboard_deadline: float | None = None
         self._themes = load_themes()
@@ -291,9 +291,15 @@ class UserdeskApp(App):
 
     # -- clipboard ---------------------------------------------------------------------------
 
-    def copy_secret(self, secret: str):
-        """Copy a one-time secret; schedule clearing. Returns the CopyReport."""
-        report = self.clip.copy(secret)
+    def write_to_terminal(self, sequence: str) -> None:
+        """A raw sequence to the terminal (tmux's passthrough of OSC 52)."""
+        if self._driver is not None:
+            self._driver.write(sequence)
+
+    def copy_secret(self, secret: str, tmux: TmuxState | None = None):
+        """Copy a one-time secret; schedule clearing. Returns the CopyReport.
+        ``tmux``: ``clip.tmux_state()``, asked in a worker beforehand."""
+        report = self.clip.copy(secret, tmux=tmux)
         delay = self.ctx.settings.clipboard_clear_seconds
         if self._clear_timer is not None:
             self._clear_timer.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -43,7 +44,8 @@ def test_bare_command_prints_help(cli):
 
 def test_reset_password_prints_a_password_that_works(cli, ctx, initialized):
     assert as_root(cli, initialized, "users", "create", "alice", "--email", "alice@example.com").code == 0
-    r = as_root(cli, initialized, "reset-password", "alice", "--expiry", "30", "--no-must-change", "--json")
+    r = as_root(cli, initialized, "reset-password", "alice", "--reason", "r",
+                "--expiry", "30", "--no-must-change", "--json")
     assert r.code == 0, r.stdout + r.stderr
     data = r.json()
     assert auth.authenticate(ctx, "alice", data["password"]).status == "ok"
@@ -57,16 +59,35 @@ def test_reset_password_prints_a_password_that_works(cli, ctx, initialized):
 
 def test_reset_keeps_must_change_unless_told(cli, ctx, initialized):
     as_root(cli, initialized, "users", "create", "bob")  # created with must-change on
-    assert as_root(cli, initialized, "reset-password", "bob").code == 0
+    assert as_root(cli, initialized, "reset-password", "bob", "--reason", "r").code == 0
     assert listing.get_user(ctx, READER, "bob").must_change_password is True
-    assert as_root(cli, initialized, "reset-password", "bob", "--no-must-change").code == 0
+    assert as_root(cli, initialized, "reset-password", "bob", "--reason", "r", "--no-must-change").code == 0
     assert listing.get_user(ctx, READER, "bob").must_change_password is False
+
+
+def test_reset_password_needs_a_reason_unless_reason_required_is_off(cli, ctx, initialized):
+    """The audit log records why (it recorded "reason: -"): without --reason
+    nothing changes; USERDESK_REASON_REQUIRED=false (the demo's) lets it go."""
+    as_root(cli, initialized, "users", "create", "bob")
+    before = listing.get_user(ctx, READER, "bob")
+    r = as_root(cli, initialized, "reset-password", "bob")
+    assert r.code == 1 and r.stdout == ""
+    assert r.stderr.strip() == ("error: reason: is required to reset a password (setting reason_required) "
+                                "[REASON_REQUIRED]")
+    assert as_root(cli, initialized, "set-password", "bob", "--password-stdin", "--json",
+                   extra_stdin="a perfectly fine long passphrase\n").json()["error_code"] == "REASON_REQUIRED"
+    assert listing.get_user(ctx, READER, "bob") == before
+    r = as_root(cli, initialized, "reset-password", "bob", "--reason", "locked out, called in", "--json")
+    assert r.code == 0, r.stderr
+    event = audit.query(ctx, READER, user="bob", action="password.reset").items[0]
+    assert (event.outcome, event.reason) == ("ok", "locked out, called in")
+    assert as_root(cli, initialized, "reset-password", "bob", env={"USERDESK_REASON_REQUIRED": "false"}).code == 0
 
 
 @pytest.mark.parametrize("expiry", ["abc", "1.5", ""])
 def test_malformed_expiry_is_a_usage_error(cli, initialized, expiry):
     as_root(cli, initialized, "users", "create", "carol")
-    r = as_root(cli, initialized, "reset-password", "carol", "--expiry", expiry)
+    r = as_root(cli, initialized, "reset-password", "carol", "--reason", "r", "--expiry", expiry)
     assert r.code == 2
     assert "--expiry" in r.stderr
 
@@ -74,7 +95,7 @@ def test_malformed_expiry_is_a_usage_error(cli, initialized, expiry):
 def test_out_of_range_expiry_names_the_field_and_changes_nothing(cli, ctx, initialized):
     as_root(cli, initialized, "users", "create", "carol")
     before = listing.get_user(ctx, READER, "carol")
-    r = as_root(cli, initialized, "reset-password", "carol", "--expiry", "-5", "--json")
+    r = as_root(cli, initialized, "reset-password", "carol", "--reason", "r", "--expiry", "-5", "--json")
     assert r.code == 1
     assert r.json()["error_code"] == "INVALID_INPUT"
     assert "expiry_days" in r.json()["error_msg"]
@@ -129,12 +150,13 @@ def test_helpdesk_denied_on_admin_and_needs_identity_check(cli, ctx, initialized
 def test_set_password_from_stdin_enforces_policy(cli, ctx, initialized):
     as_root(cli, initialized, "users", "create", "gina", "--name", "Gina Rossi")
     before = listing.get_user(ctx, READER, "gina")
-    r = as_root(cli, initialized, "set-password", "gina", "--password-stdin", "--json", extra_stdin="password\n")
+    r = as_root(cli, initialized, "set-password", "gina", "--reason", "r",
+                "--password-stdin", "--json", extra_stdin="password\n")
     assert r.code == 1
     assert r.json()["error_code"] == "WEAK_PASSWORD"
     assert "length:" in r.json()["error_msg"] and "not_common:" in r.json()["error_msg"]
     assert listing.get_user(ctx, READER, "gina") == before
-    r = as_root(cli, initialized, "set-password", "gina", "--password-stdin",
+    r = as_root(cli, initialized, "set-password", "gina", "--reason", "r", "--password-stdin",
                 extra_stdin="a perfectly fine long passphrase\n")
     assert r.code == 0, r.stderr
     assert auth.authenticate(ctx, "gina", "a perfectly fine long passphrase").authenticated
@@ -142,7 +164,7 @@ def test_set_password_from_stdin_enforces_policy(cli, ctx, initialized):
 
 def test_set_password_refused_when_config_forbids_it(cli, ctx, initialized):
     as_root(cli, initialized, "users", "create", "hank")
-    r = as_root(cli, initialized, "set-password", "hank", "--password-stdin",
+    r = as_root(cli, initialized, "set-password", "hank", "--reason", "r", "--password-stdin",
                 extra_stdin="a perfectly fine long passphrase\n", env={"USERDESK_ADMIN_MAY_SET_PASSWORD": "false"})
     assert r.code == 1 and "[SET_PASSWORD_DISABLED]" in r.stderr
 
@@ -164,6 +186,16 @@ def test_policy_check_reports_every_rule(cli):
     assert r.code == 0 and "✓ 15 to 64 characters" in r.stdout
     r = cli("policy", "check", env={"USERDESK_POLICY": "dcs"}, input="-Abcdefg1\n")
     assert r.code == 1 and "✗ does not start with '-'" in r.stdout
+
+
+def test_policy_show_says_how_long_a_new_password_lasts(cli):
+    r = cli("policy", "show", "--json")
+    assert r.code == 0 and r.json()["expiry_days"] == 0 and r.json()["settings"]["expiry_days"] == 0  # nist
+    assert cli("policy", "show").stdout.rstrip().endswith("new passwords do not expire")
+    preset_760 = {"USERDESK_POLICY_OVERRIDES": "expiry_days = 760"}
+    assert cli("policy", "show", "--json", env=preset_760).json()["expiry_days"] == 760
+    told = cli("policy", "show", env={**preset_760, "USERDESK_PASSWORD_EXPIRY_DAYS": "30"})
+    assert told.stdout.rstrip().endswith("new passwords expire after 30 days")
 
 
 @pytest.mark.parametrize(
@@ -319,6 +351,22 @@ def test_demo_builds_a_database_with_every_state(cli, tmp_path):
     assert again.code == 0 and "already exists" in again.stdout
 
 
+def test_demo_prints_its_operators_passwords_once_and_they_sign_in(cli, tmp_path):
+    db = tmp_path / "demo.db"
+    r = cli("--db", f"sqlite:///{db}", "demo", "--users", "20")
+    assert r.code == 0, r.stderr
+    shown = dict(re.findall(r"^  (demo-[a-z]+): (\S+)$", r.stdout, re.M))
+    assert set(shown) == {"demo-admin", "demo-helpdesk", "demo-viewer"}
+    assert len(set(shown.values())) == 3  # each their own
+    r = cli("--db", f"sqlite:///{db}", "--operator", "demo-helpdesk", "--password-stdin", "users", "show",
+            "demo-viewer", input=shown["demo-helpdesk"] + "\n")
+    assert r.code == 0, r.stderr
+    again = cli("--db", f"sqlite:///{db}", "demo")
+    assert not any(pw in again.stdout for pw in shown.values())  # shown once, when built
+    made = cli("--db", f"sqlite:///{tmp_path / 'd2.db'}", "demo", "--users", "5", "--json").json()["created"]
+    assert set(made["operator_passwords"]) == {"demo-admin", "demo-helpdesk", "demo-viewer"}
+
+
 def test_config_errors_are_reported(cli, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("password_expiry_days = -3\n")
@@ -397,14 +445,15 @@ def test_policy_check_for_a_named_user_does_not_claim_the_reuse_rule_passed(cli,
     name, pw = initialized
     current = "violet Harbour lamps 2031 quay"
     assert cli("--operator", name, "--password-stdin", "users", "create", "bob", input=pw + "\n").code == 0
-    assert cli("--operator", name, "--password-stdin", "set-password", "bob", "--password-stdin",
+    assert cli("--operator", name, "--password-stdin", "set-password", "bob", "--reason", "r", "--password-stdin",
                input=f"{pw}\n{current}\n").code == 0
     r = cli("policy", "check", "--username", "bob", input=current + "\n")
     reuse = [line for line in r.stdout.splitlines() if "last 5 passwords" in line]
     assert reuse == ["  · not one of the last 5 passwords (not checked here: checked when the password is set)"]
     data = cli("policy", "check", "--username", "bob", "--json", input=current + "\n").json()
     assert [x["checked"] for x in data["rules"] if x["rule"] == "not_reused"] == [False]
-    refused = cli("--operator", name, "--password-stdin", "set-password", "bob", "--password-stdin", "--json",
+    refused = cli("--operator", name, "--password-stdin", "set-password", "bob", "--reason", "r",
+                  "--password-stdin", "--json",
                   input=f"{pw}\n{current}\n")
     assert refused.json()["error_code"] == "WEAK_PASSWORD"
 
@@ -438,7 +487,8 @@ def test_an_expired_session_or_ticket_is_listed_as_expired(cli, ctx, initialized
 def test_set_password_where_operators_may_not_choose_one_says_so_without_reading_it(cli, initialized):
     name, pw = initialized
     assert cli("--operator", name, "--password-stdin", "users", "create", "kim", input=pw + "\n").code == 0
-    r = cli("--operator", name, "--password-stdin", "set-password", "kim", "--password-stdin", "--json",
+    r = cli("--operator", name, "--password-stdin", "set-password", "kim", "--reason", "r",
+            "--password-stdin", "--json",
             env={"USERDESK_ADMIN_MAY_SET_PASSWORD": "false"}, input=pw + "\n")  # no line for the new password
     assert r.code == 1 and r.json()["error_code"] == "SET_PASSWORD_DISABLED"
 
@@ -455,23 +505,26 @@ def test_reset_password_the_way_zato_takes_and_prints_it(cli, ctx, initialized):
 
     name, pw = initialized
     assert as_root(cli, initialized, "users", "create", "zed").code == 0
-    r = as_root(cli, initialized, "reset-password", "zed", "--must-change", "false")
+    r = as_root(cli, initialized, "reset-password", "zed", "--reason", "r", "--must-change", "false")
     assert r.code == 0, r.stderr
     m = re.fullmatch(r"Password for user `zed` reset to `(\S+)`\n", r.stdout)
     assert m, r.stdout
     assert auth_service.authenticate(ctx, "zed", m.group(1)).status == "ok"  # --must-change false: none required
-    r = as_root(cli, initialized, "reset-password", "zed", "--must-change", "true", "--json")
+    r = as_root(cli, initialized, "reset-password", "zed", "--reason", "r", "--must-change", "true", "--json")
     assert auth_service.authenticate(ctx, "zed", r.json()["password"]).status == "must_change"
-    r = as_root(cli, initialized, "reset-password", "zed", "--must-change", "--json")  # the flag alone: true
+    r = as_root(cli, initialized, "reset-password", "zed", "--reason", "r",
+                "--must-change", "--json")  # the flag alone: true
     assert r.json()["must_change"] is True
-    bad = as_root(cli, initialized, "reset-password", "zed", "--must-change", "maybe", "--json")
+    bad = as_root(cli, initialized, "reset-password", "zed", "--reason", "r", "--must-change", "maybe", "--json")
     assert bad.code == 2 and "maybe" in bad.stderr  # not a value it takes: a usage error, nothing reset
     # DCS: the new password given on stdin is set, under the policy.
     given = "violet Harbour lamps 2031 quay"
-    r = cli("--operator", name, "--password-stdin", "reset-password", "zed", "--password-stdin", "--no-must-change",
+    r = cli("--operator", name, "--password-stdin", "reset-password", "zed", "--reason", "r",
+            "--password-stdin", "--no-must-change",
             input=f"{pw}\n{given}\n")
     assert r.code == 0, r.stderr
     assert given not in r.stdout and auth_service.authenticate(ctx, "zed", given).status == "ok"
-    weak = cli("--operator", name, "--password-stdin", "reset-password", "zed", "--password-stdin", "--json",
+    weak = cli("--operator", name, "--password-stdin", "reset-password", "zed", "--reason", "r",
+               "--password-stdin", "--json",
                input=f"{pw}\nshort\n")
     assert weak.json()["error_code"] == "WEAK_PASSWORD"

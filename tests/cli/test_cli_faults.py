@@ -20,9 +20,10 @@ def test_a_command_while_the_server_is_down(cli, ctx, initialized, outage):
         r = cli("users", "list")
         assert r.code == 1 and r.stdout == ""
         assert r.stderr.strip() == "error: database unavailable: OperationalError [DB_UNAVAILABLE]"
-        r = cli("--operator", name, "--password-stdin", "reset-password", "kim", "--json", input=pw + "\n")
+        r = cli("--operator", name, "--password-stdin", "reset-password", "kim", "--reason", "r",
+                "--json", input=pw + "\n")
         assert r.code == 1 and json.loads(r.stdout)["error_code"] == "DB_UNAVAILABLE"
         assert pw not in r.stdout + r.stderr
-    r = cli("--operator", name, "--password-stdin", "reset-password", "kim", "--json", input=pw + "\n")
+    r = cli("--operator", name, "--password-stdin", "reset-password", "kim", "--reason", "r", "--json", input=pw + "\n")
     assert r.code == 0, r.stderr
     assert auth.authenticate(ctx, "kim", r.json()["password"]).authenticated

@@ -37,7 +37,8 @@ def test_as_arguments_refused_naming_the_field_or_kept_as_text(cli, ctx, initial
 @pytest.mark.parametrize("name, value", ITEMS, ids=[n for n, _ in ITEMS])
 def test_on_standard_input_as_a_new_password(cli, ctx, initialized, name, value):
     assert as_root(cli, initialized, "users", "create", "kim").code == 0
-    r = as_root(cli, initialized, "set-password", "kim", "--password-stdin", "--json", stdin=value + "\n")
+    r = as_root(cli, initialized, "set-password", "kim", "--reason", "r",
+                "--password-stdin", "--json", stdin=value + "\n")
     out = r.stdout + r.stderr
     assert value not in out  # never echoed
     if r.code:

@@ -91,9 +91,9 @@ async def test_no_secret_is_left_anywhere(cli, cli_env, ctx, tmp_path, monkeypat
                    env=env)
 
     as_root("create", "users", "create", "kim", "--email", "kim@example.com", "--no-password")
-    reset = as_root("reset", "reset-password", "kim", "--json").json()["password"]
+    reset = as_root("reset", "reset-password", "kim", "--reason", "r", "--json").json()["password"]
     shown_by[reset] = "reset"
-    as_root("set", "set-password", "kim", "--password-stdin", stdin_extra=GOOD + "\n")
+    as_root("set", "set-password", "kim", "--reason", "r", "--password-stdin", stdin_extra=GOOD + "\n")
     shown_by[GOOD] = "(typed)"
     issued = as_root("ticket", "ticket", "issue", "kim", "--json").json()
     shown_by[issued["token"]] = "ticket"

@@ -11,6 +11,9 @@ from console.security.policy import (
 )
 
 PERSON = dict(username="mweber", email="m.weber@example.org", display_name="Marta Weber")
+#: nist's longest: not one character 64 times, which is an obvious pattern (not_common).
+LONGEST_NIST = "a passphrase of sixty-four characters is the longest nist allows"
+assert len(LONGEST_NIST) == 64
 
 # Rule ids each preset must report (in this order).
 EXPECTED_RULES = {
@@ -51,7 +54,7 @@ GOOD = {
         "correct horse battery staple",
         "Ünïcødé-pässwörd-okay",
         "日本語のパスワードはとても長い",  # 15 code points
-        "x" * 64,
+        LONGEST_NIST,
         "-starts with a hyphen-",
         "Tr0ub4dor&3xyzQ",
     ],
@@ -74,7 +77,7 @@ BAD = [
     ("django", "not_common", "password1"),
     # nist
     ("nist", "length", "Tr0ub4dor&3xyz"),  # 14
-    ("nist", "length", "x" * 65),
+    ("nist", "length", LONGEST_NIST + "!"),
     ("nist", "no_control", "correct horse\x1bbattery"),
     ("nist", "no_control", "correct horse\u202ebattery"),
     ("nist", "no_control", "correct horse\ud800battery"),  # lone surrogate
@@ -83,6 +86,9 @@ BAD = [
     ("nist", "not_personal", "m.weber-rides-a-red-bike"),
     ("nist", "not_common", "1qaz2wsx3edc4rfv"),
     ("nist", "not_common", "1QAZ2WSX3EDC4RFV"),
+    ("nist", "not_common", "aaaaaaaaaaaaaaaa"),  # patterns the list misses
+    ("nist", "not_common", "Password!!!!!!!!"),
+    ("nist", "not_common", "123456789012345678"),
     # milvus
     ("milvus", "length", "Ab1!xyz"),
     ("milvus", "length", "Ab1!" + "x" * 61),
@@ -111,6 +117,8 @@ BAD = [
     ("gaussdb", "not_personal", "Marta-Kettle42"),
     ("gaussdb", "not_common", "Password1"),
     ("gaussdb", "not_common", "PassWord123"),
+    ("gaussdb", "not_common", "Admin@123"),  # the weak-password dictionary's kind
+    ("gaussdb", "not_common", "Huawei12#$"),
     # auth0-good
     ("auth0-good", "length", "Ab1!xyz"),
     ("auth0-good", "length", "Ab1!" + "x" * 125),
@@ -314,12 +322,14 @@ def test_strength_rule():
     policy = PRESETS["nist"].with_overrides(min_strength=3)
     assert [r.rule for r in check(policy, "x")][-1] == "strength"
     assert failures(check(policy, "correct horse battery staple")) == []
-    assert [r.rule for r in failures(check(policy, "abcdefghijklmnop"))] == ["strength"]
+    # in the list, and a sequence besides: common as well as weak
+    assert [r.rule for r in failures(check(policy, "abcdefghijklmnop"))] == ["not_common", "strength"]
     assert "strength" in [r.rule for r in failures(check(policy, ""))]
 
 
 def test_strength_uses_personal_inputs():
-    policy = PRESETS["nist"].with_overrides(min_strength=3, forbid_personal=False)
+    # The strength rule on its own: a repeated word is also personal and a pattern.
+    policy = PRESETS["nist"].with_overrides(min_strength=3, forbid_personal=False, patterns=False)
     pw = "mweber-mweber-mweber"
     assert failures(check(policy, pw)) == []
     assert [r.rule for r in failures(check(policy, pw, username="mweber"))] == ["strength"]
@@ -382,6 +392,12 @@ def test_with_overrides():
         dict(blocklist=1),
         dict(min_length=1.5),
         dict(allowed_specials="\x1b"),
+        dict(patterns="maybe"),
+        dict(context_words=3),
+        dict(context_words=["acme", ""]),
+        dict(context_words=["ac\x1bme"]),
+        dict(expiry_days=-1),
+        dict(expiry_days=36501),
     ],
 )
 def test_with_overrides_rejects_nonsense(kw):
@@ -409,6 +425,26 @@ def test_preset_values():
     assert PRESETS["gaussdb"].allowed_specials == "~!@#$%^*-_=+?,()&"
     assert PRESETS["auth0-excellent"].max_repeat == 2
     assert PRESETS["auth0-good"].allowed_specials is None
+
+
+def test_the_common_rule_says_what_it_checks():
+    assert "not a common password or an obvious pattern" in PRESETS["nist"].describe()
+    assert "not a common password or an obvious pattern" in PRESETS["gaussdb"].describe()
+    assert "not a commonly used password" in PRESETS["django"].describe()  # Django's list only
+    milvus = PRESETS["milvus"].with_overrides(patterns=True)
+    assert "not an obvious pattern" in milvus.describe()
+    assert [r.rule for r in failures(check(milvus, "Milvus@123456"))] == ["not_common"]  # its own name
+    assert failures(check(PRESETS["milvus"], "Milvus@123456")) == []  # the preset itself checks no patterns
+    both_off = PRESETS["nist"].with_overrides(blocklist=False, patterns=False)
+    assert "not_common" not in [r.rule for r in check(both_off, "x")]
+
+
+def test_pattern_settings_and_context_words_as_overrides():
+    p = PRESETS["nist"].with_overrides(patterns="false", context_words="acme, widgetco  acmecorp")
+    assert p.patterns is False and p.context_words == ("acme", "widgetco", "acmecorp")
+    assert PRESETS["nist"].with_overrides(context_words=["acme"]).context_words == ("acme",)
+    assert PRESETS["gaussdb"].patterns and PRESETS["nist"].patterns and not PRESETS["django"].patterns
+    assert "huawei" in PRESETS["gaussdb"].context_words
 
 
 def test_direct_construction_validated():

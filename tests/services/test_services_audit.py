@@ -268,3 +268,30 @@ def test_chain_survives_a_non_utc_clock(ctx, settings, make_user):
         assert audit.verify_chain(c, SYSTEM) == audit.ChainReport(True, 1)
     finally:
         c.engine.dispose()
+
+
+# -- partial filters (the console's) ---------------------------------------------------------
+
+
+def test_partial_filters_match_any_part_regardless_of_case(ctx, make_user, clock):
+    make_user("greta.svensson")
+    make_user("margret")
+    make_user("bob")
+    passwords.reset_password(ctx, SYSTEM, "greta.svensson")
+    passwords.expire_now(ctx, SYSTEM, "bob")
+    got = audit.query(ctx, SYSTEM, user="GRET", partial=True).items
+    assert {e.target for e in got} == {"greta.svensson", "margret"}
+    assert audit.query(ctx, SYSTEM, user="gret").items == []  # the CLI's: a name, exactly
+    got = audit.query(ctx, SYSTEM, action="password", partial=True).items
+    assert {e.action for e in got} == {"password.reset", "password.expire"}
+    assert audit.query(ctx, SYSTEM, action="password").items == []
+    assert {e.operator for e in audit.query(ctx, SYSTEM, operator="es", partial=True).items} == {"test"}
+    # LIKE's wildcards are plain characters here
+    assert audit.query(ctx, SYSTEM, user="%", partial=True).items == []
+    assert audit.query(ctx, SYSTEM, user="greta_", partial=True).items == []
+
+
+def test_until_must_be_after_since(ctx, clock):
+    with pytest.raises(InvalidInput) as ei:
+        audit.query(ctx, SYSTEM, since=clock.now, until=clock.now)
+    assert ei.value.field == "until"

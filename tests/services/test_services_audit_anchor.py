@@ -150,6 +150,8 @@ def test_another_key_is_refused(ctx, chain, make_ctx):
     fresh = make_ctx(audit_key=other.text())
     with pytest.raises(AuditKeyMismatch):
         users.block_user(fresh, SYSTEM, "u1", reason="x")
+    assert rows(ctx, "SELECT blocked FROM users WHERE username = 'u1'") == [(False,)]
+    assert rows(ctx, "SELECT count(*) FROM audit_events") == [(6,)]
     r = audit.verify_chain(fresh, SYSTEM)
     assert not r.ok and not r.signatures_checked and other.id in r.problem
 

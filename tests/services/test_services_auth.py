@@ -44,6 +44,7 @@ def test_sign_in_without_audit_success(ctx, make_user, audit_events):
     assert len(audit_events()) == n
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_sign_in_must_change_and_expired_are_reported_on_the_actor(ctx, make_user, clock):
     r = make_user("op1", role="admin", must_change=True)
     assert auth.sign_in(ctx, "op1", r.password.reveal()).must_change_password
@@ -268,6 +269,7 @@ def test_authenticate_blocked_only_with_right_password(ctx, make_user):
     assert res.status == "blocked" and not res.authenticated
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_authenticate_expired_only_with_right_password(ctx, make_user, clock):
     pw = make_user("app").password.reveal()
     clock.advance(days=ctx.settings.password_expiry_days)
@@ -324,3 +326,12 @@ def test_a_sign_in_under_weaker_settings_keeps_the_stronger_hash(make_ctx, ctx, 
     assert auth.sign_in(ctx, "op", made.password.reveal()).username == "op"  # ctx: the cheapest parameters
     assert auth.authenticate(ctx, "op", made.password.reveal()).status == "ok"
     assert stored_hash(ctx, "op") == before
+
+
+def test_a_trusted_sign_in_is_the_accounts_last_sign_in(ctx, make_user, make_ctx, clock):
+    from console.services import listing
+
+    make_user("ops", role="admin")
+    assert listing.get_user(ctx, SYSTEM, "ops").last_login_at is None
+    auth.trusted_operator(make_ctx(trusted_operator=True), "ops")
+    assert listing.get_user(ctx, SYSTEM, "ops").last_login_at == clock.now

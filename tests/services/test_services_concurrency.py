@@ -84,8 +84,8 @@ def test_two_resets_of_a_seen_version_one_wins_the_other_is_stale(ctx, make_ctx,
     seen = listing.get_user(ctx, admin, "sam").version
     before = history_count(ctx, "sam")
     a, b = make_ctx(), make_ctx()
-    results = race(lambda: passwords.reset_password(a, admin, "sam", expected_version=seen),
-                   lambda: passwords.reset_password(b, other, "sam", expected_version=seen))
+    results = race(lambda: passwords.reset_password(a, admin, "sam", expected_version=seen, reason="forgot it"),
+                   lambda: passwords.reset_password(b, other, "sam", expected_version=seen, reason="forgot it"))
     won = [r for r in results if not isinstance(r, Exception)]
     lost = [r for r in results if isinstance(r, Exception)]
     assert len(won) == 1 and len(lost) == 1 and isinstance(lost[0], StaleRecord), results
@@ -103,8 +103,8 @@ def test_two_resets_without_a_version_both_apply_in_order(ctx, make_ctx, admin, 
     make_user("sam")
     seen = listing.get_user(ctx, admin, "sam").version
     before = history_count(ctx, "sam")
-    first, second = race(lambda: passwords.reset_password(make_ctx(), admin, "sam"),
-                         lambda: passwords.reset_password(make_ctx(), other, "sam"))
+    first, second = race(lambda: passwords.reset_password(make_ctx(), admin, "sam", reason="forgot it"),
+                         lambda: passwords.reset_password(make_ctx(), other, "sam", reason="forgot it"))
     assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
     ok = events(ctx, admin, "password.reset")
     assert [e.outcome for e in ok] == ["ok", "ok"]
@@ -142,7 +142,8 @@ def test_a_bulk_action_racing_a_single_edit_stays_consistent(ctx, make_ctx, admi
         make_user(f"m{i:02d}")
     seen = listing.get_user(ctx, admin, "m07").version
     reset, result = race(
-        lambda: passwords.reset_password(make_ctx(), admin, "m07", must_change=False, expected_version=seen),
+        lambda: passwords.reset_password(make_ctx(), admin, "m07", must_change=False, expected_version=seen,
+                                         reason="forgot it"),
         lambda: bulk.run(make_ctx(), admin, "force_change", UserFilter(role="member")),
     )
     assert not isinstance(result, Exception), result
@@ -162,7 +163,7 @@ def test_a_bulk_action_racing_a_single_edit_stays_consistent(ctx, make_ctx, admi
     assert listing.get_user(ctx, admin, "m07").must_change_password
     # An operator still holding the version from before the bulk change is refused, not obeyed blindly.
     with pytest.raises(StaleRecord):
-        passwords.reset_password(ctx, admin, "m07", must_change=False, expected_version=seen)
+        passwords.reset_password(ctx, admin, "m07", must_change=False, expected_version=seen, reason="forgot it")
 
 
 def test_two_inits_at_once_make_one_admin(ctx, make_ctx, slow_audit):

@@ -117,7 +117,8 @@ def test_config_path_from_environment(cfg):
 
 def test_empty_file_gives_defaults(cfg):
     s = load(cfg(""))
-    assert s.policy == "nist" and s.password_expiry_days == 760 and not s.read_only
+    assert s.policy == "nist" and not s.read_only
+    assert s.password_expiry_days is None and s.default_expiry_days() == 0  # nist's own: never
     assert s.argon2_params().memory_cost == 65536
 
 
@@ -224,6 +225,22 @@ def test_the_demo_profile_trusts_operators_only_on_the_demo_database(tmp_path):
     chosen = load_settings(profile="demo", config_path=cfg, env={"USERDESK_TRUSTED_OPERATOR": "true",
                                                                   "USERDESK_DATABASE_URL": "sqlite:///x.db"})
     assert chosen.trusted_operator is True  # said explicitly
+
+
+def test_a_reason_is_required_for_resets_except_in_the_demo(tmp_path):
+    """On by default; the built-in demo turns it off, on its own database only."""
+    from console.config import Settings, load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("")
+    assert Settings().reason_required is True
+    assert load_settings(config_path=cfg, env={}).reason_required is True
+    assert load_settings(profile="demo", config_path=cfg, env={}).reason_required is False
+    elsewhere = load_settings(profile="demo", config_path=cfg, env={},
+                              overrides={"database_url": f"sqlite:///{tmp_path / 'prod.db'}"})
+    assert elsewhere.reason_required is True
+    off = load_settings(config_path=cfg, env={"USERDESK_REASON_REQUIRED": "false"})
+    assert off.reason_required is False
 
 
 def test_a_server_database_gets_the_configured_pool(settings):

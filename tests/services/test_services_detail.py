@@ -28,7 +28,7 @@ def test_availability_explains_each_refusal(ctx, admin, helpdesk, viewer, make_u
     assert "not locked" in a[Action.UNLOCK]
     h = detail.user_detail(ctx, helpdesk, "boss").actions
     assert all("member accounts" in h[x] for x in (Action.RESET_PASSWORD, Action.BLOCK))
-    assert "may not delete" in detail.user_detail(ctx, helpdesk, "ann").actions[Action.DELETE]
+    assert "cannot delete accounts" in detail.user_detail(ctx, helpdesk, "ann").actions[Action.DELETE]
     v = detail.user_detail(ctx, viewer, "ann").actions
     assert all(why and "viewer" in why for why in v.values())
     e = detail.user_detail(ctx, admin, "ext").actions

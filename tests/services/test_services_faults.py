@@ -31,12 +31,12 @@ def test_a_connection_cut_inside_a_reset_changes_nothing(ctx, admin, make_user, 
     before = snapshot(ctx, "sam")
     real = auditlog.append
 
-    def cut_then_append(s, **kw):
+    def cut_then_append(c, s, **kw):
         """Inside the reset's transaction, after its changes: the server ends the session."""
         pid = s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with ctx.engine.connect() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
-        return real(s, **kw)
+        return real(c, s, **kw)
 
     monkeypatch.setattr(auditlog, "append", cut_then_append)
     with pytest.raises(DatabaseUnavailable) as ei:
@@ -56,7 +56,7 @@ def test_a_server_down_then_up_is_unavailable_then_fine(ctx, admin, make_user, o
     listing.list_users(ctx, admin)  # the pool holds connections to the server that goes away
     before = snapshot(ctx, "sam")
     with outage():
-        for call in (lambda: passwords.reset_password(ctx, admin, "sam"),
+        for call in (lambda: passwords.reset_password(ctx, admin, "sam", reason="forgot it"),
                      lambda: listing.list_users(ctx, admin),
                      lambda: listing.get_user(ctx, admin, "sam"),
                      lambda: auth.sign_in(ctx, "sam", "whatever it is")):

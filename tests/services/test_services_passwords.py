@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from console.services import auth, listing, passwords, sessions, tickets, users
-from console.services.errors import AuthFailed, PasswordChangeRequired, ServiceError, WeakPassword
+from console.services.errors import AuthFailed, PasswordChangeRequired, ReasonRequired, ServiceError, WeakPassword
 
 
 def strong() -> str:
@@ -20,6 +20,7 @@ def strong() -> str:
 # -- reset_password ------------------------------------------------------------------
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_reset_returns_a_password_that_verifies_against_the_stored_hash(ctx, admin, make_user, clock, audit_events):
     old = make_user("alice").password.reveal()
     clock.advance(minutes=5)
@@ -42,7 +43,7 @@ def test_reset_revokes_sessions_and_outstanding_tickets(ctx, admin, make_user):
     s1 = sessions.open_session(ctx, "bob")
     s2 = sessions.open_session(ctx, "bob")
     t = tickets.issue_ticket(ctx, admin, "bob")
-    res = passwords.reset_password(ctx, admin, "bob")
+    res = passwords.reset_password(ctx, admin, "bob", reason="forgot it")
     assert (res.sessions_revoked, res.tickets_revoked) == (2, 1)
     assert not sessions.check_session(ctx, s1.token.reveal()).valid
     assert not sessions.check_session(ctx, s2.token.reveal()).valid
@@ -60,7 +61,7 @@ def test_reset_clears_lockout(ctx, admin, make_user):
     for _ in range(ctx.settings.user_lockout_failures):
         auth.authenticate(ctx, "carl", "wrong-wrong-wrong")
     assert listing.get_user(ctx, admin, "carl").locked
-    res = passwords.reset_password(ctx, admin, "carl")
+    res = passwords.reset_password(ctx, admin, "carl", reason="forgot it")
     assert not res.user.locked and res.user.failed_logins == 0
     assert auth.authenticate(ctx, "carl", res.password.reveal()).status == "ok"
 
@@ -68,7 +69,7 @@ def test_reset_clears_lockout(ctx, admin, make_user):
 @pytest.mark.parametrize("initial", [False, True])
 def test_reset_must_change_none_keeps_the_flag(ctx, admin, make_user, initial):
     make_user("dana", must_change=initial)
-    res = passwords.reset_password(ctx, admin, "dana", must_change=None)
+    res = passwords.reset_password(ctx, admin, "dana", must_change=None, reason="forgot it")
     assert res.user.must_change_password is initial
     assert listing.get_user(ctx, admin, "dana").must_change_password is initial
 
@@ -77,28 +78,29 @@ def test_reset_must_change_none_keeps_the_flag(ctx, admin, make_user, initial):
 @pytest.mark.parametrize("wanted", [False, True])
 def test_reset_must_change_true_false_sets_the_flag(ctx, admin, make_user, initial, wanted):
     make_user("dana", must_change=initial)
-    res = passwords.reset_password(ctx, admin, "dana", must_change=wanted)
+    res = passwords.reset_password(ctx, admin, "dana", must_change=wanted, reason="forgot it")
     assert res.user.must_change_password is wanted
     status = auth.authenticate(ctx, "dana", res.password.reveal()).status
     assert status == ("must_change" if wanted else "ok")
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_reset_expiry_default_override_and_zero(make_ctx, ctx, admin, make_user, clock):
     make_user("erin")
-    default = passwords.reset_password(ctx, admin, "erin")
+    default = passwords.reset_password(ctx, admin, "erin", reason="forgot it")
     assert default.user.password_expires_at == clock.now + timedelta(days=760)
 
     other_default = make_ctx(password_expiry_days=30)
-    r30 = passwords.reset_password(other_default, admin, "erin")
+    r30 = passwords.reset_password(other_default, admin, "erin", reason="forgot it")
     assert r30.user.password_expires_at == clock.now + timedelta(days=30)
 
-    r7 = passwords.reset_password(ctx, admin, "erin", expiry_days=7)
+    r7 = passwords.reset_password(ctx, admin, "erin", expiry_days=7, reason="forgot it")
     assert r7.user.password_expires_at == clock.now + timedelta(days=7)
     clock.advance(days=7, seconds=1)
     assert listing.get_user(ctx, admin, "erin").expired
     assert auth.authenticate(ctx, "erin", r7.password.reveal()).status == "expired"
 
-    r0 = passwords.reset_password(ctx, admin, "erin", expiry_days=0)
+    r0 = passwords.reset_password(ctx, admin, "erin", expiry_days=0, reason="forgot it")
     assert r0.user.password_expires_at is None
     clock.advance(days=36500)
     assert auth.authenticate(ctx, "erin", r0.password.reveal()).status == "ok"
@@ -108,7 +110,7 @@ def test_reset_keeps_history_trimmed_to_policy_depth(ctx, admin, make_user, db_r
     make_user("fay")
     depth = ctx.policy.history
     for _ in range(depth + 3):
-        passwords.reset_password(ctx, admin, "fay")
+        passwords.reset_password(ctx, admin, "fay", reason="forgot it")
     assert len(db_rows()["password_history"]) == depth
 
 
@@ -132,12 +134,13 @@ def test_set_password(ctx, admin, make_user, clock, audit_events):
     assert ev.outcome == "ok" and ev.details["sessions_revoked"] == 1 and ev.details["tickets_revoked"] == 1
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_set_password_defaults_keep_flag_and_use_configured_expiry(ctx, admin, make_user, clock):
     make_user("hal", must_change=True)
-    v = passwords.set_password(ctx, admin, "hal", strong())
+    v = passwords.set_password(ctx, admin, "hal", strong(), reason="forgot it")
     assert v.must_change_password is True
     assert v.password_expires_at == clock.now + timedelta(days=ctx.settings.password_expiry_days)
-    v = passwords.set_password(ctx, admin, "hal", strong(), must_change=False, expiry_days=0)
+    v = passwords.set_password(ctx, admin, "hal", strong(), must_change=False, expiry_days=0, reason="forgot it")
     assert v.must_change_password is False and v.password_expires_at is None
 
 
@@ -145,17 +148,17 @@ def test_set_password_normalises_unicode(ctx, admin, make_user):
     make_user("ida")
     # U+FB01 (ﬁ ligature) normalises to "fi" under NFKC
     pw = "\ufb01le-cabinet-" + secrets.token_hex(6)
-    passwords.set_password(ctx, admin, "ida", pw)
+    passwords.set_password(ctx, admin, "ida", pw, reason="forgot it")
     assert auth.authenticate(ctx, "ida", "file-cabinet-" + pw[len("\ufb01le-cabinet-"):]).status == "ok"
 
 
 def test_set_password_refuses_recent_passwords(ctx, admin, make_user):
     make_user("jo")
     first = strong()
-    passwords.set_password(ctx, admin, "jo", first)
-    passwords.set_password(ctx, admin, "jo", strong())
+    passwords.set_password(ctx, admin, "jo", first, reason="forgot it")
+    passwords.set_password(ctx, admin, "jo", strong(), reason="forgot it")
     with pytest.raises(WeakPassword) as ei:
-        passwords.set_password(ctx, admin, "jo", first)
+        passwords.set_password(ctx, admin, "jo", first, reason="forgot it")
     assert ei.value.details["rules"] == ["not_reused"]
 
 
@@ -290,11 +293,11 @@ def test_no_argon2_work_while_a_write_transaction_is_open(ctx, admin, make_opera
     monkeypatch.setattr(ctx.hasher, "hash", watched("hash", ctx.hasher.hash))
     monkeypatch.setattr(ctx.hasher, "verify", watched("verify", ctx.hasher.verify))
     first = "an operator chose this one 1"
-    passwords.set_password(ctx, admin, "sam", first)
-    passwords.set_password(ctx, admin, "sam", "and then this other one 2")  # checked against the history
+    passwords.set_password(ctx, admin, "sam", first, reason="forgot it")
+    passwords.set_password(ctx, admin, "sam", "and then this other one 2", reason="r")  # checked against the history
     with pytest.raises(WeakPassword):
-        passwords.set_password(ctx, admin, "sam", first)  # in the history: refused, still no work under the lock
-    passwords.reset_password(ctx, admin, "sam")
+        passwords.set_password(ctx, admin, "sam", first, reason="r")  # in the history: refused, still no work under the lock
+    passwords.reset_password(ctx, admin, "sam", reason="forgot it")
     token = tickets.issue_ticket(ctx, admin, "sam").token.reveal()
     tickets.redeem_ticket(ctx, token, "the user picked this one 3")
     passwords.change_own_password(ctx, op.actor, op.password, "the operator has a new one 4")
@@ -313,8 +316,21 @@ def test_a_password_changed_between_the_check_and_the_lock_is_judged_as_it_is_no
 
     old = make_user("sam").password.reveal()
     verdict = auth._Verdict(ctx, "sam", old)  # checked before the lock: right
-    new = passwords.reset_password(ctx, admin, "sam").password.reveal()  # meanwhile, another console
+    new = passwords.reset_password(ctx, admin, "sam", reason="r").password.reveal()  # meanwhile, another console
     with ctx.write_session() as s:
         result, _ = verdict.for_(find_user(s, "sam", for_update=True))
     assert not result.ok  # judged against the hash stored now
     assert auth._Verdict(ctx, "sam", new).result.ok
+
+
+def test_with_reason_required_off_an_admin_resets_without_a_reason_and_helpdesk_still_gives_one(
+        make_ctx, admin, helpdesk, make_user, audit_events):
+    make_user("bob")
+    relaxed = make_ctx(reason_required=False)
+    res = passwords.reset_password(relaxed, admin, "bob")
+    assert res.password.reveal()
+    passwords.set_password(relaxed, admin, "bob", strong())
+    assert [(e.action, e.outcome, e.reason) for e in audit_events()[-2:]] == [
+        ("password.reset", "ok", None), ("password.set", "ok", None)]
+    with pytest.raises(ReasonRequired):
+        passwords.reset_password(relaxed, helpdesk, "bob", identity_check="badge")

@@ -306,6 +306,38 @@ def test_permission_matrix(ctx, make_operator, make_user, db_rows, audit_events,
                 audit_name, actor.username, None if refused_unseen else name, "denied", "PERMISSION_DENIED")
 
 
+# -- what a refusal says ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op_role", ["helpdesk", "viewer"])
+def test_a_role_refusal_reads_as_a_sentence(ctx, make_operator, make_user, op_role):
+    """"a viewer cannot issue reset tickets", not "the viewer role may not issue_ticket"."""
+    from console.services.permissions import ALLOWED, denial
+
+    op = make_operator(op_role).actor
+    article = {"helpdesk": "a helpdesk operator", "viewer": "a viewer"}[op_role]
+    refused = [a for a in Action if a not in ALLOWED[op_role]]
+    assert refused
+    for action in refused:
+        why = denial(op, action, "member")
+        assert why.startswith(f"{article} cannot "), why
+        assert "_" not in why and "role may" not in why, why
+    assert denial(op, Action.ISSUE_TICKET, "member") == (
+        None if op_role == "helpdesk" else "a viewer cannot issue reset tickets")
+    make_user("alice")
+    with pytest.raises(PermissionDenied) as ei:
+        users.delete_user(ctx, op, "alice", reason="r")
+    assert ei.value.message == f"permission denied: {article} cannot delete accounts"
+
+
+def test_helpdesk_on_a_staff_account_is_told_which_accounts_it_may_act_on(make_operator):
+    from console.services.permissions import denial
+
+    op = make_operator("helpdesk").actor
+    assert denial(op, Action.RESET_PASSWORD, "admin") == (
+        "a helpdesk operator can act on member accounts only, not on admin accounts")
+
+
 @pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
 def test_who_may_tells_the_table(action):
     """``who_may`` (what the console's help shows) says what the table says:

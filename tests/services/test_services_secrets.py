@@ -54,11 +54,11 @@ def test_no_secret_leaks_anywhere(ctx, make_operator, db_rows, audit_events, cap
     # set (chosen), and refused attempts with passwords that must not be echoed
     chosen = strong()
     keep(chosen)
-    results.append(passwords.set_password(ctx, op.actor, "alice", chosen))
+    results.append(passwords.set_password(ctx, op.actor, "alice", chosen, reason="forgot it"))
     personal = "alice-" + secrets.token_hex(10)
     keep(personal)
-    fails(lambda: passwords.set_password(ctx, op.actor, "alice", personal))
-    fails(lambda: passwords.set_password(ctx, op.actor, "alice", chosen))  # reuse
+    fails(lambda: passwords.set_password(ctx, op.actor, "alice", personal, reason="forgot it"))
+    fails(lambda: passwords.set_password(ctx, op.actor, "alice", chosen, reason="forgot it"))  # reuse
 
     # ticket: issue, redeem (a weak attempt first), then reuse of the used token
     issued = tickets.issue_ticket(ctx, op.actor, "alice", reason="locked out")
@@ -94,7 +94,7 @@ def test_no_secret_leaks_anywhere(ctx, make_operator, db_rows, audit_events, cap
     keep(new_own)
     actor = passwords.change_own_password(ctx, op.actor, op.password, new_own)
     results.append(actor)
-    results.append(passwords.reset_password(ctx, actor, "alice"))
+    results.append(passwords.reset_password(ctx, actor, "alice", reason="forgot it"))
     keep(results[-1].password.reveal())
     results.append(listing.list_users(ctx, actor))
     results.append(audit.query(ctx, actor, limit=500))

@@ -109,6 +109,7 @@ def test_revoke_unknown_ticket(ctx, admin):
     assert ei.value.code == "TICKET_NOT_FOUND" and "424242" in ei.value.message
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_redeem_ticket_sets_password_once(ctx, admin, make_user, clock, audit_events):
     old = make_user("gil", must_change=True).password.reveal()
     s = sessions.open_session(ctx, "gil")
@@ -247,5 +248,5 @@ def test_list_and_revoke_sessions(ctx, admin, make_user, clock, audit_events):
 def test_password_change_by_any_route_revokes_sessions(ctx, admin, make_user):
     make_user("oz")
     s = sessions.open_session(ctx, "oz")
-    passwords.set_password(ctx, admin, "oz", strong())
+    passwords.set_password(ctx, admin, "oz", strong(), reason="forgot it")
     assert not sessions.check_session(ctx, s.token.reveal()).valid

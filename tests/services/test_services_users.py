@@ -35,6 +35,7 @@ def all_users(ctx, actor, **kw) -> list[str]:
 # -- create / get ------------------------------------------------------------------
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_create_user_generates_a_password_that_signs_in(ctx, admin, clock, audit_events):
     res = users.create_user(ctx, admin, "alice", email="alice@example.com", display_name="Alice Liddell")
     v = res.user
@@ -172,6 +173,7 @@ def test_filter_locked_follows_the_clock(ctx, viewer, make_user, clock):
     assert "locky" in all_users(ctx, viewer, filter=UserFilter(locked=False))
 
 
+@pytest.mark.settings(password_expiry_days=760)  # passwords that expire
 def test_filter_expired_follows_the_clock(make_ctx, ctx, viewer, make_user, clock, system_actor):
     make_user("fresh")
     make_user("stale")
@@ -378,7 +380,7 @@ def test_delete_user_removes_account_sessions_and_tickets(ctx, admin, make_user,
 
 def test_delete_removes_password_history(ctx, admin, make_user, db_rows):
     make_user("kim")
-    passwords.reset_password(ctx, admin, "kim")
+    passwords.reset_password(ctx, admin, "kim", reason="forgot it")
     assert len(db_rows()["password_history"]) == 1
     users.delete_user(ctx, admin, "kim")
     assert db_rows()["password_history"] == []

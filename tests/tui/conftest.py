@@ -33,6 +33,8 @@ class FakeClipboard:
     (``app._clipboard``) is exercised too."""
 
     osc52: list[str] = field(default_factory=list)
+    #: Raw sequences written to the terminal (OSC 52 in tmux's passthrough).
+    written: list[str] = field(default_factory=list)
     local: list[str] = field(default_factory=list)
     #: What the local clipboard holds now (None: no local backend).
     local_holds: str | None = ""
@@ -42,6 +44,9 @@ class FakeClipboard:
         self.osc52.append(text)
         if self.app is not None:
             self.app.copy_to_clipboard(text)
+
+    def write(self, sequence: str) -> None:
+        self.written.append(sequence)
 
     def local_copy(self, text: str) -> None:
         if self.local_holds is None:
@@ -56,7 +61,7 @@ class FakeClipboard:
 
     @property
     def everything(self) -> list[str]:
-        return self.osc52 + self.local
+        return self.osc52 + self.written + self.local
 
 
 class Tui:
@@ -73,12 +78,13 @@ class Tui:
         self.seconds = 1000.0
 
     def app(self, actor: Actor | None, *, ctx: ServiceContext | None = None, env: dict | None = None,
-            local_backend: bool = False, remember_path=None) -> tuple[UserdeskApp, FakeClipboard]:
+            local_backend: bool = False, remember_path=None, tmux=None) -> tuple[UserdeskApp, FakeClipboard]:
         """A console on the test database, signed in as ``actor`` (None: the
-        sign-in screen first); returns it with its recording clipboard."""
+        sign-in screen first); returns it with its recording clipboard.
+        ``tmux``: a ``console.tui.clipboard.Tmux`` answering for tmux (with TMUX in ``env``)."""
         fake = FakeClipboard(local_holds="" if local_backend else None)
         clip = Clipboard(fake.send_osc52, env=env if env is not None else {}, local_copy=fake.local_copy,
-                         local_paste=fake.local_paste)
+                         local_paste=fake.local_paste, write=fake.write, tmux=tmux)
         app = UserdeskApp(ctx or self.ctx, actor=actor,
                           remember_path=remember_path or self.tmp_path / "state.json", clipboard=clip,
                           monotonic=lambda: self.seconds)
@@ -125,7 +131,7 @@ class Tui:
             except Exception:  # noqa: BLE001 - e.g. a widget not mounted yet
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what or predicate}")
+                raise AssertionError(f"timed out waiting for {(what() if callable(what) else what) or predicate}")
             await self.workers_done(pilot)
             await pilot.pause()
 

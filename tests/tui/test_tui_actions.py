@@ -7,7 +7,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from textual.widgets import Select
+from textual.widgets import Input, Select
 
 from console.services import auth, listing, passwords, sessions, tickets, users
 from console.services.errors import TicketInvalid
@@ -96,6 +96,7 @@ async def test_reset_with_the_confirm_button_and_no_forced_change(tui, ctx, admi
         dialog = await tui.start(pilot, Action.RESET_PASSWORD)
         dialog.query_one("#f-must-change", Select).value = "no"
         await tui.fill(pilot, "#f-expiry", "30")
+        await tui.fill(pilot, "#f-reason", "forgot it")
         await tui.confirm(pilot, key=False)
         reveal = await tui.wait_screen(pilot, RevealScreen)
         shown = reveal.secret.reveal()
@@ -112,6 +113,20 @@ async def test_reset_with_the_confirm_button_and_no_forced_change(tui, ctx, admi
         assert_nowhere(tui, app, shown)
 
 
+async def test_the_expiry_field_shows_the_effective_default(tui, make_ctx, ctx, admin, make_user):
+    """An empty field means the default: the preset's own (nist: never), or the setting."""
+    make_user("bob")
+    for c, placeholder in ((ctx, "0 (never)"),
+                           (make_ctx(policy_overrides={"expiry_days": 760}), "760 (0 = never)"),
+                           (make_ctx(policy_overrides={"expiry_days": 760}, password_expiry_days=30),
+                            "30 (0 = never)")):
+        app, _clip = tui.app(admin, ctx=c)
+        async with app.run_test(size=tui.size) as pilot:
+            await tui.open_user(pilot, "bob")
+            dialog = await tui.start(pilot, Action.RESET_PASSWORD)
+            assert dialog.query_one("#f-expiry", Input).placeholder == placeholder
+
+
 async def test_the_clipboard_is_cleared_after_the_configured_delay(tui, make_ctx, admin, make_user):
     make_user("bob")
     quick = make_ctx(clipboard_clear_seconds=1)
@@ -119,6 +134,7 @@ async def test_the_clipboard_is_cleared_after_the_configured_delay(tui, make_ctx
     async with app.run_test(size=tui.size) as pilot:
         await tui.open_user(pilot, "bob")
         await tui.start(pilot, Action.RESET_PASSWORD)
+        await tui.fill(pilot, "#f-reason", "forgot it")
         await tui.confirm(pilot)
         reveal = await tui.wait_screen(pilot, RevealScreen)
         shown = reveal.secret.reveal()
@@ -140,6 +156,7 @@ async def test_hide_toggles_the_secret_to_dots(tui, admin, make_user):
     async with app.run_test(size=tui.size) as pilot:
         await tui.open_user(pilot, "bob")
         await tui.start(pilot, Action.RESET_PASSWORD)
+        await tui.fill(pilot, "#f-reason", "forgot it")
         await tui.confirm(pilot)
         reveal = await tui.wait_screen(pilot, RevealScreen)
         shown = reveal.secret.reveal()
@@ -167,10 +184,10 @@ async def test_set_password_checks_the_policy_live_and_sets_it(tui, ctx, admin, 
         def checklist() -> str:
             return tui.text(dialog, "#f-checklist")
 
-        # Empty: every rule listed, none met.
+        # Empty: every rule listed, none judged yet (test_tui_dialogs.py).
         rules = [line for line in checklist().splitlines() if "both entries" not in line]
-        assert "✗ 15 to 64 characters" in rules
-        assert not any(line.startswith("✓") for line in rules)
+        assert "· 15 to 64 characters" in rules
+        assert not any(line.startswith(("✓", "✗")) for line in rules)
         await tui.fill(pilot, "#f-password", "short")
         await tui.wait_for(pilot, lambda: "✓ no control or invisible characters" in checklist())
         assert "✗ 15 to 64 characters" in checklist()
@@ -219,6 +236,7 @@ async def test_a_weak_password_is_refused_by_the_service_with_its_message(tui, c
         dialog = await tui.start(pilot, Action.SET_PASSWORD)
         await tui.fill(pilot, "#f-password", "short")
         await tui.fill(pilot, "#f-password2", "short")
+        await tui.fill(pilot, "#f-reason", "asked on the phone")
         await tui.confirm(pilot)
         await tui.wait_for(pilot, lambda: "WEAK_PASSWORD" in tui.text(dialog, "#action-error"))
         assert app.screen is dialog and not dialog.running
@@ -270,7 +288,8 @@ async def test_issue_ticket_reveals_a_link_that_redeems_once(tui, ctx, admin, ma
         await pilot.pause()
         url = reveal.secret.reveal()
         assert "Reset link for bob" in tui.text(app, "#reveal-title")
-        assert tui.text(app, "#reveal-secret") == url
+        heading, *lines = tui.text(app, "#reveal-secret").splitlines()
+        assert heading.startswith("copy this as one line") and "".join(lines) == url
         assert "single use" in tui.text(app, "#reveal-note")
         assert clip.osc52 == [url]
         token = parse_qs(urlparse(url).query)["token"][0]
@@ -344,7 +363,7 @@ async def test_block_needs_a_reason_then_blocks(tui, ctx, admin, make_user, audi
         assert "-destructive" in dialog.query_one("#action-box").classes
         await tui.confirm(pilot)
         assert app.screen is dialog
-        assert "reason: required" in tui.text(dialog, "#action-error")
+        assert "reason: is required" in tui.text(dialog, "#action-error")
         assert not _user(ctx, admin).blocked
         assert len(audit_events()) == before  # refused before any service call
         await tui.fill(pilot, "#f-reason", "left the company")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import text
 from textual.widgets import DataTable
 
@@ -130,3 +132,54 @@ async def test_a_long_reason_is_cut_under_the_table_and_whole_in_the_event_dialo
         await pilot.press("enter")
         dialog = await tui.wait_screen(pilot, AuditEventScreen)
         assert " ".join(tui.text(dialog, "#event-text").split()).count("word69") == 1
+
+
+async def test_filters_match_any_part_and_until_takes_in_its_day(tui, ctx, admin, make_user, clock):
+    make_user("greta.svensson")
+    make_user("bob")
+    users.block_user(ctx, admin, "greta.svensson", reason="left")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await _open_audit(tui, pilot)
+        assert "any part" in tui.text(screen, "#audit-hint")  # says what they match
+        await pilot.press("slash")
+        await tui.fill(pilot, "#a-user", "GRETA")
+        await tui.fill(pilot, "#a-action", "block")
+        await pilot.press("enter")
+        await tui.wait_for(pilot, lambda: [r[3:5] for r in _rows(screen)] == [["user.block", "greta.sve…"]],
+                           what=lambda: _rows(screen))
+        # until a day before today: nothing; until today: the day's events
+        await tui.fill(pilot, "#a-action", "")
+        yesterday = (clock.now - timedelta(days=1)).strftime("%Y-%m-%d")
+        await tui.fill(pilot, "#a-until", yesterday)
+        await pilot.press("enter")
+        await tui.wait_for(pilot, lambda: _rows(screen) == [])
+        await tui.fill(pilot, "#a-until", clock.now.strftime("%Y-%m-%d"))
+        await pilot.press("enter")
+        await tui.wait_for(pilot, lambda: {r[3] for r in _rows(screen)} == {"user.block", "user.create"})
+
+
+async def test_more_says_when_there_is_nothing_more(tui, ctx, admin, make_user):
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await _open_audit(tui, pilot)
+        shown = len(_rows(screen))
+        await pilot.press("m")
+        await tui.settle(pilot)
+        assert f"no more: all {shown} event(s) that match are shown" in tui.text(screen, "#audit-status")
+
+
+async def test_a_filter_that_matches_nothing_says_so(tui, ctx, admin):
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await _open_audit(tui, pilot)
+        await pilot.press("slash")
+        await tui.fill(pilot, "#a-user", "nobody-at-all")
+        await pilot.press("enter")
+        await tui.wait_for(pilot, lambda: _rows(screen) == [])
+        await tui.settle(pilot)
+        assert tui.text(screen, "#audit-status") == "no event matches the filters"
+        await pilot.press("m")
+        await tui.settle(pilot)
+        assert tui.text(screen, "#audit-status") == "no event matches the filters"

@@ -48,6 +48,7 @@ async def test_helpdesk_bulk_is_limited_to_members_and_needs_the_identity_check(
         screen = await _open_bulk(tui, pilot)
         role = screen.query_one("#b-role", Select)
         assert [value for _, value in role._options] == ["member"]
+        screen.query_one("#b-reason", Input).value = "yearly rotation"
         await pilot.press("ctrl+s")
         await tui.wait_for(pilot, lambda: "IDENTITY_CHECK_REQUIRED" in tui.text(app, "#action-error"),
                            what="the refusal")

@@ -16,6 +16,7 @@ from console.services.permissions import Action
 from console.tui.screens.audit import AuditScreen
 from console.tui.screens.bulk import BulkScreen
 from console.tui.screens.password import ChangePasswordScreen
+from console.tui.clipboard import Tmux
 from console.tui.screens.users import UsersScreen
 from console.tui.widgets.userlist import UserList
 
@@ -116,3 +117,75 @@ async def test_the_password_forms_fit_under_every_policy(tui, make_ctx, helpdesk
         await tui.wait_screen(pilot, ChangePasswordScreen)
         await tui.settle(pilot)
         assert not misfits(app), misfits(app)
+
+
+# -- below 80x24 ---------------------------------------------------------------------------------------
+
+SMALL = (60, 20)
+
+
+def _usable(app, what: str) -> list[str]:
+    """A dialog at a size below 80x24: inside the screen, nothing sideways, its
+    buttons on screen, and everything else reachable by scrolling the box."""
+    screen = app.screen
+    box = screen.query_one("#action-box, #reveal-box")
+    out = []
+    if not screen.region.contains_region(box.region):
+        out.append(f"{what}: the box {box.region} is not inside the {screen.region.size} screen")
+    for w in [box, *box.walk_children(Widget)]:
+        if w.display and w.show_horizontal_scrollbar:
+            out.append(f"{what}: {w!r} scrolls sideways")
+    for button in screen.query("#action-confirm, #action-cancel"):
+        if not (button.region.area and box.region.contains_region(button.region)):
+            out.append(f"{what}: {button.id} is not on screen ({button.region} in {box.region})")
+    last = [w for w in box.walk_children(Widget) if w.display and w.can_focus] or [box]
+    box.scroll_end(animate=False, immediate=True)
+    return out, last[-1]
+
+
+async def _check_small(tui, pilot, app, what: str, failures: list[str]) -> None:
+    await tui.settle(pilot)
+    found, last = _usable(app, what)
+    failures.extend(found)
+    await pilot.pause()
+    box = app.screen.query_one("#action-box, #reveal-box")
+    if last is not box and not box.region.contains_region(last.region):
+        failures.append(f"{what}: {last!r} cannot be scrolled into sight ({last.region} in {box.region})")
+
+
+async def test_below_80_by_24_every_dialog_scrolls_and_keeps_its_buttons(tui, ctx, admin, helpdesk, make_user):
+    from console.tui.screens.reveal import RevealScreen
+
+    make_user("bob", email="bob@example.com", display_name="Bob Builder")
+    failures: list[str] = []
+    seen: list[str] = []
+    for actor in (admin, helpdesk):
+        app, _ = tui.app(actor, env={"TMUX": "t"},
+                         tmux=Tmux({"TMUX": "t"}, run=lambda args: b"off\n" if args[0] == "show-options" else None))
+        async with app.run_test(size=SMALL) as pilot:
+            screen = await tui.open_user(pilot, "bob")
+            for action_id, (enabled, _label) in tui.danger(screen).items():
+                if enabled:
+                    await tui.start(pilot, Action(action_id))
+                    await _check_small(tui, pilot, app, f"{actor.role}: {action_id}", failures)
+                    seen.append(action_id)
+                    await pilot.press("escape")
+                    await tui.settle(pilot)
+            await tui.start(pilot, Action.RESET_PASSWORD)
+            await tui.fill(pilot, "#f-reason", "forgot it")
+            if actor.role == "helpdesk":
+                await tui.fill(pilot, "#f-identity", "badge")
+            await tui.confirm(pilot)
+            await tui.wait_screen(pilot, RevealScreen)
+            await _check_small(tui, pilot, app, f"{actor.role}: reveal", failures)
+            await pilot.press("escape")
+            await pilot.press("escape")
+            await tui.wait_screen(pilot, UsersScreen)
+            for key, cls in (("b", BulkScreen), ("p", ChangePasswordScreen)):
+                await pilot.press(key)
+                await tui.wait_screen(pilot, cls)
+                await _check_small(tui, pilot, app, f"{actor.role}: {cls.__name__}", failures)
+                await pilot.press("escape")
+                await tui.wait_screen(pilot, UsersScreen)
+    assert "set_password" in seen and "delete" in seen
+    assert not failures, "\n".join(failures)

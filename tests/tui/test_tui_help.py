@@ -158,21 +158,6 @@ def test_every_key_has_an_action():
     assert "l" not in {b.key for b in Binding.make_bindings(UsersScreen.BINDINGS)}
 
 
-async def test_more_is_dimmed_when_every_event_is_shown(tui, admin):
-    app, _ = tui.app(admin)
-    async with app.run_test(size=tui.size) as pilot:
-        await tui.wait_screen(pilot, UsersScreen)
-        await pilot.press("a")
-        audit_screen = await tui.wait_screen(pilot, AuditScreen)
-        await tui.settle(pilot)
-        assert audit_screen.next_cursor is None  # a handful of events
-        assert audit_screen.check_action("more", ()) is None
-        assert audit_screen.check_action("verify", ()) is True
-        await pilot.pause()
-        footer_keys = {k.key: k for k in app.screen.query("FooterKey")}
-        assert footer_keys["m"].has_class("-disabled") and not footer_keys["v"].has_class("-disabled")
-
-
 async def test_help_in_dialogs_too(tui, admin, make_user):
     """A dialog cuts the app's keys off: F1 works there (and in a text field,
     where "?" is typed), "?" where no text field has the focus."""

@@ -147,3 +147,13 @@ async def test_cancelling_while_the_save_runs_leaves_the_user_list_in_place(tui,
         assert app.is_running
         assert any(isinstance(s, UsersScreen) for s in app.screen_stack), app.screen_stack
         assert isinstance(app.screen, (UsersScreen, ChangePasswordScreen)), app.screen_stack
+
+
+async def test_a_trusted_operator_is_told_what_current_means(tui, ctx, make_user, make_ctx):
+    make_user("ops", role="admin")
+    trusted = auth.trusted_operator(make_ctx(trusted_operator=True), "ops")
+    app, _ = tui.app(trusted)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await _open(tui, pilot)
+        text = tui.text(screen, "#action-explanation")
+        assert "without a password (trusted operator mode)" in text and "userdesk demo" in text

@@ -12,17 +12,36 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from console.services.errors import NoChange, ServiceError
-from console.services.permissions import Action
+from console.services.errors import NoChange, ServiceError, WeakPassword
+from console.services.permissions import Action, reason_needed
 from console.services.validation import ROLES
 from console.services.views import EmailedTicket, IssuedTicket, PasswordResult, UserView
 from console.services.accounts import Account, EmailedLink, ResetLink, StorePasswordResult
 from console.tui.actions import ACTIONS, ActionSpec
+from console.tui.clipboard import TMUX_FIX, TmuxState
 from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
 
 LIFETIMES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "24 hours"))
+
+#: The fields an error may name (a service error's ``field``), and the inputs
+#: that correct it: the error goes once one of them is typed in again.
+FIELD_INPUTS = {
+    "reason": ("f-reason",),
+    "identity_check": ("f-identity",),
+    "password": ("f-password", "f-password2"),
+    "new_password": ("f-password", "f-password2"),
+    "expiry_days": ("f-expiry",),
+    "confirm": ("f-confirm",),
+}
+
+
+def error_field(err: ServiceError) -> str | None:
+    """The form field a service error is about, if any."""
+    if isinstance(err, WeakPassword):
+        return "password"
+    return getattr(err, "field", None)
 
 
 class ActionDialog(ModalScreen):
@@ -32,6 +51,7 @@ class ActionDialog(ModalScreen):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "confirm", "Confirm"),
         *HELP_KEYS,
+        Binding("ctrl+t", "tmux_clipboard", "tmux clipboard on"),
     ]
 
     def __init__(self, action: Action, user: UserView | Account, *, spec: ActionSpec | None = None) -> None:
@@ -42,10 +62,22 @@ class ActionDialog(ModalScreen):
         self.spec = spec or ACTIONS[action]
         self.user = user
         self.running = False
+        #: The field the error on show names (it goes when that field is corrected).
+        self.error_field: str | None = None
+        #: What the tmux around the console does with OSC 52, once asked (secrets only).
+        self.tmux: TmuxState | None = None
+        self._tmux_fixed = False
 
     @property
     def helpdesk(self) -> bool:
         return self.app.actor.role == "helpdesk"
+
+    @property
+    def reason_required(self) -> str | None:
+        """Why this action must record a reason (the services' rule), or None."""
+        if self.spec.reason_required:
+            return "is required to block an account"
+        return reason_needed(self.app.actor, self.action_, reason_required=self.app.ctx.settings.reason_required)
 
     def compose(self) -> ComposeResult:
         spec, u = self.spec, self.user
@@ -53,10 +85,11 @@ class ActionDialog(ModalScreen):
         # With a password and its checklist the fields sit without gaps, so the form fits 80x24.
         classes = " ".join(c for c, on in (("-destructive", spec.destructive), ("-dense", "password" in spec.fields))
                            if on)
-        with Vertical(id="action-box", classes=classes):
+        # The box scrolls when the terminal is small; its title and buttons stay (docked).
+        with VerticalScroll(id="action-box", classes=classes):
             yield Static(Content.assemble((spec.title, "bold"), " — ", plain(u.username, "bold")), id="action-title")
             yield Static(spec.explanation, id="action-explanation")
-            with VerticalScroll(id="action-fields"):
+            with Vertical(id="action-fields"):
                 if "password" in spec.fields:
                     with Horizontal(classes="field"):
                         yield Label("New password")
@@ -68,7 +101,8 @@ class ActionDialog(ModalScreen):
                 if "expiry" in spec.fields:
                     with Horizontal(classes="field"):
                         yield Label("Expires in days")
-                        yield Input(placeholder=f"{settings.password_expiry_days} (0 = never)", id="f-expiry",
+                        days = settings.default_expiry_days()  # what an empty field means
+                        yield Input(placeholder=f"{days} (0 = never)" if days else "0 (never)", id="f-expiry",
                                     compact=True, restrict=r"[0-9]*", max_length=5)
                 if "must_change" in spec.fields:
                     with Horizontal(classes="field"):
@@ -92,21 +126,24 @@ class ActionDialog(ModalScreen):
                 if "confirm_username" in spec.fields:
                     with Horizontal(classes="field"):
                         yield Label("Type username")
-                        yield Input(placeholder=u.username, id="f-confirm", compact=True, max_length=64)
+                        yield Input(placeholder="type the name in the title", id="f-confirm", compact=True,
+                                    max_length=64)
                 with Horizontal(classes="field"):
-                    required = spec.reason_required or self.helpdesk
-                    yield Label("Reason" + (" *" if required else ""))
+                    yield Label("Reason" + (" *" if self.reason_required else ""), id="f-reason-label")
                     yield Input(placeholder="why (audited)", id="f-reason", compact=True, max_length=500)
                 if self.helpdesk:
                     with Horizontal(classes="field"):
                         yield Label("Identity check *")
                         yield Input(placeholder="how you verified the caller", id="f-identity", compact=True,
                                     max_length=200)
-            yield Static("", id="action-error")
-            with Horizontal(id="action-buttons"):
-                yield Button(spec.title, id="action-confirm", variant="error" if spec.destructive else "primary",
-                             compact=True)
-                yield Button("Cancel", id="action-cancel", compact=True)
+            if spec.reveals:
+                yield Static("", id="action-clipboard")
+            with Vertical(id="action-foot"):
+                yield Static("", id="action-error")
+                with Horizontal(id="action-buttons"):
+                    yield Button(spec.title, id="action-confirm", variant="error" if spec.destructive else "primary",
+                                 compact=True)
+                    yield Button("Cancel", id="action-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -117,12 +154,59 @@ class ActionDialog(ModalScreen):
             self.query_one("#action-confirm", Button).focus()
         if "password" in self.spec.fields:
             self._check_password()
+        if self.spec.reveals and self.app.clip.in_tmux:
+            self._ask_tmux()
+
+    # -- the clipboard, said before the secret is made -----------------------------------------------
+
+    def _ask_tmux(self) -> None:
+        app = self.app
+        app.service(app.clip.tmux_state, done=self._show_tmux, group="tmux-state", exclusive=True)
+
+    def _show_tmux(self, state: TmuxState | None) -> None:
+        if not self.is_attached:
+            return
+        self.tmux = state
+        notice = self.query_one("#action-clipboard", Static)
+        if state is None or state.reaches_terminal:
+            notice.update("" if state is None or not self._tmux_fixed else
+                          Content.styled("tmux now passes the clipboard on (set-clipboard on).", "$success"))
+        else:
+            what = "password" if self.action_ is Action.RESET_PASSWORD else "link"
+            notice.update(Content.assemble(
+                (f"{state.why_not()}: the {what} cannot reach your terminal's clipboard. ", "$warning"),
+                ("ctrl+t", "bold"), " runs ", (TMUX_FIX, "bold"), " now, or copy it by hand."))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tmux_clipboard":  # offered only when tmux would drop the secret
+            return self.tmux is not None and not self.tmux.reaches_terminal
+        return True
+
+    def action_tmux_clipboard(self) -> None:
+        if self.tmux is None or self.tmux.reaches_terminal:
+            return
+        app = self.app
+
+        def fix() -> tuple[bool, TmuxState | None]:
+            return app.clip.tmux.clipboard_on(), app.clip.tmux_state()
+
+        def fixed(answer: tuple[bool, TmuxState | None]) -> None:
+            took, state = answer
+            if not took:
+                app.notify(f"tmux did not take it: run `{TMUX_FIX}` yourself", severity="warning", markup=False)
+            self._tmux_fixed = took
+            self._show_tmux(state)
+
+        app.service(fix, done=fixed, group="tmux-state", exclusive=True)
 
     # -- live policy checklist ---------------------------------------------------------------
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("f-password", "f-password2"):
             self._check_password()
+        if event.value and event.input.id in FIELD_INPUTS.get(self.error_field or "", ()):
+            self._clear_error()
 
     def _check_password(self) -> None:
         u = self.user
@@ -164,16 +248,22 @@ class ActionDialog(ModalScreen):
         if "password" in self.spec.fields:
             v["password"] = value("f-password") or ""
             if v["password"] != value("f-password2"):
-                return self._refuse("password: the two entries differ")
+                return self._refuse("password: the two entries differ", "password")
         if "confirm_username" in self.spec.fields and value("f-confirm") != self.user.username:
-            return self._refuse("confirmation: type the username exactly to delete the account")
-        if self.spec.reason_required and not v["reason"]:
-            return self._refuse("reason: required for this action")
+            return self._refuse("confirmation: type the username exactly to delete the account", "confirm")
+        why = self.reason_required
+        if why and not v["reason"]:
+            return self._refuse(f"reason: {why}", "reason")
         return v
 
-    def _refuse(self, message: str) -> None:
+    def _refuse(self, message: str, field: str | None = None) -> None:
+        self.error_field = field
         self.query_one("#action-error", Static).update(plain(message, "$error"))
         return None
+
+    def _clear_error(self) -> None:
+        self.error_field = None
+        self.query_one("#action-error", Static).update("")
 
     def action_confirm(self) -> None:
         if self.running:
@@ -182,6 +272,7 @@ class ActionDialog(ModalScreen):
         if values is None:
             return
         self.running = True
+        self.error_field = None
         self.query_one("#action-confirm", Button).disabled = True
         self.query_one("#action-error", Static).update("working…")
         app = self.app
@@ -199,7 +290,7 @@ class ActionDialog(ModalScreen):
             return
         self.running = False
         self.query_one("#action-confirm", Button).disabled = False
-        self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
+        self._refuse(f"{err.message} [{err.code}]", error_field(err))
 
     def _done(self, result: Any) -> None:
         from console.tui.screens.reveal import RevealScreen
@@ -239,5 +330,5 @@ class ActionDialog(ModalScreen):
                             f"{result.ticket.expires_at:%Y-%m-%d %H:%M} UTC, single use)", markup=False, timeout=8)
             self.dismiss(True)
             return
-        self.app.notify(f"{self.spec.title}: done for {u.username}", markup=False)
+        self.app.notify(self.spec.done(result, u.username), markup=False)
         self.dismiss("deleted" if self.action_ is Action.DELETE else True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,6 +19,9 @@ from console.tui.text import cell, clip, plain, safe, when
 
 PAGE = 100
 MAX_ROWS = 1000
+NO_MATCH = "no event matches the filters"
+#: What the filters match (services.audit.query with partial=True).
+FILTER_HINT = "filters match any part, any case · dates in UTC; until includes its day"
 
 #: Widths that fit 80 columns (with the scrollbar): "#" as wide as its numbers,
 #: the others fixed, a longer value ending in "…". The highlighted event is
@@ -122,8 +125,9 @@ class AuditScreen(Screen):
             yield Input(self.initial_user or "", placeholder="user", id="a-user", compact=True, max_length=64)
             yield Input(placeholder="operator", id="a-operator", compact=True, max_length=64)
             yield Input(placeholder="action", id="a-action", compact=True, max_length=64)
-            yield Input(placeholder="since YYYY-MM-DD", id="a-since", compact=True, max_length=10,
-                        restrict=r"[0-9-]*")
+            yield Input(placeholder="since Y-M-D", id="a-since", compact=True, max_length=10, restrict=r"[0-9-]*")
+            yield Input(placeholder="until Y-M-D", id="a-until", compact=True, max_length=10, restrict=r"[0-9-]*")
+        yield Static(FILTER_HINT, id="audit-hint")
         yield EventTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-event")
         yield Static("", id="audit-status")
@@ -141,15 +145,17 @@ class AuditScreen(Screen):
         def v(id_: str) -> str | None:
             return self.query_one(f"#{id_}", Input).value.strip() or None
 
-        since = v("a-since")
-        since_dt = None
-        if since:
+        days: dict[str, datetime | None] = {}
+        for name in ("since", "until"):
+            day = v(f"a-{name}")
             try:
-                since_dt = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+                days[name] = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=timezone.utc) if day else None
             except ValueError:
-                self.query_one("#audit-status", Static).update(plain("since: use YYYY-MM-DD", "$error"))
+                self.query_one("#audit-status", Static).update(plain(f"{name}: use YYYY-MM-DD", "$error"))
                 return None
-        return {"user": v("a-user"), "operator": v("a-operator"), "action": v("a-action"), "since": since_dt}
+        if days["until"] is not None:
+            days["until"] += timedelta(days=1)  # "until 2026-11-24" takes in that whole day
+        return {"user": v("a-user"), "operator": v("a-operator"), "action": v("a-action"), **days, "partial": True}
 
     def reload(self) -> None:
         filters = self._filters()
@@ -181,8 +187,8 @@ class AuditScreen(Screen):
         self.shown += len(page.items)
         self.next_cursor = page.next_cursor
         more = " · m: more" if page.next_cursor and self.shown < MAX_ROWS else ""
-        self.query_one("#audit-status", Static).update(f"{self.shown:,} event(s) shown, newest first{more}")
-        self.refresh_bindings()  # m: dimmed when there is no more
+        self.query_one("#audit-status", Static).update(
+            f"{self.shown:,} event(s) shown, newest first{more}" if self.shown else NO_MATCH)
 
     def _summarise(self, e: AuditView) -> None:
         pane = self.query_one("#audit-event", Static)
@@ -202,15 +208,16 @@ class AuditScreen(Screen):
         self.reload()
         self.query_one(DataTable).focus()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``m`` is shown dimmed (None) when every event is shown: it would do nothing."""
-        if action == "more" and not (self.next_cursor and self.shown < MAX_ROWS):
-            return None
-        return True
-
     def action_more(self) -> None:
         if self.next_cursor and self.shown < MAX_ROWS:
             self._load(self.next_cursor)
+            return
+        status = self.query_one("#audit-status", Static)
+        if self.next_cursor:
+            status.update(f"{self.shown:,} event(s) shown, the most this screen holds: narrow the filters "
+                          "(or use `userdesk audit` for the rest)")
+        else:
+            status.update(f"no more: all {self.shown:,} event(s) that match are shown" if self.shown else NO_MATCH)
 
     def action_verify(self) -> None:
         app = self.app

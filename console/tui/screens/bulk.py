@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
@@ -45,6 +45,8 @@ class BulkScreen(ModalScreen):
         self.running = False
         self._debounce: Timer | None = None
         self._asked = 0  # numbers the preview requests: only the latest one's answer counts
+        #: The input that corrects the error on show (it goes when that is typed in).
+        self.error_input: str | None = None
 
     @property
     def helpdesk(self) -> bool:
@@ -52,7 +54,7 @@ class BulkScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         roles = [("member", "member")] if self.helpdesk else [("any role", "")] + [(r, r) for r in ROLES]
-        with Vertical(id="action-box", classes="-destructive"):
+        with VerticalScroll(id="action-box", classes="-destructive"):
             yield Static(Content.styled("Bulk action", "bold"), id="action-title")
             yield Static("Applies one action to every account the selection matches, in one transaction "
                          "with one audit event.", id="action-explanation")
@@ -76,12 +78,13 @@ class BulkScreen(ModalScreen):
                         yield Label("Identity check *")
                         yield Input(placeholder="e.g. n/a: policy action", id="b-identity", compact=True,
                                     max_length=200)
-            yield Static("", id="b-preview")
-            yield ProgressBar(id="b-progress", show_eta=False)
-            yield Static("", id="action-error")
-            with Horizontal(id="action-buttons"):
-                yield Button("Run", id="action-confirm", variant="error", compact=True, disabled=True)
-                yield Button("Cancel", id="action-cancel", compact=True)
+            with Vertical(id="action-foot"):  # what Run would do, and Run, stay in sight
+                yield Static("", id="b-preview")
+                yield ProgressBar(id="b-progress", show_eta=False)
+                yield Static("", id="action-error")
+                with Horizontal(id="action-buttons"):
+                    yield Button("Run", id="action-confirm", variant="error", compact=True, disabled=True)
+                    yield Button("Cancel", id="action-cancel", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -102,6 +105,9 @@ class BulkScreen(ModalScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "b-inactive":
             self._schedule()
+        if event.value and event.input.id == self.error_input:
+            self.error_input = None
+            self.query_one("#action-error", Static).update("")
 
     def _schedule(self) -> None:
         # The form no longer matches the preview: nothing may run until it does,
@@ -176,6 +182,9 @@ class BulkScreen(ModalScreen):
     def _failed(self, err: ServiceError) -> None:
         self.running = False
         if self.is_attached:
+            if self.preview is None:  # nothing was counted: no "counting…" beside the refusal
+                self.query_one("#b-preview", Static).update("")
+            self.error_input = {"reason": "b-reason", "identity_check": "b-identity"}.get(getattr(err, "field", ""))
             self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
             self.query_one("#action-confirm", Button).disabled = self.preview is None
 

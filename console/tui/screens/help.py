@@ -112,7 +112,7 @@ def sections(screen: Screen) -> list[Section]:
     return [s for s in out if s.keys]
 
 
-def who(action: Action) -> str:
+def roles_text(action: Action) -> str:
     """e.g. "admin · helpdesk (member accounts only)"."""
     roles = [role if limit is None else f"{role} ({limit} only)" for role, limit in who_may(action).items()]
     return " · ".join(roles) or "nobody"
@@ -155,7 +155,7 @@ class HelpScreen(ModalScreen[None]):
                         yield Static(Content.assemble(plain(spec.title), " — ", plain(spec.summary)),
                                      classes="help-action")
                         yield Static(plain(spec.explanation), classes="help-explain")
-                        yield Static(plain(f"who: {who(action)}"), classes="help-who")
+                        yield Static(plain(f"who: {roles_text(action)}"), classes="help-who")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from console.services import passwords
-from console.services.errors import ServiceError
+from console.services.errors import AuthFailed, LockedOut, ServiceError, WeakPassword
 from console.tui.widgets.checklist import PolicyChecklist
 from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
@@ -25,26 +25,36 @@ class ChangePasswordScreen(ModalScreen):
         super().__init__()
         self.forced = forced
         self.running = False
+        #: The inputs that correct the error on show (it goes when one is typed in).
+        self.error_inputs: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         actor = self.app.actor
-        with Vertical(id="action-box", classes="-dense"):
+        with VerticalScroll(id="action-box", classes="-dense"):
             yield Static(Content.assemble(("Change my password", "bold"), " — ", plain(actor.username, "bold")),
                          id="action-title")
-            yield Static("You must choose a new password before you can go on." if self.forced else
-                         "Your current password is checked first; the console stays signed in with the new one.",
-                         id="action-explanation")
+            yield Static(self._explanation(actor), id="action-explanation")
             with Vertical(id="action-fields"):
                 for label, id_ in (("Current", "p-old"), ("New password", "p-new"), ("Repeat it", "p-new2")):
                     with Horizontal(classes="field"):
                         yield Label(label)
                         yield Input(password=True, id=id_, compact=True, max_length=1024)
                 yield PolicyChecklist("", id="f-checklist")
-            yield Static("", id="action-error")
-            with Horizontal(id="action-buttons"):
-                yield Button("Change password", id="action-confirm", variant="primary", compact=True)
-                yield Button("Sign out" if self.forced else "Cancel", id="action-cancel", compact=True)
+            with Vertical(id="action-foot"):
+                yield Static("", id="action-error")
+                with Horizontal(id="action-buttons"):
+                    yield Button("Change password", id="action-confirm", variant="primary", compact=True)
+                    yield Button("Sign out" if self.forced else "Cancel", id="action-cancel", compact=True)
         yield Footer()
+
+    def _explanation(self, actor) -> str:
+        if self.forced:
+            return "You must choose a new password before you can go on."
+        if actor.method == "trusted":
+            # Trusted mode (the demo profile, a forced-command SSH login) let them in by name alone.
+            return ("You were let in without a password (trusted operator mode). Current is the password on "
+                    "your account: `userdesk demo` prints its operators' when it builds the demo.")
+        return "Your current password is checked first; the console stays signed in with the new one."
 
     def on_mount(self) -> None:
         self.query_one("#p-old", Input).focus()
@@ -53,6 +63,9 @@ class ChangePasswordScreen(ModalScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in ("p-new", "p-new2"):
             self._check()
+        if event.value and event.input.id in self.error_inputs:
+            self.error_inputs = ()
+            self.query_one("#action-error", Static).update("")
 
     def _check(self) -> None:
         self.query_one(PolicyChecklist).check(self.query_one("#p-new", Input).value,
@@ -81,12 +94,13 @@ class ChangePasswordScreen(ModalScreen):
             return
         old, new, again = (self.query_one(f"#{i}", Input).value for i in ("p-old", "p-new", "p-new2"))
         if new != again:
-            self.query_one("#action-error", Static).update(plain("new password: the two entries differ", "$error"))
+            self._refuse("new password: the two entries differ", ("p-new", "p-new2"))
             return
         for i in ("p-old", "p-new", "p-new2"):
             self.query_one(f"#{i}", Input).value = ""
         app = self.app
         self.running = True
+        self.error_inputs = ()
         self.query_one("#action-confirm", Button).disabled = True
         self.query_one("#action-error", Static).update("working…")
         app.service(passwords.change_own_password, app.ctx, app.actor, old, new, done=self._done,
@@ -97,8 +111,18 @@ class ChangePasswordScreen(ModalScreen):
         if not self.is_current:
             return
         self.query_one("#action-confirm", Button).disabled = False
-        self.query_one("#action-error", Static).update(plain(f"{err.message} [{err.code}]", "$error"))
+        if isinstance(err, (AuthFailed, LockedOut)) or getattr(err, "field", None) == "old_password":
+            inputs: tuple[str, ...] = ("p-old",)
+        elif isinstance(err, WeakPassword) or getattr(err, "field", None) == "new_password":
+            inputs = ("p-new", "p-new2")
+        else:
+            inputs = ()
+        self._refuse(f"{err.message} [{err.code}]", inputs)
         self.query_one("#p-old", Input).focus()
+
+    def _refuse(self, message: str, inputs: tuple[str, ...]) -> None:
+        self.error_inputs = inputs
+        self.query_one("#action-error", Static).update(plain(message, "$error"))
 
     def _done(self, actor) -> None:
         self.running = False

@@ -359,6 +359,9 @@ class UserList(Widget, can_focus=True):
         pages_args = [(p, a) for p, a in zip(pages, args) if p.items]
         self.pages, self.page_args = [p for p, _ in pages_args], [a for _, a in pages_args]
         self.rows = [u for p in pages for u in p.items]
+        if not self.rows:  # everything shown is gone (deleted): start over, and count, to say so
+            self.reload()
+            return
         self.now = self.app.ctx.now()
         if current is not None:
             ids = [u.id for u in self.rows]
