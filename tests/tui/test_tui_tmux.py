@@ -105,9 +105,12 @@ def _console(tmux: Server, settings, tmp_path, log) -> str:
 
 
 def _reset(tmux: Server, pane: str, *, notice: str | None) -> str:
-    """From the list, reset aaa-bob's password; returns the screen of the reveal."""
+    """The walk an operator takes: search, open the match, danger zone, reset
+    aaa-bob's password; returns the screen of the reveal."""
     tmux.wait_for(pane, "aaa-bob")
-    tmux.keys(pane, "Enter")
+    tmux.keys(pane, "/")
+    tmux("send-keys", "-t", pane, "-l", "bob")
+    tmux.keys(pane, "Enter")  # at once: opens the first match when its rows arrive
     tmux.wait_for(pane, "Danger zone")
     tmux.keys(pane, "d", "Enter")
     tmux.wait_for(pane, "Reason *")
