@@ -11,7 +11,6 @@ import typer
 from console.cli.common import JSON, handles_errors
 from console.cli.output import emit, jsonable, safe, table, when
 from console.cli.state import state
-from console.services import accounts, audit
 from console.services.errors import InvalidInput
 
 
@@ -30,6 +29,7 @@ audit_app = typer.Typer(help="The audit log: list it, verify it, and export chec
 
 
 def _read_checkpoint(path: Path):
+    from console.services import audit
     try:
         content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -58,6 +58,8 @@ def audit_cmd(
     log is signed with this desk's audit key; --against FILE that it still holds a checkpoint's event as it was."""
     if context.invoked_subcommand is not None:
         return
+    from console.services import accounts, audit
+
     if against is not None and not verify:
         raise InvalidInput("--against", "needs_verify", "goes with --verify")
     st = state()
@@ -110,6 +112,7 @@ def audit_checkpoint(
     """A signed checkpoint of the whole log, once it verifies: keep it away from this database (another machine,
     a ticket, paper). `audit --verify --against FILE` later shows the log still holds it: a log cut back or
     rewritten since does not."""
+    from console.services import audit
     st = state()
     cp = audit.checkpoint(st.ctx(), st.reader())
     if output is None:

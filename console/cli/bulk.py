@@ -11,7 +11,6 @@ from console.cli.common import IDCHECK, JSON, REASON, handles_errors
 from console.cli.output import emit, safe
 from console.cli.root import app
 from console.cli.state import state
-from console.services import bulk, listing
 from console.services.errors import InvalidInput
 
 
@@ -34,6 +33,7 @@ def bulk_cmd(
 ) -> None:
     """Apply an action to every account a filter selects: previewed, confirmed,
     set-based, one audit event."""
+    from console.services import bulk, listing
     st = state()
     name = action_name.replace("-", "_")
     flt = listing.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,

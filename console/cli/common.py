@@ -13,7 +13,6 @@ import typer
 from console.cli.output import emit, safe
 from console.cli.state import _STATE, state
 from console.security.text import escape_controls
-from console.services import database
 from console.services.errors import InvalidInput, NoChange, ServiceError
 
 
@@ -58,6 +57,8 @@ def handles_errors(fn: Callable) -> Callable:
                  lambda: typer.echo(f"error: {escape_controls(err.message)} [{err.code}]", err=True), indent=None)
             raise typer.Exit(1) from None
         except Exception as exc:
+            from console.services import database
+
             err_dict = database.fault(exc)  # a database fault the services did not expect: type only
             if err_dict is None:
                 raise

@@ -7,8 +7,6 @@ import typer
 from console.cli.common import JSON, handles_errors
 from console.cli.output import emit
 from console.cli.state import state
-from console.services import database
-from console.services.database import SchemaVersion
 
 db_app = typer.Typer(help="The database schema: its version and migrations.", rich_markup_mode=None)
 
@@ -21,6 +19,7 @@ def _schema_dict(version: SchemaVersion) -> dict:
 @handles_errors
 def db_current(as_json: bool = JSON) -> None:
     """Show the database's schema version and this userdesk's."""
+    from console.services import database
     data = _schema_dict(database.schema_version(state().ctx()))
 
     def text() -> None:
@@ -37,6 +36,7 @@ def db_current(as_json: bool = JSON) -> None:
 @handles_errors
 def db_upgrade(as_json: bool = JSON) -> None:
     """Migrate the database to this userdesk's schema version (creating it if empty)."""
+    from console.services import database
     done = database.upgrade_schema(state().ctx())
     before, after = done.before, done.after
 

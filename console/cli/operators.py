@@ -11,7 +11,6 @@ import typer
 from console.cli.common import IDCHECK, JSON, REASON, handles_errors
 from console.cli.output import emit, jsonable, print_secret, safe, table, when
 from console.cli.state import state
-from console.services import listing, users
 
 operators_app = typer.Typer(help="Operators: who may sign in to the console, kept in the desk.",
                             rich_markup_mode=None)
@@ -21,6 +20,7 @@ operators_app = typer.Typer(help="Operators: who may sign in to the console, kep
 @handles_errors
 def operators_list(as_json: bool = JSON) -> None:
     """Every operator, by name."""
+    from console.services import listing
     st = state()
     rows = listing.list_operators(st.ctx(), st.reader())
     emit(as_json, rows, lambda: table(["USERNAME", "ROLE", "STATUS", "LAST SIGN-IN"],
@@ -38,6 +38,7 @@ def operators_create(
     as_json: bool = JSON,
 ) -> None:
     """Add an operator; their generated password is printed once (changed at first sign-in)."""
+    from console.services import users
     st = state()
     r = users.create_operator(st.ctx(), st.actor(), username, role, email=email, reason=reason,
                               identity_check=identity_check)

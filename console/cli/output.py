@@ -13,8 +13,12 @@ from typing import Any
 
 import typer
 
+from typing import TYPE_CHECKING
+
 from console.security.text import escape_controls
-from console.services.views import OneTimeSecret, UserView
+
+if TYPE_CHECKING:  # imported where used: `userdesk --help` loads no service
+    from console.services.views import OneTimeSecret
 
 
 def emit(as_json: bool, data: Any, text: str | Callable[[], None], *, indent: int | None = 2) -> None:
@@ -41,6 +45,8 @@ def when(dt: datetime | None) -> str:
 
 
 def jsonable(obj: Any) -> Any:
+    from console.services.views import OneTimeSecret, UserView
+
     if isinstance(obj, OneTimeSecret):
         raise TypeError("one-time secrets are rendered explicitly, never serialised by accident")
     if isinstance(obj, UserView):

@@ -11,9 +11,7 @@ from console.cli.output import emit, jsonable, print_reset, safe, when
 from console.cli.root import app
 from console.cli import store
 from console.cli.state import state
-from console.services import auth, passwords
 from console.services.errors import InvalidInput, ServiceError
-from console.services.permissions import Action
 
 
 @app.command("reset-password")
@@ -36,6 +34,8 @@ def reset_password(
 ) -> None:
     """Reset to a generated password and print it once (Zato's form: Password for
     user `NAME` reset to `PASSWORD`); with --password-stdin, to the one given."""
+    from console.services import passwords
+    from console.services.permissions import Action
     st = state()
     if new_stdin:  # the password given, as set-password sets it (DCS's optional new password)
         return _set_chosen(username, new_stdin=True, expiry=expiry, must_change=must_change, reason=reason,
@@ -78,6 +78,8 @@ def set_password(
 
 def _set_chosen(username: str, *, new_stdin: bool, expiry: int | None, must_change: bool | None, reason: str | None,
                 identity_check: str | None, expected_version: int | None, as_json: bool) -> None:
+    from console.services import passwords
+    from console.services.permissions import Action
     st = state()
     tries = 1 if new_stdin else 3
 
@@ -112,6 +114,7 @@ def _set_chosen(username: str, *, new_stdin: bool, expiry: int | None, must_chan
 def change_password(as_json: bool = JSON) -> None:
     """Change the signed-in operator's own password (old one first, then the new
     one; with --password-stdin, one per line)."""
+    from console.services import auth, passwords
     st = state()
     ctx = st.ctx()
     if not st.operator:
@@ -129,6 +132,8 @@ def force_change(username: str, off: bool = typer.Option(False, "--off", help="S
                  reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                  expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Require a password change at the next sign-in."""
+    from console.services import passwords
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.FORCE_CHANGE, username, reason=reason, identity_check=identity_check,
                             as_json=as_json)
@@ -142,6 +147,8 @@ def force_change(username: str, off: bool = typer.Option(False, "--off", help="S
 def expire(username: str, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
            expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Expire the password now."""
+    from console.services import passwords
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.EXPIRE, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(passwords.expire_now, "password of {result.username} expired", username, as_json=as_json, reason=reason,

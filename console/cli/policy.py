@@ -10,7 +10,6 @@ import typer
 from console.cli.common import JSON, handles_errors
 from console.cli.output import emit
 from console.cli.state import state
-from console.services import policy
 
 policy_app = typer.Typer(help="The active password policy.", rich_markup_mode=None)
 
@@ -24,6 +23,7 @@ def policy_check(
     as_json: bool = JSON,
 ) -> None:
     """Check a password (first line of stdin) against every rule of the active policy."""
+    from console.services import policy
     st = state()
     pw = st.stdin_line("password")
     results = policy.check_password(st.ctx(), pw, username=username, email=email, display_name=name)
@@ -46,6 +46,7 @@ def policy_check(
 @handles_errors
 def policy_show(as_json: bool = JSON) -> None:
     """The active policy's rules, and how long a new password stays valid."""
+    from console.services import policy
     ctx = state().ctx()
     p = policy.active_policy(ctx)
     days = ctx.settings.default_expiry_days()  # the preset's own unless password_expiry_days is set

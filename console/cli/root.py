@@ -16,7 +16,6 @@ from typer.core import TyperGroup
 from console.cli.common import handles_errors, zato_must_change
 from console.cli.state import _STATE, State, state
 from console.security.files import keep_private
-from console.services import auth, setup
 
 class _Root(TyperGroup):
     def parse_args(self, ctx, args: list[str]) -> list[str]:
@@ -78,6 +77,7 @@ def log_to(path: Path) -> None:
 @handles_errors
 def open_console(*, demo: bool = False) -> None:
     """Open the Textual console; sign-in unless the operator is trusted."""
+    from console.services import auth, setup
     from console.tui.app import UserdeskApp, console_log_path
 
     st = state()

@@ -10,8 +10,6 @@ from console.cli.common import IDCHECK, JSON, REASON, handles_errors, simple
 from console.cli.output import emit, safe, table, when
 from console.cli import store
 from console.cli.state import state
-from console.services import accounts, sessions
-from console.services.permissions import Action
 
 sessions_app = typer.Typer(help="Sessions of the application that uses this database.", rich_markup_mode=None)
 
@@ -21,6 +19,7 @@ sessions_app = typer.Typer(help="Sessions of the application that uses this data
 def sessions_list(username: str, all_: bool = typer.Option(False, "--all", help="Include revoked and expired."),
                   as_json: bool = JSON) -> None:
     """A user's application sessions."""
+    from console.services import accounts, sessions
     st = state()
     if st.foreign:
         accounts.native_only(st.ctx(), "the session list is the native store's (a Django account's session count "
@@ -37,6 +36,8 @@ def sessions_list(username: str, all_: bool = typer.Option(False, "--all", help=
 def sessions_revoke(username: str, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                     as_json: bool = JSON) -> None:
     """Revoke every active session of a user."""
+    from console.services import sessions
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.REVOKE_SESSIONS, username, reason=reason, identity_check=identity_check,
                             as_json=as_json)

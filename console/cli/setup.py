@@ -11,8 +11,7 @@ import typer
 from console.cli.common import JSON, handles_errors
 from console.cli.output import emit, jsonable, print_secret, safe
 from console.cli.root import app, open_console
-from console.cli.state import LOCAL_READER, state
-from console.services import audit, database, setup
+from console.cli.state import local_reader, state
 from console.services.errors import ServiceError
 
 
@@ -24,6 +23,7 @@ def init(
     as_json: bool = JSON,
 ) -> None:
     """Create the schema and the first admin. Its generated password is printed once."""
+    from console.services import audit, database, setup
     st = state()
     result = setup.initialize(st.ctx(), admin, email=email)
 
@@ -34,7 +34,7 @@ def init(
                        f"store at {safe(st.ctx().store.where)}")
         else:
             typer.echo(f"database ready: {safe(database.describe(settings.database_url))}")
-        key = audit.key_status(st.ctx(), LOCAL_READER)
+        key = audit.key_status(st.ctx(), local_reader())
         typer.echo(f"audit log signed with key {key.key_id}, kept in {safe(key.where)} (not in the database): "
                    "keep a copy elsewhere; without it nothing can change")
         print_secret(f"admin {safe(result.user.username)} password", result.password,
@@ -53,6 +53,7 @@ def demo(
 ) -> None:
     """Build a demo database of realistic accounts and open the console on it
     as demo-admin (profile 'demo': trusted operators)."""
+    from console.services import database, setup
     st = state()
     if st.profile is None and st.database is None:
         st.profile = "demo"

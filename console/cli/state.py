@@ -10,12 +10,20 @@ from typing import Any
 
 import typer
 
-from console.config import Settings, load_settings
-from console.services import accounts, auth, database
-from console.services.context import Actor, ServiceContext
+from typing import TYPE_CHECKING
+
 from console.services.errors import InvalidInput
 
-LOCAL_READER = Actor(id=None, username="local", role="viewer", method="local")
+if TYPE_CHECKING:  # imported where used: `userdesk --help` loads neither
+    from console.config import Settings
+    from console.services.context import Actor, ServiceContext
+
+
+def local_reader() -> "Actor":
+    """Who reads when no operator is named: a viewer without an account."""
+    from console.services.context import Actor
+
+    return Actor(id=None, username="local", role="viewer", method="local")
 
 
 class State:
@@ -37,11 +45,15 @@ class State:
             overrides: dict[str, Any] = {"database_url": self.database, "store": self.store}
             if self.read_only:
                 overrides["read_only"] = True
+            from console.config import load_settings
+
             self._settings = load_settings(profile=self.profile, config_path=self.config, overrides=overrides)
         return self._settings
 
     def ctx(self) -> ServiceContext:
         if self._ctx is None:
+            from console.services.context import ServiceContext
+
             self._ctx = ServiceContext.from_settings(self.settings())
         return self._ctx
 
@@ -75,6 +87,8 @@ class State:
     def ready(self) -> ServiceContext:
         """The context, on a database at this console's schema version (or an
         error saying what to run)."""
+        from console.services import accounts, database
+
         ctx = self.ctx()
         database.check_schema(ctx)
         if ctx.store is not None:
@@ -88,6 +102,8 @@ class State:
 
     def actor(self) -> Actor:
         """The operator for a mutating command: signed in, or trusted by config."""
+        from console.services import auth
+
         ctx = self.ready()
         if not self.operator:
             raise InvalidInput("operator", "required", "this command changes data: give --operator NAME "
@@ -103,7 +119,7 @@ class State:
         if self.operator:
             return self.actor()
         self.ready()
-        return LOCAL_READER
+        return local_reader()
 
 
 _STATE: ContextVar[State | None] = ContextVar("userdesk_cli_state", default=None)

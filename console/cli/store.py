@@ -10,8 +10,6 @@ import typer
 
 from console.cli.output import emit, print_reset, print_secret, safe, table, when
 from console.cli.state import state
-from console.services import accounts
-from console.services.permissions import Action
 
 
 
@@ -26,6 +24,7 @@ def account_dict(a: accounts.Account, unavailable: dict[str, str] | None = None)
 
 def users_list(*, search: str | None, limit: int, cursor: str | None, all_pages: bool, as_json: bool,
                filtered: bool) -> None:
+    from console.services import accounts
     st = state()
     ctx = st.ctx()
     if filtered:
@@ -52,6 +51,7 @@ def users_list(*, search: str | None, limit: int, cursor: str | None, all_pages:
 
 
 def users_show(username: str, as_json: bool) -> None:
+    from console.services import accounts
     st = state()
     ctx, actor = st.ctx(), st.reader()
     a = accounts.get_account(ctx, actor, username)
@@ -76,6 +76,7 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
                    also: tuple[Action, ...] = ()) -> None:
     """``also``: what the options asked for besides (an expiry, a must-change
     flag), refused first if the store cannot do it."""
+    from console.services import accounts
     st = state()
     ctx, actor = st.ctx(), st.actor()
     for act in also:
@@ -91,6 +92,7 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
 
 def set_password(username: str, password_of, *, reason: str | None, identity_check: str | None, as_json: bool,
                  tries: int, also: tuple[Action, ...] = ()) -> None:
+    from console.services import accounts
     from console.services.errors import ServiceError
 
     st = state()
@@ -112,6 +114,8 @@ def set_password(username: str, password_of, *, reason: str | None, identity_che
 
 def change(act: Action, username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:
     """Block, unblock, end sessions; anything else the store cannot do."""
+    from console.services import accounts
+    from console.services.permissions import Action
     st = state()
     ctx, actor = st.ctx(), st.actor()
     kw = {"reason": reason, "identity_check": identity_check}
@@ -129,6 +133,7 @@ def change(act: Action, username: str, *, reason: str | None, identity_check: st
 
 
 def reset_link(username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:
+    from console.services import accounts
     st = state()
     r = accounts.issue_reset_link(st.ctx(), st.actor(), username, reason=reason, identity_check=identity_check)
     emit(as_json, lambda: {"username": r.account.username, "url": r.link.reveal(), "note": r.note},
@@ -136,6 +141,7 @@ def reset_link(username: str, *, reason: str | None, identity_check: str | None,
 
 
 def email_link(username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:
+    from console.services import accounts
     st = state()
     r = accounts.email_reset_link(st.ctx(), st.actor(), username, reason=reason, identity_check=identity_check)
     emit(as_json, lambda: {"username": r.account.username, "to": r.to, "delivery": r.delivery,

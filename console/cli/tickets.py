@@ -10,8 +10,6 @@ from console.cli.common import IDCHECK, JSON, REASON, handles_errors, simple
 from console.cli.output import emit, jsonable, print_secret, safe, table, when
 from console.cli import store
 from console.cli.state import state
-from console.services import tickets
-from console.services import accounts
 from console.services.errors import InvalidInput
 
 ticket_app = typer.Typer(help="Single-use password reset tickets.", rich_markup_mode=None)
@@ -30,6 +28,7 @@ def ticket_issue(username: str,
                  reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK, as_json: bool = JSON) -> None:
     """Issue a reset ticket and print its link once; older tickets stop working.
     On the Django store: Django's own reset link, which the Django app redeems."""
+    from console.services import tickets
     st = state()
     if st.foreign:
         _store_lifetime(lifetime)
@@ -49,6 +48,7 @@ def ticket_email(username: str,
     """Issue a reset ticket and email its link to the user's address (you do not
     see it); older tickets stop working. If the mail cannot be sent, nothing is issued.
     On the Django store: Django's own reset link, mailed the same way."""
+    from console.services import tickets
     st = state()
     if st.foreign:
         _store_lifetime(lifetime)
@@ -65,6 +65,7 @@ def ticket_email(username: str,
 def ticket_list(username: str, all_: bool = typer.Option(False, "--all", help="Include used, revoked, expired."),
                 as_json: bool = JSON) -> None:
     """Outstanding reset tickets of a user."""
+    from console.services import accounts, tickets
     st = state()
     if st.foreign:
         accounts.native_only(st.ctx(), "userdesk's reset tickets (a Django project keeps no list of its links)")
@@ -80,6 +81,7 @@ def ticket_list(username: str, all_: bool = typer.Option(False, "--all", help="I
 def ticket_revoke(ticket_id: int, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                   as_json: bool = JSON) -> None:
     """Revoke one reset ticket."""
+    from console.services import accounts, tickets
     if state().foreign:
         accounts.native_only(state().ctx(), "Django keeps no list of reset links: one stops working when the "
                                             "password changes")
@@ -92,6 +94,7 @@ def ticket_revoke(ticket_id: int, reason: Optional[str] = REASON, identity_check
 def ticket_redeem(as_json: bool = JSON) -> None:
     """Redeem a ticket as its user would: the token on the first line of stdin,
     the new password on the second."""
+    from console.services import accounts, tickets
     st = state()
     if st.foreign:
         accounts.native_only(st.ctx(), "a Django reset link is redeemed by the Django app itself")

@@ -11,9 +11,7 @@ from console.cli.common import IDCHECK, JSON, REASON, VERSION, handles_errors, s
 from console.cli.output import emit, jsonable, print_secret, safe, table, when
 from console.cli import store
 from console.cli.state import state
-from console.services import listing, users
 from console.services.errors import InvalidInput
-from console.services.permissions import Action
 
 users_app = typer.Typer(help="List, show, create and manage user accounts.", rich_markup_mode=None)
 
@@ -61,6 +59,7 @@ def users_list(
 ) -> None:
     """List users one keyset page at a time: ordered by username, or with
     --search in the order the accounts were created (a search index's order)."""
+    from console.services import listing
     st = state()
     flt = listing.UserFilter(role=role, blocked=blocked, locked=locked, expired=expired, must_change=must_change,
                            external=external)
@@ -91,6 +90,7 @@ def users_list(
 @handles_errors
 def users_show(username: str, as_json: bool = JSON) -> None:
     """Show one account."""
+    from console.services import listing
     st = state()
     if st.foreign:
         return store.users_show(username, as_json)
@@ -112,6 +112,8 @@ def users_create(
     as_json: bool = JSON,
 ) -> None:
     """Create an account; a local one gets a generated password, printed once."""
+    from console.services import users
+    from console.services.permissions import Action
     st = state()
     if st.foreign:
         return store.change(Action.CREATE, username, reason=reason, identity_check=identity_check, as_json=as_json)
@@ -138,6 +140,8 @@ def users_update(
     as_json: bool = JSON,
 ) -> None:
     """Change an account's email or display name."""
+    from console.services import users
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.UPDATE_PROFILE, username, reason=reason, identity_check=identity_check,
                             as_json=as_json)
@@ -160,6 +164,8 @@ def users_delete(
     as_json: bool = JSON,
 ) -> None:
     """Delete an account with its sessions, tickets and password history."""
+    from console.services import users
+    from console.services.permissions import Action
     st = state()
     if st.foreign:
         return store.change(Action.DELETE, username, reason=reason, identity_check=None, as_json=as_json)
@@ -179,6 +185,8 @@ def users_block(username: str, reason: str = typer.Option(..., "--reason", help=
                 identity_check: Optional[str] = IDCHECK, expected_version: Optional[int] = VERSION,
                 as_json: bool = JSON) -> None:
     """Block an account; its sessions and reset tickets are revoked."""
+    from console.services import users
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.BLOCK, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(users.block_user, "blocked {result.username}", username, as_json=as_json, reason=reason,
@@ -190,6 +198,8 @@ def users_block(username: str, reason: str = typer.Option(..., "--reason", help=
 def users_unblock(username: str, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                   expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Unblock an account."""
+    from console.services import users
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.UNBLOCK, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(users.unblock_user, "unblocked {result.username}", username, as_json=as_json, reason=reason,
@@ -201,6 +211,8 @@ def users_unblock(username: str, reason: Optional[str] = REASON, identity_check:
 def users_unlock(username: str, reason: Optional[str] = REASON, identity_check: Optional[str] = IDCHECK,
                  expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Clear a lockout after failed sign-ins."""
+    from console.services import users
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.UNLOCK, username, reason=reason, identity_check=identity_check, as_json=as_json)
     simple(users.unlock_user, "unlocked {result.username}", username, as_json=as_json, reason=reason,
@@ -212,6 +224,8 @@ def users_unlock(username: str, reason: Optional[str] = REASON, identity_check: 
 def users_set_role(username: str, role: str, reason: Optional[str] = REASON,
                    expected_version: Optional[int] = VERSION, as_json: bool = JSON) -> None:
     """Change an account's role (admins only)."""
+    from console.services import users
+    from console.services.permissions import Action
     if state().foreign:
         return store.change(Action.SET_ROLE, username, reason=reason, identity_check=None, as_json=as_json)
     simple(users.set_role, "{result.username} is now {result.role}", username, role, as_json=as_json,

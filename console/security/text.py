@@ -7,8 +7,6 @@ import functools
 import unicodedata
 from importlib import resources
 
-import regex
-
 __all__ = ["normalize", "escape_controls", "has_controls", "skeleton", "looks_alike"]
 
 # Listed explicitly for clarity; all of them are also category Cc or Cf.
@@ -39,11 +37,16 @@ def normalize(s: str) -> str:
 # is a visible-character code point that draws no dot, and no Unicode property
 # says so (UTS #39 lists it as an invisible "restricted" character): it is the
 # one code point added by hand.
-_INVISIBLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}\u2800]")
+@functools.cache
+def _invisible():
+    import regex  # on first use: a command's --help does not load it
+
+    return regex.compile(r"[\p{Default_Ignorable_Code_Point}\u2800]")
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_control(ch: str) -> bool:
-    return ch in _EXPLICIT or unicodedata.category(ch) in _CATEGORIES or _INVISIBLE.match(ch) is not None
+    return ch in _EXPLICIT or unicodedata.category(ch) in _CATEGORIES or _invisible().match(ch) is not None
 
 
 def _escape(ch: str) -> str:
@@ -96,7 +99,7 @@ def skeleton(s: str) -> str:
     have the same skeleton."""
     table = _prototypes()
     out = unicodedata.normalize("NFD", s)
-    return unicodedata.normalize("NFD", "".join(table.get(ch, ch) for ch in out if not _INVISIBLE.match(ch)))
+    return unicodedata.normalize("NFD", "".join(table.get(ch, ch) for ch in out if not _invisible().match(ch)))
 
 
 def looks_alike(a: str, b: str) -> bool:
