@@ -42,8 +42,8 @@ def test_nist_new_passwords_do_not_expire(ctx, admin, make_user, clock):
     assert ctx.settings.policy == "nist" and ctx.settings.password_expiry_days is None
     created = users.create_user(ctx, admin, "nora", must_change=False)
     assert created.user.password_expires_at is None
-    assert passwords.reset_password(ctx, admin, "nora").user.password_expires_at is None
-    assert passwords.set_password(ctx, admin, "nora", strong()).password_expires_at is None
+    assert passwords.reset_password(ctx, admin, "nora", reason="test").user.password_expires_at is None
+    assert passwords.set_password(ctx, admin, "nora", strong(), reason="test").password_expires_at is None
     it = tickets.issue_ticket(ctx, admin, "nora")
     tickets.redeem_ticket(ctx, it.token.reveal(), strong())
     assert listing.get_user(ctx, admin, "nora").password_expires_at is None
@@ -55,22 +55,22 @@ def test_a_preset_that_says_760_gets_760(make_ctx, ctx, admin, make_user, clock)
     c = make_ctx(policy_overrides={"expiry_days": 760})
     created = users.create_user(c, admin, "paul", must_change=False)
     assert created.user.password_expires_at == clock.now + timedelta(days=760)
-    assert passwords.reset_password(c, admin, "paul").user.password_expires_at == clock.now + timedelta(days=760)
-    assert passwords.set_password(c, admin, "paul", strong()).password_expires_at == clock.now + timedelta(days=760)
+    assert passwords.reset_password(c, admin, "paul", reason="test").user.password_expires_at == clock.now + timedelta(days=760)
+    assert passwords.set_password(c, admin, "paul", strong(), reason="test").password_expires_at == clock.now + timedelta(days=760)
     # an operator's explicit --expiry still wins over the preset
-    assert passwords.reset_password(c, admin, "paul", expiry_days=7).user.password_expires_at == \
+    assert passwords.reset_password(c, admin, "paul", expiry_days=7, reason="test").user.password_expires_at == \
         clock.now + timedelta(days=7)
-    assert passwords.reset_password(c, admin, "paul", expiry_days=0).user.password_expires_at is None
+    assert passwords.reset_password(c, admin, "paul", expiry_days=0, reason="test").user.password_expires_at is None
 
 
 def test_an_explicit_setting_overrides_the_preset(make_ctx, ctx, admin, clock):
     c30 = make_ctx(policy_overrides={"expiry_days": 760}, password_expiry_days=30)
     users.create_user(c30, admin, "quin", must_change=False)
-    assert passwords.reset_password(c30, admin, "quin").user.password_expires_at == clock.now + timedelta(days=30)
+    assert passwords.reset_password(c30, admin, "quin", reason="test").user.password_expires_at == clock.now + timedelta(days=30)
     never = make_ctx(policy_overrides={"expiry_days": 760}, password_expiry_days=0)
-    assert passwords.reset_password(never, admin, "quin").user.password_expires_at is None
+    assert passwords.reset_password(never, admin, "quin", reason="test").user.password_expires_at is None
     nist_90 = make_ctx(password_expiry_days=90)
-    assert passwords.reset_password(nist_90, admin, "quin").user.password_expires_at == clock.now + timedelta(days=90)
+    assert passwords.reset_password(nist_90, admin, "quin", reason="test").user.password_expires_at == clock.now + timedelta(days=90)
 
 
 @pytest.mark.parametrize("bad", [-1, 36501, "soon"])
