@@ -199,6 +199,14 @@ class Settings(BaseModel):
             raise ValueError(f"only {{uidb64}} and {{token}} may be used ({exc})") from None
         return v
 
+    @field_validator("audit_key_file")
+    @classmethod
+    def _key_file_absolute(cls, v: str | None) -> str | None:
+        if v is not None and not Path(v).expanduser().is_absolute():
+            raise ValueError("must be an absolute path (or start with ~/): a relative one would name another file "
+                             "in every directory a command runs in")
+        return v
+
     @field_validator("django_time_zone")
     @classmethod
     def _time_zone(cls, v: str) -> str:

@@ -141,7 +141,8 @@ def private_data_dir(tmp_path, monkeypatch):
     """Every test has its own platform data directory: audit keys, desks and
     the demo database are made there, never in the real one."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.delenv("USERDESK_AUDIT_KEY", raising=False)
+    for name in ("USERDESK_AUDIT_KEY", "USERDESK_AUDIT_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -76,11 +76,11 @@ def audit_cmd(
         def verdict() -> None:
             if report.ok:
                 typer.echo(f"audit chain verified: {report.events} events, intact and signed"
-                           + (f", holding the checkpoint's event" if against is not None else ""))
+                           + (", holding the checkpoint's event" if against is not None else ""))
             elif not report.signatures_checked and report.broken_at is None:
-                typer.echo(f"audit chain NOT VERIFIED: {report.problem}", err=True)
+                typer.echo(f"audit chain NOT VERIFIED: {safe(report.problem)}", err=True)
             else:
-                typer.echo(f"audit chain BROKEN at event #{report.broken_at}: {report.problem}", err=True)
+                typer.echo(f"audit chain BROKEN at event #{report.broken_at}: {safe(report.problem)}", err=True)
             for p in unknown:
                 typer.echo(f"outcome unknown: event #{p.seq} {p.action} {safe(p.target)} (the store could not "
                            "tell whether the change landed)", err=True)

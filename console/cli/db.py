@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from console.cli.common import JSON, handles_errors
 from console.cli.output import emit
 from console.cli.state import state
+
+if TYPE_CHECKING:
+    from console.services.database import SchemaVersion
 
 db_app = typer.Typer(help="The database schema: its version and migrations.", rich_markup_mode=None)
 

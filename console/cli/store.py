@@ -4,12 +4,16 @@ store cannot do is refused with NOT_SUPPORTED, naming the store and why."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from console.cli.output import emit, print_reset, print_secret, safe, table, when
 from console.cli.state import state
+
+if TYPE_CHECKING:  # for annotations only: the commands import these where they run
+    from console.services import accounts
+    from console.services.permissions import Action
 
 
 

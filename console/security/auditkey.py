@@ -17,7 +17,6 @@ import secrets
 from hashlib import sha256
 from pathlib import Path
 
-from .files import create_private
 
 __all__ = ["AuditKey", "KeyFileError", "KEY_BYTES"]
 
@@ -71,24 +70,30 @@ class AuditKey:
 
     @classmethod
     def read(cls, path: Path) -> "AuditKey":
-        """The key in ``path``; refused unless only its owner may read it."""
+        """The key in ``path``; refused unless only its owner may read it
+        (the mode of the file opened, not of whatever the path names later)."""
         try:
-            mode = path.stat().st_mode
-            if mode & 0o077:
-                raise KeyFileError(f"audit key file {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
-            content = path.read_text(encoding="ascii")
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                mode = os.fstat(fh.fileno()).st_mode
+                if mode & 0o077:
+                    raise KeyFileError(f"audit key file {path}: readable by others (mode {mode & 0o777:o}); "
+                                       "chmod 600 it")
+                content = fh.read(4096).decode("ascii")
         except (OSError, UnicodeDecodeError) as exc:
             raise KeyFileError(f"audit key file {path}: cannot be read "
                                f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
         return cls.from_text(content, where=f"audit key file {path}")
 
     def write(self, path: Path) -> None:
-        """Write the key to a new file ``path``, 0600 in a 0700 directory; an
-        existing file is never overwritten (it may be another desk's key)."""
-        if path.exists():
-            raise KeyFileError(f"audit key file {path}: exists already; not overwritten")
-        create_private(path)
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        """Write the key to a new file ``path``, 0600 in a 0700 directory, in
+        one exclusive create: an existing file (another desk's key, a link) is
+        never written to."""
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            raise KeyFileError(f"audit key file {path}: exists already; not overwritten") from None
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(self.text() + "\n")
             fh.flush()

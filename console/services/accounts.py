@@ -30,6 +30,8 @@ from console.services import auditlog, pagination, validation
 from console.services.base import action, reading
 from console.services.context import Actor, ServiceContext
 from console.services.errors import (
+    AuditUnavailable,
+    ConfigError,
     DatabaseUnavailable,
     InvalidInput,
     MailFailed,
@@ -287,8 +289,8 @@ def _outcome(ctx: ServiceContext, actor: Actor, name: str, target: str, seq: int
                 s.delete(row)
             s.commit()
             ctx.writes += 1
-    except (OperationalError, DBAPIError):
-        pass  # the change is made; its event stays pending until settled
+    except (OperationalError, DBAPIError, AuditUnavailable, ConfigError):
+        pass  # the change is made (a generated password must still be shown); its event stays pending until settled
 
 
 def reset_password(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | None = None,

@@ -12,7 +12,7 @@ from sqlmodel import select
 from console.models import AuditEvent, AuditHead, User
 from console.services import pagination, validation
 from console.security.auditkey import AuditKey
-from console.services.auditlog import GENESIS, event_hash, head_key
+from console.services.auditlog import GENESIS, KEY_ID, event_hash
 from console.services.base import action, find_user, reading
 from console.services.listing import OPERATOR_ROLES
 from console.services.context import Actor, ServiceContext
@@ -93,13 +93,11 @@ class _Last:
     at: datetime
 
 
-def _key_for_verify(ctx: ServiceContext, head: AuditHead | None) -> tuple[AuditKey | None, str | None]:
-    """The key to check the signatures with, or why there is none."""
-    if head is None or head.seq == 0 and head.key_id is None:
-        return None, None  # nothing written yet
+def _key_for_verify(ctx: ServiceContext, head: AuditHead) -> tuple[AuditKey | None, str | None]:
+    """The key to check a signed head's log with, or why there is none here."""
     if head.key_id is None:
-        return None, (f"the log's {head.seq} events are not signed (written before audit keys, or the "
-                      "signatures were stripped): `userdesk db upgrade` signs a log that verifies")
+        return None, (f"the log's {head.seq} events are not signed: written before audit keys (`db upgrade` "
+                      "signs such a log when it migrates it to this version), or the signatures were stripped")
     key = ctx.audit_key(head.key_id)
     if key is None:
         return None, (f"the signatures cannot be checked here: the log is signed with key {head.key_id}, "
@@ -112,7 +110,12 @@ def _key_for_verify(ctx: ServiceContext, head: AuditHead | None) -> tuple[AuditK
 
 def _verify(ctx: ServiceContext, s, batch: int) -> tuple[ChainReport, _Last | None]:
     head = s.get(AuditHead, 1)
-    key, key_problem = _key_for_verify(ctx, head)
+    # No head, or one never signed at event 0: what a desk looks like before its first event.
+    fresh = head is None or head.key_id is None and head.seq == 0
+    if head is not None and head.key_id is not None and not KEY_ID.fullmatch(head.key_id):
+        return ChainReport(False, 0, head.seq, "the log's head names no audit key (its key id is not one): "
+                           "the head was forged"), None
+    key, key_problem = (None, None) if fresh else _key_for_verify(ctx, head)
     prev = GENESIS
     expected_seq = 1
     count = 0
@@ -145,10 +148,13 @@ def _verify(ctx: ServiceContext, s, batch: int) -> tuple[ChainReport, _Last | No
             last = _Last(ev.seq, ev.hash, ev.at)
             expected_seq += 1
         last_id = rows[-1].id
-    if head is None and count == 0 and s.exec(select(User.id).where(User.role.in_(OPERATOR_ROLES))).first():
+    if count == 0 and s.exec(select(User.id).where(User.role.in_(OPERATOR_ROLES))).first():
         # Operators are made by audited actions (init, user.create): their log cannot be empty.
         return ChainReport(False, 0, 1, "the log is empty but this desk has operators, whose creation was "
                            "audited: the log was deleted"), None
+    if fresh and count:
+        return ChainReport(False, count, 1, f"{count} events but the log's head is gone or set back to none: "
+                           "the head was removed to stop the signatures being checked"), None
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
         return ChainReport(
             False, count, expected_seq, f"the log ends at event #{expected_seq - 1} but #{head.seq} was written: events removed from the end"
@@ -174,7 +180,6 @@ class KeyStatus:
     key_id: str | None
     #: Where this machine looks for it (a path, or the setting).
     where: str
-    present: bool
 
 
 def key_status(ctx: ServiceContext, actor: Actor) -> KeyStatus:
@@ -182,8 +187,7 @@ def key_status(ctx: ServiceContext, actor: Actor) -> KeyStatus:
     with reading(ctx, actor) as s:
         head = s.get(AuditHead, 1)
     key_id = head.key_id if head is not None else None
-    key = ctx.audit_key(key_id) if key_id is not None else None
-    return KeyStatus(key_id, ctx.audit_key_location(key_id), key is not None and key.id == key_id)
+    return KeyStatus(key_id, ctx.audit_key_location(key_id))
 
 
 # -- checkpoints: the log's state, signed, kept by an operator outside the database ------
@@ -222,8 +226,10 @@ def checkpoint(ctx: ServiceContext, actor: Actor, *, batch: int = 5000) -> Check
         report, last = _verify(ctx, s, batch)
         head = s.get(AuditHead, 1)
     if not report.ok:
-        cls = AuditKeyMissing if not report.signatures_checked else AuditBroken
-        raise cls(f"no checkpoint: {report.problem}")
+        if report.signatures_checked or head is None or head.key_id is None:
+            raise AuditBroken(f"no checkpoint: {report.problem}")
+        key = ctx.audit_key(head.key_id)
+        raise (AuditKeyMissing if key is None else AuditKeyMismatch)(f"no checkpoint: {report.problem}")
     if last is None:
         raise InvalidInput("checkpoint", "empty", "the audit log has no event yet")
     key = ctx.audit_key(head.key_id)
@@ -289,18 +295,22 @@ def verify_against(ctx: ServiceContext, actor: Actor, cp: Checkpoint, *, batch: 
 
 
 def sign_log(ctx: ServiceContext, actor: Actor) -> int:
-    """Sign a log written before audit keys (``db upgrade`` calls this): the
-    unsigned chain must verify first; every event and the head are then signed
-    with a new key (or the one given), in one transaction. Returns how many
-    events were signed (0: already signed, or empty)."""
+    """Sign a log written before audit keys. Only ``db upgrade`` calls this,
+    and only in the run that migrates the database to 0006 (after that, an
+    unsigned log is one whose signatures were stripped: AUDIT_BROKEN, never
+    signed over). The unsigned chain must verify and no event may carry a
+    signature; every event and the head are then signed with a new key (or
+    the one given), in one transaction. Returns how many events were signed
+    (0: empty)."""
     with ctx.read_session() as s:
         head = s.get(AuditHead, 1)
-        if head is None or head.key_id is not None or head.seq == 0:
+        if head is None or head.key_id is None and head.seq == 0:
             return 0
     with action(ctx, actor, "audit.sign") as tx:
         head = tx.s.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-        if head.key_id is not None:
-            return 0  # signed by another process meanwhile
+        if head.key_id is not None or tx.s.exec(select(AuditEvent.id).where(AuditEvent.mac.is_not(None))).first():
+            raise AuditBroken("the log already carries signatures: it was not written before audit keys, and "
+                              "is not signed again")
         report, _last = _verify(ctx, tx.s, 5000)
         if report.broken_at is not None:
             raise AuditBroken(f"the log is not signed, and it does not verify ({report.problem}): signing it "

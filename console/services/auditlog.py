@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,9 +21,12 @@ from sqlmodel import Session, select
 
 from console.models import AuditEvent, AuditHead
 from console.security.auditkey import AuditKey
-from console.services.errors import AuditBroken, AuditKeyMismatch, AuditKeyMissing
+from console.services.errors import (AuditBroken, AuditKeyMismatch, AuditKeyMissing, AuditUnavailable,
+                                     ConfigError)
 
 GENESIS = "0" * 64
+
+log = logging.getLogger(__name__)
 
 
 def _jsonable(value: Any) -> Any:
@@ -52,10 +57,17 @@ def event_hash(prev_hash: str, ev: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+#: What an audit key's id looks like (anything else in the head is forged).
+KEY_ID = re.compile(r"[0-9a-f]{16}")
+
+
 def head_key(ctx, head: AuditHead) -> AuditKey:
     """The key that signs ``head``'s log, checked against the head's own
     signature: a log whose head was moved or forged is not extended (each new
     event would sign what was done to it)."""
+    if not KEY_ID.fullmatch(head.key_id):
+        raise AuditBroken("the audit log's head names no audit key (its key id is not one): the log was changed "
+                          "outside userdesk; run `userdesk audit --verify`")
     key = ctx.audit_key(head.key_id)
     if key is None:
         raise AuditKeyMissing(
@@ -92,15 +104,18 @@ def append(
     head = s.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
-        s.add(head)
     if head.key_id is not None:
         key = head_key(ctx, head)
     elif head.seq == 0:
+        if s.exec(select(AuditEvent.id).limit(1)).first() is not None:
+            raise AuditBroken("the audit log has events but its head is gone or set back to none: the log was "
+                              "changed outside userdesk; run `userdesk audit --verify`")
         key = ctx.new_audit_key()
         head.key_id = key.id
     else:
-        raise AuditBroken(f"the audit log's {head.seq} events are not signed: run `userdesk db upgrade`, "
-                          "which signs a log written before audit keys once `audit --verify` finds it intact")
+        raise AuditBroken(f"the audit log's {head.seq} events are not signed: written before audit keys and not "
+                          "migrated (`userdesk db upgrade` signs them), or the signatures were stripped; run "
+                          "`userdesk audit --verify`")
     ev = AuditEvent(
         seq=head.seq + 1,
         # Stored as UTC and read back as UTC: hash the UTC form, or verify fails.
@@ -124,3 +139,15 @@ def append(
     return ev
 
 
+
+
+def append_or_log(ctx, s: Session, **event: Any) -> AuditEvent | None:
+    """``append`` for bookkeeping that must hold even when the log cannot be
+    extended (a lockout's failure count, a rate limit's): the caller's
+    transaction commits its counts without the event, which is logged by its
+    action and code only. Guessing must not go unlimited for want of a key."""
+    try:
+        return append(ctx, s, **event)
+    except (AuditUnavailable, ConfigError) as err:
+        log.warning("audit event %s not written: %s", event.get("action"), err.code)
+        return None

@@ -150,7 +150,8 @@ def sign_in(ctx: ServiceContext, username: str, password: str, *, audit_success:
             if ctx.settings.read_only:
                 s.rollback()  # a read-only console writes nothing: no count, no sign-in time, no audit
             elif err is not None or audit_success:
-                auditlog.append(
+                # A failure's count holds even when its event cannot be written; a success is refused then.
+                (auditlog.append_or_log if err is not None else auditlog.append)(
                     ctx,
                     s,
                     at=now,
@@ -239,8 +240,8 @@ def authenticate(ctx: ServiceContext, username: str, password: str) -> AuthResul
         if not result.ok:
             if u.locked_until is None or u.locked_until <= now:
                 if _register_failure(s, u, now, settings.user_lockout_failures, settings.user_lockout_minutes):
-                    auditlog.append(ctx, s, at=now, operator="application", action="user.locked", target=u.username,
-                                    outcome="ok", details={"until": u.locked_until})
+                    auditlog.append_or_log(ctx, s, at=now, operator="application", action="user.locked",
+                                           target=u.username, outcome="ok", details={"until": u.locked_until})
             s.commit()
             return AuthResult("invalid")
         if u.blocked:

@@ -82,7 +82,9 @@ class ServiceContext:
     def _audit_key_path(self, key_id: str | None) -> Path:
         if self.settings.audit_key_file:
             return Path(self.settings.audit_key_file).expanduser()
-        return audit_keys_dir() / f"{key_id or '<key id>'}.key"
+        # The id comes from the database: only one shaped as an id names a file.
+        ok = key_id is not None and len(key_id) == 16 and all(c in "0123456789abcdef" for c in key_id)
+        return audit_keys_dir() / f"{key_id if ok else '<key id>'}.key"
 
     def audit_key(self, key_id: str | None) -> AuditKey | None:
         """The audit key: the one given (setting or file) whatever its id, else
@@ -101,7 +103,7 @@ class ServiceContext:
                 if key_id is None and not self.settings.audit_key_file:
                     return None
                 path = self._audit_key_path(key_id)
-                if not path.exists():
+                if path.name == "<key id>.key" or not path.exists():
                     return None
                 key = AuditKey.read(path)
         except KeyFileError as exc:
@@ -115,9 +117,12 @@ class ServiceContext:
         key = self.audit_key(None)
         if key is None:
             key = AuditKey.generate()
+            path = self._audit_key_path(key.id)
             try:
-                key.write(self._audit_key_path(key.id))
+                key.write(path)
             except (KeyFileError, OSError) as exc:
+                if self.settings.audit_key_file and path.exists():
+                    return self.audit_key(None)  # another process made the named file first: its key it is
                 from console.services.errors import ConfigError
 
                 raise ConfigError(f"the audit key cannot be written: {exc}") from None

@@ -63,6 +63,10 @@ def schema_version(ctx: ServiceContext) -> SchemaVersion:
     return _version(st)
 
 
+#: The migration that added the audit log's signatures.
+SIGNED_FROM = "0006"
+
+
 @dataclass(frozen=True)
 class Upgrade:
     before: SchemaVersion
@@ -82,7 +86,9 @@ def upgrade_schema(ctx: ServiceContext) -> Upgrade:
     db.create_file(ctx.engine)
     before = schema.state(ctx.engine)
     after = schema.upgrade(ctx.engine)
-    signed = sign_log(ctx, Actor.system("upgrade"))
+    # Only the run that brings the audit signatures (0006) signs what was written before them.
+    older = before.has_tables and (before.current is None or before.current < SIGNED_FROM)
+    signed = sign_log(ctx, Actor.system("upgrade")) if older else 0
     return Upgrade(_version(before), _version(after), signed)
 
 

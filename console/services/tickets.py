@@ -219,7 +219,7 @@ def _refused(ctx: ServiceContext, target: str | None, now: datetime) -> None:
                 row.failures += 1
                 limited = row.failures > REDEEM_FAILURES_PER_WINDOW
                 if _milestone(row.failures) or details:
-                    auditlog.append(
+                    auditlog.append_or_log(  # the count holds even when its event cannot be written
                         ctx,
                         s, at=now, operator="ticket", action="ticket.redeem", target=target, outcome="rejected",
                         error_code=RateLimited.code if limited else TicketInvalid.code,
@@ -255,10 +255,10 @@ def _attempt_failed(ctx: ServiceContext, ticket_id: int) -> None:
             if t.failed_attempts >= TICKET_FAILED_ATTEMPTS:
                 t.revoked_at, t.revoked_reason = now, "too many failed attempts"
                 u = s.get(User, t.user_id)
-                auditlog.append(ctx, s, at=now, operator="ticket", action="ticket.revoke",
-                                target=u.username if u else None, outcome="ok",
-                                details={"ticket_id": t.id, "why": "too many failed attempts",
-                                         "failed_attempts": t.failed_attempts})
+                auditlog.append_or_log(ctx, s, at=now, operator="ticket", action="ticket.revoke",
+                                       target=u.username if u else None, outcome="ok",
+                                       details={"ticket_id": t.id, "why": "too many failed attempts",
+                                                "failed_attempts": t.failed_attempts})
             s.add(t)
             s.commit()
     except (OperationalError, DBAPIError):

@@ -194,10 +194,12 @@ class Clipboard:
     def _terminal_route(self, tmux: TmuxState | None) -> str | None:
         if not self.in_tmux or tmux is None:
             return "plain" if not self.in_tmux else None
-        if tmux.passes_osc52:
-            return "plain"
+        # Passthrough first: set-clipboard also keeps what it passes on as a
+        # tmux paste buffer, which outlives the console if it is killed.
         if tmux.passthrough and self._write is not None:
             return "passthrough"
+        if tmux.passes_osc52:
+            return "plain"
         return None
 
     def _send(self, route: str, text: str) -> None:

@@ -189,29 +189,51 @@ def test_a_key_file_named_in_the_settings_is_made_there(make_ctx, tmp_path):
 
 
 def unsign(ctx) -> None:
-    """What a log written by an older userdesk looks like after migration 0006."""
+    """Strip the signatures: the columns emptied."""
     sql(ctx, "UPDATE audit_events SET mac = NULL")
     sql(ctx, "UPDATE audit_head SET key_id = NULL, mac = NULL")
 
 
-def test_an_unsigned_log_is_signed_by_db_upgrade_once_it_verifies(ctx, chain, make_ctx):
+def to_0005(ctx) -> None:
+    """What a log written by an older userdesk is: unsigned, at migration 0005."""
+    from alembic import command
+
+    from console import schema
+
     unsign(ctx)
+    with ctx.engine.begin() as conn:
+        command.downgrade(schema.config(conn), "0005")
+
+
+def test_a_log_written_before_keys_is_signed_by_the_upgrade_that_brings_them(ctx, chain, make_ctx):
+    to_0005(ctx)
     fresh = make_ctx()
-    with pytest.raises(AuditBroken) as ei:
-        users.block_user(fresh, SYSTEM, "u1", reason="x")
-    assert "db upgrade" in ei.value.message
-    r = audit.verify_chain(fresh, SYSTEM)
-    assert not r.ok and "not signed" in r.problem
     done = database.upgrade_schema(fresh)
-    assert done.signed == 6
+    assert (done.before.current, done.after.current, done.signed) == ("0005", "0006", 6)
     assert audit.verify_chain(fresh, SYSTEM) == audit.ChainReport(True, 7)  # and its own audit.sign event
     assert database.upgrade_schema(fresh).signed == 0
     users.block_user(fresh, SYSTEM, "u1", reason="x")
     assert audit.verify_chain(fresh, SYSTEM).ok
 
 
-def test_an_unsigned_log_that_does_not_verify_is_not_signed(ctx, chain, make_ctx):
+def test_stripped_signatures_are_never_signed_again(ctx, chain, make_ctx):
+    """Someone rewrites events and empties the signature columns: db upgrade
+    at 0006 signs nothing, every change is refused, verify says so."""
+    sql(ctx, "UPDATE audit_events SET reason = 'nothing happened' WHERE seq = 4")
+    rehash_from(ctx, 4)
     unsign(ctx)
+    fresh = make_ctx()
+    assert database.upgrade_schema(fresh).signed == 0
+    with pytest.raises(AuditBroken) as ei:
+        users.block_user(fresh, SYSTEM, "u1", reason="x")
+    assert "signatures were stripped" in ei.value.message
+    r = audit.verify_chain(fresh, SYSTEM)
+    assert not r.ok and "not signed" in r.problem and "stripped" in r.problem
+    assert head(ctx)[2] is None
+
+
+def test_a_log_written_before_keys_that_does_not_verify_is_not_signed(ctx, chain, make_ctx):
+    to_0005(ctx)
     sql(ctx, "UPDATE audit_events SET reason = 'forged' WHERE seq = 2")
     keys = sorted(audit_keys_dir().glob("*.key"))
     fresh = make_ctx()
@@ -220,6 +242,56 @@ def test_an_unsigned_log_that_does_not_verify_is_not_signed(ctx, chain, make_ctx
     assert "#2" in ei.value.message
     assert head(ctx)[2] is None and rows(ctx, "SELECT count(*) FROM audit_events WHERE mac IS NOT NULL") == [(0,)]
     assert sorted(audit_keys_dir().glob("*.key")) == keys  # no key made for it
+
+
+# -- a head removed or set back ------------------------------------------------------------
+
+
+def test_a_removed_head_is_broken_and_the_log_is_not_started_again(ctx, chain, make_ctx):
+    """Without its head the signatures would go unchecked: edit, recompute, drop the head."""
+    sql(ctx, "UPDATE audit_events SET reason = 'nothing happened' WHERE seq = 3")
+    rehash_from(ctx, 3)
+    sql(ctx, "DELETE FROM audit_head")
+    r = audit.verify_chain(ctx, SYSTEM)
+    assert not r.ok and "head is gone" in r.problem
+    keys = sorted(audit_keys_dir().glob("*.key"))
+    with pytest.raises(AuditBroken):
+        users.block_user(make_ctx(), SYSTEM, "u1", reason="x")
+    assert sorted(audit_keys_dir().glob("*.key")) == keys  # no new key for a new log
+    assert rows(ctx, "SELECT count(*) FROM audit_head") == [(0,)]
+
+
+def test_a_log_emptied_and_its_head_set_back_is_seen(ctx, chain, make_user):
+    make_user("ops", role="admin")
+    sql(ctx, "DELETE FROM audit_events")
+    sql(ctx, "UPDATE audit_head SET seq = 0, hash = :g, key_id = NULL, mac = NULL", g=auditlog.GENESIS)
+    r = audit.verify_chain(ctx, SYSTEM)
+    assert not r.ok and "the log was deleted" in r.problem
+
+
+@pytest.mark.parametrize("key_id", ["../../etc/x", "\x1b]0;PWNED\x07abcdef", "ABCDEF0123456789"])
+def test_a_head_naming_no_key_is_forged(ctx, chain, make_ctx, key_id):
+    sql(ctx, "UPDATE audit_head SET key_id = :k", k=key_id)
+    r = audit.verify_chain(make_ctx(), SYSTEM)
+    assert not r.ok and "names no audit key" in r.problem and key_id not in r.problem
+    with pytest.raises(AuditBroken):
+        users.block_user(make_ctx(), SYSTEM, "u1", reason="x")
+
+
+# -- without the key, counts that stop guessing still hold ---------------------------------
+
+
+def test_the_applications_lockout_holds_without_the_key(ctx, chain, make_ctx, make_user):
+    from console.services import auth
+
+    pw = make_user("guessed").password.reveal()
+    key_id = head(ctx)[2]
+    path = audit_keys_dir() / f"{key_id}.key"
+    path.rename(path.with_suffix(".away"))
+    app = make_ctx(user_lockout_failures=3)
+    for _ in range(3):
+        assert auth.authenticate(app, "guessed", "wrong guess 123").status == "invalid"
+    assert auth.authenticate(app, "guessed", pw).status == "locked"
 
 
 # -- checkpoints: what an operator keeps outside the database ------------------------------

@@ -128,6 +128,15 @@ def test_tmux_without_set_clipboard_but_with_passthrough_gets_it_wrapped(passthr
     assert written[-1] == tmux_passthrough(osc52(""))  # cleared the same way
 
 
+def test_passthrough_is_preferred_to_set_clipboard_which_keeps_a_paste_buffer():
+    """set-clipboard on keeps what it passes on as a tmux paste buffer, which a
+    killed console never clears: passthrough leaves nothing in tmux."""
+    clip, sent, written = make({"SSH_CONNECTION": "x", "TMUX": "t"}, Local(),
+                               FakeTmux(set_clipboard="on", allow_passthrough="on"))
+    clip.copy(SECRET)
+    assert sent == [] and written == [tmux_passthrough(osc52(SECRET))]
+
+
 def test_the_passthrough_sequence_is_tmuxs_dcs_with_its_escapes_doubled():
     assert osc52("hi") == "\x1b]52;c;aGk=\x07"
     assert tmux_passthrough(osc52("hi")) == "\x1bPtmux;\x1b\x1b]52;c;aGk=\x07\x1b\\"
