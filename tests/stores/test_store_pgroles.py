@@ -350,3 +350,45 @@ def test_a_connection_without_createrole_is_refused_when_opened(roles):
     with pytest.raises(StoreError) as ei:
         PostgresRolesStore(store_url(roles.cluster, plain))
     assert "neither SUPERUSER nor CREATEROLE" in ei.value.message
+
+
+def test_a_server_lost_mid_action_is_store_unavailable_audited_and_a_crash_then_settles_when_it_is_back(
+        roles, pctx, pg_cluster, monkeypatch):
+    admin = operator(pctx, "admin")
+    name = roles.make("mid")
+    store = pctx.store
+    real = store.new_credential
+
+    def then_the_server_goes(username, password):  # the verifier is made, then the server stops
+        cred = real(username, password)
+        pg_cluster.pause()
+        return cred
+
+    monkeypatch.setattr(store, "new_credential", then_the_server_goes)
+    try:
+        with pytest.raises(StoreUnavailable) as ei:
+            accounts.reset_password(pctx, admin, name, reason="x")
+        pend, done = events(pctx)[-2:]
+        assert pend.outcome == "pending" and done.outcome == "error" and done.error_code == "STORE_UNAVAILABLE"
+        assert "cannot connect" in ei.value.message
+        with pctx.write_session() as s:  # as a crash leaves a block it may or may not have sent
+            s.add(PendingChange(seq=99998, store="postgres-roles", target=name, change="blocked", probe="blocked",
+                                at=datetime.now(timezone.utc)))
+            s.commit()
+        # While the server is down the pending change cannot be told.
+        assert [s.outcome for s in accounts.settle_pending(pctx)] == ["unknown"]
+        assert len(accounts.pending(pctx, admin)) == 1
+    finally:
+        if pg_cluster.datadir is not None and not _up(pg_cluster):
+            pg_cluster.resume()
+    assert roles.signs_in(name, "an old password 1")  # nothing changed
+    assert [s.outcome for s in accounts.settle_pending(pctx)] == ["failed"]  # the block never landed
+    assert accounts.pending(pctx, admin) == []
+
+
+def _up(cluster) -> bool:
+    try:
+        with cluster.admin():
+            return True
+    except psycopg.OperationalError:
+        return False
