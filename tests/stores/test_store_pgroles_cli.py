@@ -93,3 +93,15 @@ def test_init_list_show_reset_and_the_new_password_signs_in(run, roles, tmp_path
     audited = run("audit", "--json", store=False)
     assert audited.exit_code == 0, audited.stderr
     assert new not in audited.stdout
+
+
+def test_the_native_store_on_the_servers_postgres_database_says_how_to_open_its_roles(run, roles):
+    with roles.admin() as conn:
+        before = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+    for args in (("users", "list"), ("db", "current"), ("db", "upgrade"), ("init", "--admin", "x")):
+        r = run(*args, "--json", store=False)
+        assert r.exit_code == 1, args
+        err = json.loads(r.stdout)
+        assert err["error_code"] == "FOREIGN_STORE" and "--store postgres-roles" in err["error_msg"], args
+    with roles.admin() as conn:  # nothing was added to it
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == before
