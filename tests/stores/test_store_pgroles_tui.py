@@ -56,3 +56,27 @@ async def test_search_a_role_see_it_and_reset_it_from_the_danger_zone(tui, roles
         assert not roles.signs_in(name, "an old password 1")
         await pilot.press("escape")
         assert reveal.secret.discarded
+
+
+async def test_delete_from_the_danger_zone_drops_the_role_and_returns_to_the_list(tui, roles, pctx):
+    admin = operator(pctx, "admin")
+    name = roles.make("gone")
+    app, clip = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await tui.wait_screen(pilot, StoreUsersScreen)
+        await tui.fill(pilot, "#store-search", name)
+        await pilot.press("enter")
+        await tui.wait_for(pilot, lambda: rows(screen) == [name], what="the search")
+        await pilot.press("enter")
+        account = await tui.wait_screen(pilot, StoreAccountScreen)
+        await tui.wait_for(pilot, lambda: account.detail is not None, what="the role")
+        danger = account.query_one(OptionList)
+        danger.highlighted = [o.id for o in danger.options].index(Action.DELETE.value)
+        await pilot.press("enter")
+        await tui.wait_screen(pilot, ActionDialog)
+        await tui.fill(pilot, "#f-reason", "retired")
+        await tui.fill(pilot, "#f-confirm", name)
+        await tui.confirm(pilot)
+        await tui.wait_for(pilot, lambda: pilot.app.screen is screen, what="back at the list")
+        await tui.wait_for(pilot, lambda: rows(screen) == [], what="the role gone from the list")
+    assert roles.row(name) is None
