@@ -338,10 +338,3 @@ class PostgresRolesStore(Store):
             return None
         return self._run(body)
 
-
-def describe(url: str) -> str:
-    try:
-        u = make_url(url)
-    except ArgumentError:
-        return "an unknown server"
-    return f"PostgreSQL roles on {u.host or 'the local socket'}"

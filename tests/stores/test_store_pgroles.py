@@ -392,3 +392,28 @@ def _up(cluster) -> bool:
             return True
     except psycopg.OperationalError:
         return False
+
+
+def test_the_connections_password_comes_from_pgpassfile_or_the_url_and_never_shows_in_an_error(
+        roles, tmp_path, monkeypatch):
+    # An admin role whose password the server checks (a member of the checked group).
+    admin_role = roles.make("pwadmin", "the admin's password 1", options="LOGIN CREATEROLE")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    url = store_url(roles.cluster, admin_role)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "absent"))
+    with pytest.raises(StoreError) as ei:
+        PostgresRolesStore(url)
+    assert ei.value.refused is False and "cannot connect" in ei.value.message
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{roles.cluster.port}:*:{admin_role}:the admin's password 1\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    store = PostgresRolesStore(url)
+    assert store.current_user == admin_role and "password" not in store.where
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "absent"))
+    wrong = url.replace(f"{admin_role}@", f"{admin_role}:a%20wrong%20secret@")
+    with pytest.raises(StoreError) as ei:
+        PostgresRolesStore(wrong)
+    assert "password authentication failed" in ei.value.message and "wrong secret" not in ei.value.message
+    right = url.replace(f"{admin_role}@", f"{admin_role}:the%20admin%27s%20password%201@")
+    assert PostgresRolesStore(right).current_user == admin_role
