@@ -46,6 +46,10 @@ _COLUMNS = sql.SQL(
 _VALID = sql.SQL("CASE WHEN r.rolvaliduntil = 'infinity' THEN NULL WHEN r.rolvaliduntil = '-infinity' "
                  "THEN timestamptz '1970-01-01 00:00+00' ELSE r.rolvaliduntil END")
 _COLUMNS = _COLUMNS.format(valid=_VALID)
+#: The role's client connections. backend_type is NULL in the rows of other
+#: roles' backends unless the connection may read all statistics.
+_SESSIONS = ("SELECT count(*) FROM pg_stat_activity WHERE usesysid = %s "
+             "AND coalesce(backend_type, 'client backend') = 'client backend'")
 #: Roles the server predefines (pg_monitor, pg_signal_backend…) are never accounts.
 _NOT_PREDEFINED = sql.SQL("r.rolname !~ '^pg_'")
 
@@ -190,8 +194,7 @@ class PostgresRolesStore(Store):
             member_of = [g for (g,) in conn.execute(
                 "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
                 "WHERE m.member = %s ORDER BY g.rolname", [row[-1]]).fetchall()]
-            sessions = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE usesysid = %s "
-                                    "AND backend_type = 'client backend'", [row[-1]]).fetchone()[0]
+            sessions = conn.execute(_SESSIONS, [row[-1]]).fetchone()[0]
             stored = ...
             if self.superuser:
                 stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE oid = %s", [row[-1]]).fetchone()[0]
@@ -266,11 +269,18 @@ class PostgresRolesStore(Store):
         return row[0]
 
     @staticmethod
-    def _terminate(conn, oid: int) -> int:
+    def _terminate(conn, oid: int) -> tuple[int, int]:
+        """End the role's backends that this connection may signal (a
+        superuser: all; else those of a non-superuser role it has the
+        privileges of, or all of those with pg_signal_backend); returns
+        (ended, left open)."""
         return conn.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
-            "WHERE usesysid = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-            [oid]).fetchone()[0]
+            "SELECT count(*) FILTER (WHERE may AND pg_terminate_backend(pid, 5000)), count(*) FILTER (WHERE NOT may) "
+            "FROM (SELECT a.pid, (current_setting('is_superuser') = 'on' OR (NOT r.rolsuper AND "
+            "(pg_has_role(current_user, r.oid, 'USAGE') OR pg_has_role(current_user, 'pg_signal_backend', 'USAGE'))))"
+            " AS may FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE a.usesysid = %s "
+            "AND a.pid <> pg_backend_pid() AND coalesce(a.backend_type, 'client backend') = 'client backend') s",
+            [oid]).fetchone()
 
     def write_credential(self, username: str, credential: Credential, *,
                          expires_at: datetime | None | str = "keep") -> int:
@@ -279,7 +289,7 @@ class PostgresRolesStore(Store):
         def body(conn):
             oid = self._oid(conn, username)
             conn.execute(self.password_statement(username, credential.value, expires_at))
-            return self._terminate(conn, oid)
+            return self._terminate(conn, oid)[0]
         return self._run(body, changing=True)
 
     def set_blocked(self, username: str, blocked: bool) -> int:
@@ -287,7 +297,7 @@ class PostgresRolesStore(Store):
             oid = self._oid(conn, username)
             conn.execute(sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(username),
                                                              sql.SQL("NOLOGIN" if blocked else "LOGIN")))
-            return self._terminate(conn, oid) if blocked else 0
+            return self._terminate(conn, oid)[0] if blocked else 0
         return self._run(body, changing=True)
 
     def set_expiry(self, username: str, when: datetime | None) -> None:
@@ -298,7 +308,15 @@ class PostgresRolesStore(Store):
         self._run(body, changing=True)
 
     def end_sessions(self, username: str) -> int:
-        return self._run(lambda conn: self._terminate(conn, self._oid(conn, username)), changing=True)
+        def body(conn):
+            ended, left = self._terminate(conn, self._oid(conn, username))
+            if left:
+                raise StoreError(
+                    f"{left} session(s) of {username} cannot be ended by {self.current_user} (ended {ended}): ending "
+                    "another role's backends needs a superuser, or for a non-superuser role its privileges or "
+                    "pg_signal_backend (GRANT pg_signal_backend TO the connection's role)")
+            return ended
+        return self._run(body, changing=True)
 
     def delete(self, username: str) -> int:
         """DROP ROLE; the server refuses while the role owns objects or holds
@@ -306,7 +324,7 @@ class PostgresRolesStore(Store):
         def body(conn):
             oid = self._oid(conn, username)
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(username)))
-            return self._terminate(conn, oid)
+            return self._terminate(conn, oid)[0]
         return self._run(body, changing=True)
 
     def probe(self, username: str, change: str) -> str | None:
@@ -332,8 +350,7 @@ class PostgresRolesStore(Store):
             if change == "expiry":
                 return expiry_probe(valid_until)
             if change == "sessions":
-                n = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE usesysid = %s "
-                                 "AND backend_type = 'client backend'", [oid]).fetchone()[0]
+                n = conn.execute(_SESSIONS, [oid]).fetchone()[0]
                 return "none" if n == 0 else "some"
             return None
         return self._run(body)

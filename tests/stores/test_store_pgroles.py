@@ -417,3 +417,25 @@ def test_the_connections_password_comes_from_pgpassfile_or_the_url_and_never_sho
     assert "password authentication failed" in ei.value.message and "wrong secret" not in ei.value.message
     right = url.replace(f"{admin_role}@", f"{admin_role}:the%20admin%27s%20password%201@")
     assert PostgresRolesStore(right).current_user == admin_role
+
+
+def test_a_createrole_connection_resets_with_a_session_open_and_says_why_it_cannot_end_it(roles, make_pctx):
+    mgr = roles.name("mgr")
+    with roles.admin() as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(mgr)))
+    ctx = make_pctx(mgr)
+    admin = operator(ctx, "admin")
+    member = roles.make("member")
+    held = roles.connect(member, "an old password 1")
+    r = accounts.reset_password(ctx, admin, member, reason="x")  # the password changed: that is what counts
+    assert r.sessions_revoked == 0 and roles.signs_in(member, r.password.reveal())
+    with pytest.raises(StoreRefused) as ei:
+        accounts.revoke_sessions(ctx, admin, member, reason="x")
+    assert "pg_signal_backend" in ei.value.message
+    assert held.execute("SELECT 1").fetchone() == (1,)
+    with roles.admin() as conn:
+        conn.execute(sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(mgr)))
+    assert accounts.revoke_sessions(ctx, admin, member, reason="x") == 1
+    with pytest.raises(psycopg.OperationalError):
+        held.execute("SELECT 1")
+    held.close()
