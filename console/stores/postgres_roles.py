@@ -282,6 +282,14 @@ class PostgresRolesStore(Store):
             "AND a.pid <> pg_backend_pid() AND coalesce(a.backend_type, 'client backend') = 'client backend') s",
             [oid]).fetchone()
 
+    def _ended_after(self, conn, oid: int) -> int:
+        """The sessions ended after a change the server has taken (autocommit):
+        a failure here must not report the change as refused."""
+        try:
+            return self._terminate(conn, oid)[0]
+        except psycopg.Error:
+            return 0
+
     def write_credential(self, username: str, credential: Credential, *,
                          expires_at: datetime | None | str = "keep") -> int:
         """ALTER ROLE … PASSWORD '<verifier>' [VALID UNTIL …], then end the
@@ -289,7 +297,7 @@ class PostgresRolesStore(Store):
         def body(conn):
             oid = self._oid(conn, username)
             conn.execute(self.password_statement(username, credential.value, expires_at))
-            return self._terminate(conn, oid)[0]
+            return self._ended_after(conn, oid)
         return self._run(body, changing=True)
 
     def set_blocked(self, username: str, blocked: bool) -> int:
@@ -297,7 +305,7 @@ class PostgresRolesStore(Store):
             oid = self._oid(conn, username)
             conn.execute(sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(username),
                                                              sql.SQL("NOLOGIN" if blocked else "LOGIN")))
-            return self._terminate(conn, oid)[0] if blocked else 0
+            return self._ended_after(conn, oid) if blocked else 0
         return self._run(body, changing=True)
 
     def set_expiry(self, username: str, when: datetime | None) -> None:
@@ -324,7 +332,7 @@ class PostgresRolesStore(Store):
         def body(conn):
             oid = self._oid(conn, username)
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(username)))
-            return self._terminate(conn, oid)[0]
+            return self._ended_after(conn, oid)
         return self._run(body, changing=True)
 
     def probe(self, username: str, change: str) -> str | None:
