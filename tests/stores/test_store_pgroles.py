@@ -439,3 +439,15 @@ def test_a_createrole_connection_resets_with_a_session_open_and_says_why_it_cann
     with pytest.raises(psycopg.OperationalError):
         held.execute("SELECT 1")
     held.close()
+
+
+def test_the_default_desk_is_the_same_whatever_password_the_url_carries():
+    from console.config import desk_url_for
+
+    plain = "postgresql+psycopg://admin@db1.example.org:5432/postgres"
+    with_pw = "postgresql+psycopg://admin:s3cret%20pw@db1.example.org:5432/postgres"
+    assert desk_url_for("postgres-roles", with_pw) == desk_url_for("postgres-roles", plain)
+    assert "s3cret" not in desk_url_for("postgres-roles", with_pw)
+    # A URL without a password keeps the desk it had (keyed as written).
+    key = hashlib.sha256(f"django\0{plain}".encode()).hexdigest()[:16]
+    assert desk_url_for("django", plain).endswith(f"django-{key}.db")
