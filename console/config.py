@@ -86,7 +86,7 @@ def desk_url_for(store: str, database_url: str) -> str:
 
         parsed = make_url(database_url)
         if parsed.password is not None:
-            database_url = parsed.set(password=None).render_as_string(hide_password=False)
+            database_url = parsed._replace(password=None).render_as_string(hide_password=False)
     except Exception:  # noqa: BLE001 - not a URL: keyed as written
         pass
     key = hashlib.sha256(f"{store}\0{database_url}".encode()).hexdigest()[:16]
