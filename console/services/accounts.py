@@ -255,6 +255,10 @@ def _change(ctx: ServiceContext, actor: Actor, name: str, act: Action, username:
     try:
         result = apply(prepared)
     except StoreError as exc:
+        if exc.in_doubt:  # sent, then cut off: no outcome yet, the event stays pending until the store can tell
+            raise StoreUnavailable(f"{exc.message}: whether the change took effect is unknown; it stays pending "
+                                   "(outcome unknown) and is settled against the store at the next start or "
+                                   "audit --verify") from None
         err = _unavailable(exc)
         _outcome(ctx, actor, name, username, pending_seq, "rejected" if exc.refused else "error",
                  {"store": store.name, "error": err.message}, reason, identity_check, err.code)

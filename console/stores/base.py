@@ -26,11 +26,14 @@ class StoreError(Exception):
     """The store's system refused or failed; ``message`` is the system's own
     words, free of any secret."""
 
-    def __init__(self, message: str, *, refused: bool = True) -> None:
+    def __init__(self, message: str, *, refused: bool = True, in_doubt: bool = False) -> None:
         super().__init__(message)
         self.message = message
         #: True: the system said no (nothing changed); False: it could not be reached.
         self.refused = refused
+        #: The connection was lost after the change was sent: the system may
+        #: have taken it. Only ``probe`` can tell, later.
+        self.in_doubt = in_doubt
 
 
 @dataclass(frozen=True)

@@ -131,18 +131,23 @@ class PostgresRolesStore(Store):
             raise StoreError(f"{self.where}: cannot connect ({_server_words(exc)})", refused=False) from None
 
     def _run(self, fn, *, changing: bool = False):
-        """``fn(conn)`` on a fresh connection; the server's refusal is a
-        StoreError with its own words, a lost connection one with refused=False."""
+        """``fn(conn)`` on a fresh connection (``fn(conn, sent)`` for a change:
+        it appends to ``sent`` before it sends the changing statement). The
+        server's refusal is a StoreError with its own words; a lost connection
+        one with refused=False, and in_doubt once the change was sent (the
+        server may have taken it before the connection went)."""
+        sent: list[bool] = []
         with self._connect() as conn:
             try:
-                return fn(conn)
+                return fn(conn, sent) if changing else fn(conn)
             except StoreError:
                 raise
             except psycopg.Error as exc:
                 words = _server_words(exc)
                 if _unreachable(exc):
-                    what = "the change failed" if changing else "cannot be read"
-                    raise StoreError(f"{self.where}: {what} ({words})", refused=False) from None
+                    what = "the connection was lost during the change" if sent else \
+                        "the change failed" if changing else "cannot be read"
+                    raise StoreError(f"{self.where}: {what} ({words})", refused=False, in_doubt=bool(sent)) from None
                 raise StoreError(f"PostgreSQL refused: {words}") from None
 
     # -- reading -----------------------------------------------------------------
@@ -294,30 +299,35 @@ class PostgresRolesStore(Store):
                          expires_at: datetime | None | str = "keep") -> int:
         """ALTER ROLE … PASSWORD '<verifier>' [VALID UNTIL …], then end the
         role's open sessions (signed in with the old password)."""
-        def body(conn):
+        def body(conn, sent):
             oid = self._oid(conn, username)
+            sent.append(True)
             conn.execute(self.password_statement(username, credential.value, expires_at))
             return self._ended_after(conn, oid)
         return self._run(body, changing=True)
 
     def set_blocked(self, username: str, blocked: bool) -> int:
-        def body(conn):
+        def body(conn, sent):
             oid = self._oid(conn, username)
+            sent.append(True)
             conn.execute(sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(username),
                                                              sql.SQL("NOLOGIN" if blocked else "LOGIN")))
             return self._ended_after(conn, oid) if blocked else 0
         return self._run(body, changing=True)
 
     def set_expiry(self, username: str, when: datetime | None) -> None:
-        def body(conn):
+        def body(conn, sent):
             self._oid(conn, username)
+            sent.append(True)
             conn.execute(sql.SQL("ALTER ROLE {} VALID UNTIL {}").format(sql.Identifier(username), sql.Literal(
                 "infinity" if when is None else when.astimezone(timezone.utc).isoformat())))
         self._run(body, changing=True)
 
     def end_sessions(self, username: str) -> int:
-        def body(conn):
-            ended, left = self._terminate(conn, self._oid(conn, username))
+        def body(conn, sent):
+            oid = self._oid(conn, username)
+            sent.append(True)
+            ended, left = self._terminate(conn, oid)
             if left:
                 raise StoreError(
                     f"{left} session(s) of {username} cannot be ended by {self.current_user} (ended {ended}): ending "
@@ -329,8 +339,9 @@ class PostgresRolesStore(Store):
     def delete(self, username: str) -> int:
         """DROP ROLE; the server refuses while the role owns objects or holds
         privileges (its own words say which). Its open sessions end after."""
-        def body(conn):
+        def body(conn, sent):
             oid = self._oid(conn, username)
+            sent.append(True)
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(username)))
             return self._ended_after(conn, oid)
         return self._run(body, changing=True)

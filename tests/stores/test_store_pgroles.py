@@ -451,3 +451,50 @@ def test_the_default_desk_is_the_same_whatever_password_the_url_carries():
     # A URL without a password keeps the desk it had (keyed as written).
     key = hashlib.sha256(f"django\0{plain}".encode()).hexdigest()[:16]
     assert desk_url_for("django", plain).endswith(f"django-{key}.db")
+
+
+def test_a_connection_lost_after_the_change_was_sent_leaves_it_pending_until_the_server_can_tell(
+        roles, pctx, pg_cluster):
+    import threading
+    import time
+
+    admin = operator(pctx, "admin")
+    name = roles.make("inflight")
+    blocker = roles.admin()
+    blocker.autocommit = False
+    blocker.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 5").format(sql.Identifier(name)))  # holds the row
+    stopped = threading.Event()
+
+    def stop_the_server_while_the_reset_waits():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with roles.admin() as conn:
+                waiting = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                       "AND query LIKE 'ALTER ROLE%%PASSWORD%%'").fetchone()[0]
+            if waiting:
+                pg_cluster.pause()  # every connection cut: the reset's ALTER ROLE was sent, its answer never comes
+                stopped.set()
+                return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=stop_the_server_while_the_reset_waits)
+    t.start()
+    try:
+        with pytest.raises(StoreUnavailable) as ei:
+            accounts.reset_password(pctx, admin, name, reason="x")
+        t.join()
+        assert stopped.is_set()
+        assert "unknown" in ei.value.message and "stays pending" in ei.value.message
+        last = events(pctx)[-1]
+        assert last.action == "password.reset" and last.outcome == "pending"  # no outcome claimed
+        assert [p.target for p in accounts.pending(pctx, admin)] == [name]
+        assert [s.outcome for s in accounts.settle_pending(pctx)] == ["unknown"]  # the server is still down
+    finally:
+        t.join()
+        if not _up(pg_cluster):
+            pg_cluster.resume()
+        blocker.close()
+    assert [s.outcome for s in accounts.settle_pending(pctx)] == ["failed"]  # it never landed
+    assert roles.signs_in(name, "an old password 1")
+    assert accounts.pending(pctx, admin) == []
+    assert audit.verify_chain(pctx, admin).ok
