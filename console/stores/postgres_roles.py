@@ -273,14 +273,15 @@ class PostgresRolesStore(Store):
             raise StoreError(f"no PostgreSQL role named {username!r}")
         return row[0]
 
-    @staticmethod
-    def _terminate(conn, oid: int) -> tuple[int, int]:
+    def _terminate(self, conn, oid: int) -> tuple[int, int]:
         """End the role's backends that this connection may signal (a
         superuser: all; else those of a non-superuser role it has the
         privileges of, or all of those with pg_signal_backend); returns
-        (ended, left open)."""
+        (ended, left open). From PostgreSQL 14 each end is waited for (up to
+        5 s), so a session reported ended is gone."""
+        terminate = "pg_terminate_backend(pid, 5000)" if self.server_version >= 140000 else "pg_terminate_backend(pid)"
         return conn.execute(
-            "SELECT count(*) FILTER (WHERE may AND pg_terminate_backend(pid, 5000)), count(*) FILTER (WHERE NOT may) "
+            f"SELECT count(*) FILTER (WHERE may AND {terminate}), count(*) FILTER (WHERE NOT may) "
             "FROM (SELECT a.pid, (current_setting('is_superuser') = 'on' OR (NOT r.rolsuper AND "
             "(pg_has_role(current_user, r.oid, 'USAGE') OR pg_has_role(current_user, 'pg_signal_backend', 'USAGE'))))"
             " AS may FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE a.usesysid = %s "
