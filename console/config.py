@@ -81,11 +81,19 @@ def desk_url_for(store: str, database_url: str) -> str:
     """The default desk of a foreign store: a private SQLite file in the data
     directory, one per store database (so every profile on one Django project
     shares its operators and audit chain)."""
+    try:  # the same desk whatever password the URL carries (it may change)
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(database_url)
+        if parsed.password is not None:
+            database_url = parsed._replace(password=None).render_as_string(hide_password=False)
+    except Exception:  # noqa: BLE001 - not a URL: keyed as written
+        pass
     key = hashlib.sha256(f"{store}\0{database_url}".encode()).hexdigest()[:16]
     return f"sqlite:///{data_dir() / 'desks' / f'{store}-{key}.db'}"
 
 
-STORE_NAMES = ("native", "django")
+STORE_NAMES = ("native", "django", "postgres-roles")
 
 
 class Settings(BaseModel):
@@ -93,7 +101,10 @@ class Settings(BaseModel):
 
     #: Where the accounts live: ``native`` (userdesk's own tables) or ``django``
     #: (a Django project's users, in the database at ``database_url``).
-    store: Literal["native", "django"] = "native"
+    #: ``postgres-roles``: a PostgreSQL server's login roles, through the admin
+    #: connection ``database_url`` names (its password from the URL, PGPASSFILE /
+    #: ~/.pgpass or PGPASSWORD).
+    store: Literal["native", "django", "postgres-roles"] = "native"
     database_url: str = Field(default_factory=default_database_url)
     #: The desk (operators, audit) of a foreign store; default: a private SQLite
     #: file per store database in the data directory (desk_url_for). The native

@@ -73,6 +73,28 @@ class Cluster:
               str(self.datadir.parent / "server.log"), "-w", "-t", "60", "start"], self.owner)
         _server_version(self)
 
+    def check_passwords_of(self, group: str) -> bool:
+        """Make the server check passwords (SCRAM-SHA-256) on loopback TCP
+        for the members of role ``group``, ahead of the cluster's ``trust``
+        for everyone else: a line at the top of pg_hba.conf, then a reload.
+        Only for a cluster this run started (False otherwise)."""
+        if self.datadir is None:
+            return False
+        hba = self.datadir / "pg_hba.conf"
+        line = f"host all +{group} 127.0.0.1/32 scram-sha-256\n"
+        text = hba.read_text()
+        if line not in text:
+            hba.write_text(line + text)
+            with self.admin() as conn:
+                conn.execute("SELECT pg_reload_conf()")
+            time.sleep(0.3)  # the postmaster rereads it on SIGHUP
+        return True
+
+    @property
+    def log_path(self) -> Path | None:
+        """The server's log (stderr), for a cluster this run started."""
+        return None if self.datadir is None else self.datadir.parent / "server.log"
+
     def url(self, database: str) -> str:
         auth = self.user if self.password is None else f"{self.user}:{self.password}"
         return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{database}"

@@ -76,16 +76,30 @@ def users_show(username: str, as_json: bool) -> None:
     emit(as_json, lambda: account_dict(a, why), text)
 
 
+def _refuse_also(ctx, actor, username: str, also: tuple[Action, ...], expiry: int | None, **kw) -> None:
+    """What the options asked for besides that the store cannot do (a
+    must-change flag; an expiry where it has none), refused first."""
+    from console.services import accounts
+    from console.services.permissions import Action
+
+    for act in also:
+        if act is Action.EXPIRE and accounts.capabilities(ctx)[act.value] is None:
+            continue  # the store has expiry: the new password's is set with it
+        accounts.refuse(ctx, actor, act, username, **kw)
+
+
 def reset_password(username: str, *, reason: str | None, identity_check: str | None, as_json: bool,
-                   also: tuple[Action, ...] = ()) -> None:
+                   also: tuple[Action, ...] = (), expiry: int | None = None) -> None:
     """``also``: what the options asked for besides (an expiry, a must-change
     flag), refused first if the store cannot do it."""
     from console.services import accounts
+    from console.services.permissions import Action
+
     st = state()
     ctx, actor = st.ctx(), st.actor()
-    for act in also:
-        accounts.refuse(ctx, actor, act, username, reason=reason, identity_check=identity_check)
-    r = accounts.reset_password(ctx, actor, username, reason=reason, identity_check=identity_check)
+    _refuse_also(ctx, actor, username, also, expiry, reason=reason, identity_check=identity_check)
+    r = accounts.reset_password(ctx, actor, username, reason=reason, identity_check=identity_check,
+                                expiry_days=expiry if Action.EXPIRE in also else None)
     emit(as_json,
          lambda: {"username": r.account.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
                   "sessions_revoked": r.sessions_revoked, "written_as": r.written_as},
@@ -95,18 +109,19 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
 
 
 def set_password(username: str, password_of, *, reason: str | None, identity_check: str | None, as_json: bool,
-                 tries: int, also: tuple[Action, ...] = ()) -> None:
+                 tries: int, also: tuple[Action, ...] = (), expiry: int | None = None) -> None:
     from console.services import accounts
     from console.services.errors import ServiceError
+    from console.services.permissions import Action
 
     st = state()
     ctx, actor = st.ctx(), st.actor()
-    for act in also:
-        accounts.refuse(ctx, actor, act, username, reason=reason, identity_check=identity_check)
+    _refuse_also(ctx, actor, username, also, expiry, reason=reason, identity_check=identity_check)
     for attempt in range(1, tries + 1):
         pw = password_of()
         try:
-            a = accounts.set_password(ctx, actor, username, pw, reason=reason, identity_check=identity_check)
+            a = accounts.set_password(ctx, actor, username, pw, reason=reason, identity_check=identity_check,
+                                      expiry_days=expiry if Action.EXPIRE in also else None)
             break
         except ServiceError as err:
             if err.code != "WEAK_PASSWORD" or attempt == tries:
@@ -117,9 +132,10 @@ def set_password(username: str, password_of, *, reason: str | None, identity_che
 
 
 def change(act: Action, username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:
-    """Block, unblock, end sessions; anything else the store cannot do."""
+    """Block, unblock, end sessions, expire, delete; anything else the store cannot do."""
     from console.services import accounts
     from console.services.permissions import Action
+
     st = state()
     ctx, actor = st.ctx(), st.actor()
     kw = {"reason": reason, "identity_check": identity_check}
@@ -132,6 +148,13 @@ def change(act: Action, username: str, *, reason: str | None, identity_check: st
     elif act is Action.REVOKE_SESSIONS:
         n = accounts.revoke_sessions(ctx, actor, username, **kw)
         emit(as_json, {"username": username, "sessions_revoked": n}, f"ended {n} session(s) of {safe(username)}")
+    elif act is Action.EXPIRE and accounts.capabilities(ctx)[act.value] is None:
+        a = accounts.expire(ctx, actor, username, **kw)
+        emit(as_json, lambda: account_dict(a), f"password of {safe(a.username)} expired")
+    elif act is Action.DELETE and accounts.capabilities(ctx)[act.value] is None:
+        n = accounts.delete(ctx, actor, username, reason=reason)
+        emit(as_json, {"username": username, "deleted": True, "sessions_revoked": n},
+             f"deleted {safe(username)} (ended {n} session(s))")
     else:
         accounts.refuse(ctx, actor, act, username, **kw)
 

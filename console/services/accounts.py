@@ -46,7 +46,9 @@ from console.services.errors import (
 )
 from console.services.permissions import Action, denial, require
 from console.services.views import Count, OneTimeSecret, Page
+from console.services.passwords import expiry_from
 from console.stores import Account, Store, StoreError
+from console.stores.base import expiry_probe
 
 #: Counts stop here, as the native store's do ("10,000+").
 COUNT_CAP = 10_000
@@ -122,10 +124,14 @@ def unavailable(ctx: ServiceContext, actor: Actor, account: Account) -> dict[str
     the store's first (it cannot, for anyone), then the operator's role."""
     store = _store(ctx)
     out: dict[str, str] = {}
+    protected = store.refuses(account.username)
     for a in Action:
         if a is Action.VIEW:
             continue
         why = store.reason_unsupported(a.value)
+        if not why and protected:
+            out[a.value] = f"{store.name}: {protected}"
+            continue
         if why:
             out[a.value] = f"{store.name}: {why}"
             continue
@@ -225,21 +231,24 @@ def account_detail(ctx: ServiceContext, actor: Actor, username: str) -> AccountD
 def _change(ctx: ServiceContext, actor: Actor, name: str, act: Action, username: str, *,
             reason: str | None, identity_check: str | None, change: str,
             prepare: Callable[[Account], Any], apply: Callable[[Any], Any],
-            details: Callable[[Any, Any], dict], reason_required: bool = False) -> tuple[Account, Any, Any]:
+            details: Callable[[Any, Any], dict], reason_required: bool = False,
+            expect: Callable[[Any], str] | None = None) -> tuple[Account, Any, Any]:
     """The pending → outcome order for one change to a foreign store.
 
     ``prepare(account)`` runs before anything is written (hashing, a check of
     the account's state) and returns what ``apply`` needs; ``change``: the kind
     of probe the store settles a crash with (``credential``: ``prepared`` is a
     Credential; ``blocked``: ``prepared`` is the new state; ``sessions``);
-    ``details(prepared, result)``: the outcome's audit details, never a secret."""
+    ``details(prepared, result)``: the outcome's audit details, never a secret;
+    ``expect(prepared)``: the probe once applied, for any other kind of change
+    (``expiry``, ``deleted``)."""
     store = _store(ctx)
     with action(ctx, actor, name, target=username, reason=reason, identity_check=identity_check,
                 reason_required=reason_required) as tx:
         acc = _target(tx, store, act, username)
         prepared = prepare(acc)
-        probe = (prepared.probe if change == "credential" else ("blocked" if prepared else "active")
-                 if change == "blocked" else "none")
+        probe = (expect(prepared) if expect is not None else prepared.probe if change == "credential"
+                 else ("blocked" if prepared else "active") if change == "blocked" else "none")
         tx.outcome = "pending"
         tx.details = {"store": store.name, "change": change}
         tx.before_commit.append(lambda t: t.s.add(PendingChange(
@@ -248,6 +257,10 @@ def _change(ctx: ServiceContext, actor: Actor, name: str, act: Action, username:
     try:
         result = apply(prepared)
     except StoreError as exc:
+        if exc.in_doubt:  # sent, then cut off: no outcome yet, the event stays pending until the store can tell
+            raise StoreUnavailable(f"{exc.message}: whether the change took effect is unknown; it stays pending "
+                                   "(outcome unknown) and is settled against the store at the next start or "
+                                   "audit --verify") from None
         err = _unavailable(exc)
         _outcome(ctx, actor, name, username, pending_seq, "rejected" if exc.refused else "error",
                  {"store": store.name, "error": err.message}, reason, identity_check, err.code)
@@ -268,6 +281,9 @@ def _target(tx, store: Store, act: Action, username: str) -> Account:
     require(tx.operator(), act, None)
     _name(username)
     _require_supported(store, act)
+    why = store.refuses(username)
+    if why:
+        raise NotSupported(f"not supported by the {store.name} store: {why}", action=act.value)
     acc = _call(store.get, username)
     if acc is None:
         raise UserNotFound(f"no user named {username!r} in {store.where}")
@@ -293,34 +309,62 @@ def _outcome(ctx: ServiceContext, actor: Actor, name: str, target: str, seq: int
         pass  # the change is made (a generated password must still be shown); its event stays pending until settled
 
 
+def _expiry(ctx: ServiceContext, store: Store, expiry_days: int | None) -> dict:
+    """What a new password's expiry is on this store: ``expires_at`` for
+    write_credential where the store has expiry (``expiry_days``, else the
+    configured default; None: never), nothing where it has none (an expiry
+    asked for there is NOT_SUPPORTED)."""
+    if store.reason_unsupported(Action.EXPIRE.value):
+        if expiry_days is not None:
+            _require_supported(store, Action.EXPIRE)
+        return {}
+    if expiry_days is not None:
+        expiry_days = validation.expiry_days(expiry_days)
+    return {"expires_at": expiry_from(ctx, ctx.now(), expiry_days)}
+
+
+def _expiry_details(when: dict) -> dict:
+    if "expires_at" not in when:
+        return {}
+    return {"expires_at": when["expires_at"].isoformat() if when["expires_at"] else None}
+
+
 def reset_password(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | None = None,
-                   identity_check: str | None = None) -> StorePasswordResult:
+                   identity_check: str | None = None, expiry_days: int | None = None) -> StorePasswordResult:
     """A generated password, written in the store's own format; returned once,
-    after the store confirmed the change. Ends the account's sessions."""
+    after the store confirmed the change. Ends the account's sessions. Where
+    the store has expiry, the new password expires after ``expiry_days`` (else
+    the configured default; 0: never)."""
     store = _store(ctx)
     pol = ctx.policy
 
     drawn: list = []
+    when: dict = {}
 
     def prepare(acc: Account):
+        when.update(_expiry(ctx, store, expiry_days))
         drawn.append(generate(pol, username=acc.username, email=acc.email, display_name=acc.display_name))
         return _call(store.new_credential, acc.username, drawn[0].password)
 
     acc, cred, sessions = _change(
         ctx, actor, "password.reset", Action.RESET_PASSWORD, username, reason=reason, identity_check=identity_check,
-        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c),
-        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n, "entropy_bits": drawn[0].entropy_bits},
+        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c, **when),
+        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n, "entropy_bits": drawn[0].entropy_bits,
+                              **_expiry_details(when)},
     )
     # Only reached once the store confirmed the change.
     return StorePasswordResult(acc, OneTimeSecret(drawn[0].password), drawn[0].entropy_bits, sessions, cred.describe)
 
 
 def set_password(ctx: ServiceContext, actor: Actor, username: str, password: str, *, reason: str | None = None,
-                 identity_check: str | None = None) -> Account:
-    """A password the operator chose, under the policy, in the store's format."""
+                 identity_check: str | None = None, expiry_days: int | None = None) -> Account:
+    """A password the operator chose, under the policy, in the store's format
+    (with an expiry as ``reset_password``'s)."""
     store = _store(ctx)
+    when: dict = {}
 
     def prepare(acc: Account):
+        when.update(_expiry(ctx, store, expiry_days))
         if not ctx.settings.admin_may_set_password:
             raise PasswordChoiceDisabled(
                 "operators may not choose passwords here (admin_may_set_password is off): "
@@ -334,8 +378,8 @@ def set_password(ctx: ServiceContext, actor: Actor, username: str, password: str
 
     acc, _cred, _n = _change(
         ctx, actor, "password.set", Action.SET_PASSWORD, username, reason=reason, identity_check=identity_check,
-        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c),
-        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n},
+        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c, **when),
+        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n, **_expiry_details(when)},
     )
     return acc
 
@@ -380,6 +424,29 @@ def revoke_sessions(ctx: ServiceContext, actor: Actor, username: str, *, reason:
                           identity_check=identity_check, change="sessions", prepare=lambda acc: None,
                           apply=lambda _p: store.end_sessions(username),
                           details=lambda _p, n: {"sessions_revoked": n})
+    return n
+
+
+def expire(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | None = None,
+           identity_check: str | None = None) -> Account:
+    """Expire the password now (PostgreSQL: VALID UNTIL now): the store stops
+    accepting it at the next sign-in."""
+    store = _store(ctx)
+    acc, when, _r = _change(ctx, actor, "password.expire", Action.EXPIRE, username, reason=reason,
+                            identity_check=identity_check, change="expiry", prepare=lambda acc: ctx.now(),
+                            apply=lambda w: store.set_expiry(username, w), expect=expiry_probe,
+                            details=lambda w, _r: {"expired_at": w.isoformat()})
+    return acc
+
+
+def delete(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | None = None) -> int:
+    """Remove the account from its store (PostgreSQL: DROP ROLE, which the
+    server refuses, in its own words, while the role owns anything); returns
+    the sessions ended."""
+    store = _store(ctx)
+    _acc, _p, n = _change(ctx, actor, "user.delete", Action.DELETE, username, reason=reason, identity_check=None,
+                          change="deleted", prepare=lambda acc: None, apply=lambda _p: store.delete(username),
+                          expect=lambda _p: "deleted", details=lambda _p, n: {"sessions_revoked": n})
     return n
 
 

@@ -40,7 +40,8 @@ def initialize(ctx: ServiceContext, admin_username: str = "admin", *, email: str
 
 def refuse_foreign(ctx: ServiceContext) -> None:
     """FOREIGN_STORE when the native store's database is another system's
-    account store (a Django project's): say what was found and how to open it,
+    account store (a Django project's, a PostgreSQL server's maintenance
+    database and so its roles): say what was found and how to open it,
     rather than add userdesk's tables to it."""
     if ctx.store is not None:
         return
@@ -58,6 +59,13 @@ def refuse_foreign(ctx: ServiceContext) -> None:
         raise ForeignStore(
             "this database holds a Django project's users (auth_user, django_migrations): open it as a store with "
             "`userdesk --store django --db URL init --admin NAME` (userdesk adds nothing to a store's database)"
+        )
+    if ctx.engine.dialect.name == "postgresql" and ctx.engine.url.database == "postgres" and "users" not in tables:
+        raise ForeignStore(
+            "this is the PostgreSQL server's maintenance database (postgres), not a database of userdesk's: to "
+            "manage the server's login roles open it as a store with `userdesk --store postgres-roles --db URL init "
+            "--admin NAME`; to keep userdesk's own accounts on this server, create a database for them "
+            "(CREATE DATABASE userdesk) and give its URL"
         )
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 STORES = {
     "native": "userdesk's own tables (the desk database)",
     "django": "a Django project's users (auth_user, django_session)",
+    "postgres-roles": "a PostgreSQL server's login roles (pg_roles, ALTER ROLE, pg_terminate_backend)",
 }
 
 __all__ = ["Account", "AccountPage", "Credential", "STORES", "Store", "StoreError", "open_store"]
@@ -39,4 +40,8 @@ def open_store(settings: "Settings", clock: Callable[[], datetime] | None = None
             reset_timeout_seconds=settings.django_reset_timeout_seconds, time_zone=settings.django_time_zone,
             hasher=settings.django_hasher, clock=clock,
         )
+    if settings.store == "postgres-roles":
+        from console.stores.postgres_roles import PostgresRolesStore
+
+        return PostgresRolesStore(settings.database_url, clock=clock)
     raise StoreError(f"unknown store {settings.store!r}", refused=False)  # pragma: no cover - Settings validates

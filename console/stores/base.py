@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 #: The account actions a store may offer, by the names services use
 #: (console.services.permissions.Action values).
@@ -26,11 +26,14 @@ class StoreError(Exception):
     """The store's system refused or failed; ``message`` is the system's own
     words, free of any secret."""
 
-    def __init__(self, message: str, *, refused: bool = True) -> None:
+    def __init__(self, message: str, *, refused: bool = True, in_doubt: bool = False) -> None:
         super().__init__(message)
         self.message = message
         #: True: the system said no (nothing changed); False: it could not be reached.
         self.refused = refused
+        #: The connection was lost after the change was sent: the system may
+        #: have taken it. Only ``probe`` can tell, later.
+        self.in_doubt = in_doubt
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,9 @@ class Store(ABC):
     @abstractmethod
     def write_credential(self, username: str, credential: Credential) -> int:
         """Store the new credential (ending the account's sessions where the
-        store has them); returns the sessions ended."""
+        store has them); returns the sessions ended. A store that can
+        ``expire`` also takes ``expires_at=`` (a datetime, or None: never),
+        which services pass only to such a store."""
 
     @abstractmethod
     def set_blocked(self, username: str, blocked: bool) -> int:
@@ -133,6 +138,21 @@ class Store(ABC):
         (``credential`` or ``blocked``), to compare with a pending change's
         expected probe; None when the account is gone."""
 
+    def refuses(self, username: str) -> str | None:
+        """Why no change may be made to this account through this store at all
+        (e.g. the role the store's own connection signs in as), or None."""
+        return None
+
+    def set_expiry(self, username: str, when: datetime | None) -> None:
+        """The password stops being accepted at ``when`` (None: never);
+        ``probe(…, "expiry")`` reads it back."""
+        raise StoreError(self.unsupported.get("expire", "this store has no password expiry"))
+
+    def delete(self, username: str) -> int:
+        """Remove the account; returns the sessions ended. ``probe(…,
+        "deleted")`` says ``deleted`` once it is gone."""
+        raise StoreError(self.unsupported.get("delete", "this store deletes no accounts"))
+
     def reset_link(self, username: str) -> Link:
         """The system's own reset link for the account."""
         raise StoreError(self.unsupported.get("issue_ticket", "this store has no reset links"))
@@ -143,3 +163,11 @@ class Store(ABC):
 
     def close(self) -> None:  # pragma: no cover - default
         pass
+
+
+def expiry_probe(when: datetime | None) -> str:
+    """An expiry as ``probe(…, "expiry")`` reads it back: to the second, UTC;
+    ``never`` for none."""
+    if when is None or when.year >= 9999:
+        return "never"
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

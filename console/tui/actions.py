@@ -150,7 +150,12 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         lambda c, a, u, v: accounts.set_password(c, a, u.username, v["password"], **_why(v)),
         fields=("password",)),
     Action.FORCE_CHANGE: ACTIONS[Action.FORCE_CHANGE],
-    Action.EXPIRE: ACTIONS[Action.EXPIRE],
+    Action.EXPIRE: ActionSpec(
+        "Expire password", "stop accepting it now",
+        "Expires the password in the store now (PostgreSQL: VALID UNTIL now): the next sign-in with it is "
+        "refused until it is reset.",
+        lambda c, a, u, v: accounts.expire(c, a, u.username, **_why(v)),
+        said=lambda r, name: f"the password of {name} is expired"),
     Action.ISSUE_TICKET: ActionSpec(
         "Reset link", "the store's own reset link, shown once",
         "Makes the application's own password-reset link for the user and shows it once; the application "
@@ -176,5 +181,10 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         lambda c, a, u, v: accounts.unblock(c, a, u.username, **_why(v)),
         said=lambda r, name: f"{name} can sign in again"),
     Action.UNLOCK: ACTIONS[Action.UNLOCK],
-    Action.DELETE: ACTIONS[Action.DELETE],
+    Action.DELETE: ActionSpec(
+        "Delete account", "remove it from the store",
+        "Deletes the account in the store (PostgreSQL: DROP ROLE, refused while the role owns anything) and ends "
+        "its sessions. This cannot be undone: type the username to confirm.",
+        lambda c, a, u, v: accounts.delete(c, a, u.username, reason=v.get("reason") or None),
+        fields=("confirm_username",), destructive=True, said=lambda r, name: f"{name} is deleted"),
 }

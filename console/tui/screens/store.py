@@ -268,7 +268,14 @@ class StoreAccountScreen(Screen):
             self.app.notify(f"{STORE_ACTIONS[act].title}: unavailable — {why}", markup=False, severity="warning")
             return
         self.app.push_screen(ActionDialog(act, self.detail.account, spec=STORE_ACTIONS[act]),
-                             callback=lambda _: self.action_refresh())
+                             callback=self._after)
+
+    def _after(self, result) -> None:
+        """A deleted account has nothing left to show: back to the list."""
+        if result == "deleted":
+            self.dismiss()
+        else:
+            self.action_refresh()
 
     def action_back(self) -> None:
         self.dismiss()
