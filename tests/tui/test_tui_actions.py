@@ -138,8 +138,9 @@ async def test_the_clipboard_is_cleared_after_the_configured_delay(tui, make_ctx
         await tui.confirm(pilot)
         reveal = await tui.wait_screen(pilot, RevealScreen)
         shown = reveal.secret.reveal()
-        assert clip.local == [shown] and clip.osc52 == [shown]
-        assert "copied to this computer's clipboard" in tui.text(app, "#reveal-clipboard").lower()
+        # The copy, then (1 s later, maybe already on a loaded machine) the clear.
+        assert clip.local[:1] == [shown] and clip.osc52[:1] == [shown]
+        assert "clipboard" in tui.text(app, "#reveal-clipboard").lower()
         await tui.wait_for(pilot, lambda: clip.osc52 == [shown, ""], timeout=5, what="the clipboard cleared")
         assert clip.local == [shown, ""] and clip.local_holds == ""
         await tui.wait_for(pilot, lambda: "clipboard cleared" in tui.text(app, "#reveal-clipboard"))
