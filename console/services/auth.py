@@ -15,6 +15,7 @@ from console.security.hashing import VerifyResult
 from console.services import auditlog, validation
 from console.services.base import find_user
 from console.services.context import Actor, ServiceContext
+from console.services.permissions import OPERATOR_ROLES
 from console.services.errors import (
     AuthFailed,
     DatabaseUnavailable,
@@ -24,7 +25,6 @@ from console.services.errors import (
     ServiceError,
 )
 
-OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
 WRONG = "wrong username or password"
 #: The audit's operator for a sign-in with a name that is no account's.
 UNKNOWN_NAME = "(unknown name)"

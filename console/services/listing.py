@@ -14,6 +14,7 @@ from console.services import pagination, prepared, validation
 from console.services import search as search_index
 from console.services.base import get_user_row, reading, reading_prepared
 from console.services.context import Actor, ServiceContext
+from console.services.permissions import OPERATOR_ROLES
 from console.services.errors import InvalidInput
 from console.services.views import Count, Page, UserView
 
@@ -233,7 +234,6 @@ def count_users(
 
 
 #: The roles that sign in to the console (everyone else is an account it manages).
-OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
 
 
 def list_operators(ctx: ServiceContext, actor: Actor) -> list[UserView]:
