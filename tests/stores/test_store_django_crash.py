@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from sqlmodel import select
@@ -22,28 +18,13 @@ from console.models import AuditEvent, PendingChange
 from console.services import accounts, audit, users
 from console.services.context import Actor
 
+from killed import run_until_killed
+
 from test_store_django import make_django_user
 
 WORKER = Path(__file__).resolve().parent / "crash_worker_django.py"
 ROUNDS = 10
 SYSTEM = Actor.system("test")
-
-
-def run_until_killed(args: list[str], rng: random.Random) -> list[list[str]]:
-    proc = subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first = b""
-    try:
-        assert proc.stdout.readline().strip() == b"ready", proc.stderr.read().decode()[-2000:]
-        # The kill lands while work is going on, however slow the machine: after
-        # the first reset, at a random moment in the ones that follow.
-        first = proc.stdout.readline()
-        assert first.startswith(b"reset "), proc.stderr.read().decode()[-2000:]
-        time.sleep(rng.uniform(0.01, 0.3))
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    return [line.split() for line in (first + out).decode().splitlines(keepends=True) if line.endswith("\n")]
 
 
 def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_settings):
@@ -55,7 +36,8 @@ def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_sett
     rng = random.Random(20261201)
     printed_total = settled_total = 0
     for round_ in range(ROUNDS):
-        lines = run_until_killed([dj_settings.database_url, dj_settings.desk_url, str(rng.randrange(10**6))], rng)
+        lines = run_until_killed(WORKER, [dj_settings.database_url, dj_settings.desk_url,
+                                          str(rng.randrange(10**6))], rng)
         printed_total += len(lines)
         settled_total += len(accounts.settle_pending(dctx))
         with dctx.read_session() as s:

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from sqlmodel import select
@@ -21,6 +17,8 @@ from console.models import AuditEvent, PendingChange
 from console.services import accounts, audit, users
 from console.services.context import Actor
 
+from killed import run_until_killed
+
 from pgroles import make_pctx, pctx, pg_cluster, roles, store_admin  # noqa: F401  (fixtures)
 
 WORKER = Path(__file__).resolve().parent / "crash_worker_pgroles.py"
@@ -28,28 +26,13 @@ ROUNDS = 8
 SYSTEM = Actor.system("test")
 
 
-def run_until_killed(args: list[str], rng: random.Random) -> list[list[str]]:
-    proc = subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first = b""
-    try:
-        assert proc.stdout.readline().strip() == b"ready", proc.stderr.read().decode()[-2000:]
-        first = proc.stdout.readline()
-        assert first.startswith(b"reset "), proc.stderr.read().decode()[-2000:]
-        time.sleep(rng.uniform(0.01, 0.3))
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    return [line.split() for line in (first + out).decode().splitlines(keepends=True) if line.endswith("\n")]
-
-
 def test_killed_at_random_moments_the_desk_and_the_server_agree(roles, pctx):
     users.create_user(pctx, SYSTEM, "crash-admin", role="admin", must_change=False)
     names = [roles.make(f"crash{i}") for i in range(3)]
     rng = random.Random(20261206)
     for round_ in range(ROUNDS):
-        lines = run_until_killed([pctx.settings.database_url, pctx.settings.desk_url, str(rng.randrange(10**6)),
-                                  *names], rng)
+        lines = run_until_killed(WORKER, [pctx.settings.database_url, pctx.settings.desk_url,
+                                          str(rng.randrange(10**6)), *names], rng)
         accounts.settle_pending(pctx)
         with pctx.read_session() as s:
             assert s.exec(select(PendingChange)).all() == [], f"round {round_}: a change is still unknown"
