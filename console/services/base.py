@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func
@@ -290,3 +291,11 @@ def reading_prepared(ctx: ServiceContext, actor: Actor) -> Iterator[Connection]:
             yield conn
     except OperationalError as exc:
         raise DatabaseUnavailable.from_driver(exc) from None
+
+
+def expiry_from(ctx: ServiceContext, now: datetime, days: int | None) -> datetime | None:
+    """When a password set at *now* expires: after *days* (the operator's
+    choice), else the configured default (``Settings.default_expiry_days``);
+    None when that is 0 (never)."""
+    days = ctx.settings.default_expiry_days() if days is None else days
+    return now + timedelta(days=days) if days else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,7 +15,7 @@ from console.security.generator import generate
 from console.security.hashing import VerifyResult
 from console.services import validation
 from console.services.auth import sign_in
-from console.services.base import Tx, action, find_user, user_action
+from console.services.base import Tx, action, expiry_from, find_user, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, NoChange, PasswordChoiceDisabled, ServiceError, WeakPassword
 from console.services.permissions import Action
@@ -92,14 +92,6 @@ def check_new_password(ctx: ServiceContext, s: Session, u: User, password: str,
             hasher=pre if pre is not None else ctx.hasher))
     if failed:
         raise WeakPassword(failed)
-
-
-def expiry_from(ctx: ServiceContext, now: datetime, days: int | None) -> datetime | None:
-    """When a password set at *now* expires: after *days* (the operator's
-    choice), else the configured default (``Settings.default_expiry_days``);
-    None when that is 0 (never)."""
-    days = ctx.settings.default_expiry_days() if days is None else days
-    return now + timedelta(days=days) if days else None
 
 
 def apply_new_hash(tx: Tx, u: User, new_hash: str, *, expires_at: datetime | None, must_change: bool | None) -> None:

@@ -5,7 +5,6 @@ operators) is services/listing.py."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +14,7 @@ from console.models import LOCAL_SOURCE, AuditEvent, AuditHead, ResetTicket, Use
 from console.security.generator import generate
 from console.security.text import looks_alike
 from console.services import validation
-from console.services.base import action, find_user, user_action
+from console.services.base import action, expiry_from, find_user, user_action
 from console.services.context import Actor, ServiceContext
 from console.services.errors import InvalidInput, LastAdmin, NoChange, SelfAction, UserExists
 from console.services.listing import OPERATOR_ROLES
@@ -69,8 +68,7 @@ def create_user(
             u.password_hash = ctx.hasher.hash(generated.password)
             u.password_changed_at = tx.now
             u.must_change_password = must_change
-            days = ctx.settings.default_expiry_days()
-            u.password_expires_at = tx.now + timedelta(days=days) if days else None
+            u.password_expires_at = expiry_from(ctx, tx.now, None)
         tx.s.add(u)
         try:
             tx.s.flush()
