@@ -43,7 +43,7 @@ def reset_password(
     if st.foreign:
         also = tuple(a for a, given in ((Action.EXPIRE, expiry), (Action.FORCE_CHANGE, must_change)) if given is not None)
         return store.reset_password(username, reason=reason, identity_check=identity_check, as_json=as_json,
-                                    also=also, expiry=expiry)
+                                    also=also, expiry=expiry, must_change=must_change)
     r = passwords.reset_password(st.ctx(), st.actor(), username, reason=reason, identity_check=identity_check,
                                  expiry_days=expiry, must_change=must_change, expected_version=expected_version)
     emit(as_json,
@@ -93,7 +93,7 @@ def _set_chosen(username: str, *, new_stdin: bool, expiry: int | None, must_chan
     if st.foreign:
         also = tuple(a for a, given in ((Action.EXPIRE, expiry), (Action.FORCE_CHANGE, must_change)) if given is not None)
         return store.set_password(username, new_password, reason=reason, identity_check=identity_check,
-                                  as_json=as_json, tries=tries, also=also, expiry=expiry)
+                                  as_json=as_json, tries=tries, also=also, expiry=expiry, must_change=must_change)
     ctx, actor = st.ctx(), st.actor()
     for attempt in range(1, tries + 1):
         pw = new_password()

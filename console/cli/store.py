@@ -83,13 +83,24 @@ def _refuse_also(ctx, actor, username: str, also: tuple[Action, ...], expiry: in
     from console.services.permissions import Action
 
     for act in also:
-        if act is Action.EXPIRE and accounts.capabilities(ctx)[act.value] is None:
-            continue  # the store has expiry: the new password's is set with it
+        if act in (Action.EXPIRE, Action.FORCE_CHANGE) and accounts.capabilities(ctx)[act.value] is None:
+            continue  # the store can: the expiry is set with the password, the must-change flag after it
         accounts.refuse(ctx, actor, act, username, **kw)
 
 
+def _must_change_after(ctx, actor, username: str, must_change: bool | None, **kw) -> None:
+    """``--must-change`` on a store that has the flag: set once the password is
+    (a new password clears it where the store has it, so ``--no-must-change``
+    asks for nothing more)."""
+    from console.services import accounts
+
+    if must_change:
+        accounts.force_change(ctx, actor, username, **kw)
+
+
 def reset_password(username: str, *, reason: str | None, identity_check: str | None, as_json: bool,
-                   also: tuple[Action, ...] = (), expiry: int | None = None) -> None:
+                   also: tuple[Action, ...] = (), expiry: int | None = None,
+                   must_change: bool | None = None) -> None:
     """``also``: what the options asked for besides (an expiry, a must-change
     flag), refused first if the store cannot do it."""
     from console.services import accounts
@@ -100,6 +111,7 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
     _refuse_also(ctx, actor, username, also, expiry, reason=reason, identity_check=identity_check)
     r = accounts.reset_password(ctx, actor, username, reason=reason, identity_check=identity_check,
                                 expiry_days=expiry if Action.EXPIRE in also else None)
+    _must_change_after(ctx, actor, username, must_change, reason=reason, identity_check=identity_check)
     emit(as_json,
          lambda: {"username": r.account.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
                   "sessions_revoked": r.sessions_revoked, "written_as": r.written_as},
@@ -109,7 +121,8 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
 
 
 def set_password(username: str, password_of, *, reason: str | None, identity_check: str | None, as_json: bool,
-                 tries: int, also: tuple[Action, ...] = (), expiry: int | None = None) -> None:
+                 tries: int, also: tuple[Action, ...] = (), expiry: int | None = None,
+                 must_change: bool | None = None) -> None:
     from console.services import accounts
     from console.services.errors import ServiceError
     from console.services.permissions import Action
@@ -128,6 +141,7 @@ def set_password(username: str, password_of, *, reason: str | None, identity_che
                 raise
             for f in err.failures:
                 typer.echo(f"  ✗ {f.text}", err=True)
+    _must_change_after(ctx, actor, username, must_change, reason=reason, identity_check=identity_check)
     emit(as_json, lambda: account_dict(a), lambda: typer.echo(f"password set for {safe(a.username)}"))
 
 
@@ -151,6 +165,12 @@ def change(act: Action, username: str, *, reason: str | None, identity_check: st
     elif act is Action.EXPIRE and accounts.capabilities(ctx)[act.value] is None:
         a = accounts.expire(ctx, actor, username, **kw)
         emit(as_json, lambda: account_dict(a), f"password of {safe(a.username)} expired")
+    elif act is Action.FORCE_CHANGE and accounts.capabilities(ctx)[act.value] is None:
+        a = accounts.force_change(ctx, actor, username, **kw)
+        emit(as_json, lambda: account_dict(a), f"{safe(a.username)} must choose a new password at the next sign-in")
+    elif act is Action.UNLOCK and accounts.capabilities(ctx)[act.value] is None:
+        a = accounts.unlock(ctx, actor, username, **kw)
+        emit(as_json, lambda: account_dict(a), f"unlocked {safe(a.username)}")
     elif act is Action.DELETE and accounts.capabilities(ctx)[act.value] is None:
         n = accounts.delete(ctx, actor, username, reason=reason)
         emit(as_json, {"username": username, "deleted": True, "sessions_revoked": n},

@@ -439,6 +439,29 @@ def expire(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | No
     return acc
 
 
+def force_change(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | None = None,
+                 identity_check: str | None = None) -> Account:
+    """Require a new password at the next sign-in, as the store does it
+    (MySQL: PASSWORD EXPIRE; LDAP: pwdReset)."""
+    store = _store(ctx)
+    acc, _p, _r = _change(ctx, actor, "password.force_change", Action.FORCE_CHANGE, username, reason=reason,
+                          identity_check=identity_check, change="must_change", prepare=lambda acc: None,
+                          apply=lambda _p: store.require_change(username), expect=lambda _p: "required",
+                          details=lambda _p, _r: {})
+    return acc
+
+
+def unlock(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | None = None,
+           identity_check: str | None = None) -> Account:
+    """Clear the lockout failed sign-ins set in the store (LDAP's ppolicy)."""
+    store = _store(ctx)
+    acc, _p, _r = _change(ctx, actor, "user.unlock", Action.UNLOCK, username, reason=reason,
+                          identity_check=identity_check, change="locked", prepare=lambda acc: None,
+                          apply=lambda _p: store.unlock(username), expect=lambda _p: "unlocked",
+                          details=lambda _p, _r: {})
+    return acc
+
+
 def delete(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | None = None) -> int:
     """Remove the account from its store (PostgreSQL: DROP ROLE, which the
     server refuses, in its own words, while the role owns anything); returns

@@ -135,8 +135,10 @@ class Store(ABC):
     @abstractmethod
     def probe(self, username: str, change: str) -> str | None:
         """What the store shows now for a change of kind ``change``
-        (``credential`` or ``blocked``), to compare with a pending change's
-        expected probe; None when the account is gone."""
+        (``credential``, ``blocked``, ``expiry``, ``deleted``, ``must_change``,
+        ``locked``; ``sessions`` cannot be told), to compare with a pending
+        change's expected probe; None when the account is gone or the store
+        cannot tell."""
 
     def refuses(self, username: str) -> str | None:
         """Why no change may be made to this account through this store at all
@@ -147,6 +149,17 @@ class Store(ABC):
         """The password stops being accepted at ``when`` (None: never);
         ``probe(…, "expiry")`` reads it back."""
         raise StoreError(self.unsupported.get("expire", "this store has no password expiry"))
+
+    def require_change(self, username: str) -> None:
+        """The account must choose a new password at its next sign-in
+        (MySQL: PASSWORD EXPIRE; LDAP: pwdReset). ``probe(…, "must_change")``
+        says ``required`` once it is."""
+        raise StoreError(self.unsupported.get("force_change", "this store has no must-change flag"))
+
+    def unlock(self, username: str) -> None:
+        """Clear a lockout that failed sign-ins set (LDAP: pwdAccountLockedTime
+        and pwdFailureTime). ``probe(…, "locked")`` says ``unlocked`` once it is."""
+        raise StoreError(self.unsupported.get("unlock", "this store has no lockout"))
 
     def delete(self, username: str) -> int:
         """Remove the account; returns the sessions ended. ``probe(…,

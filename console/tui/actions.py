@@ -149,7 +149,12 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         "Sets a password you type, in the store's own format. Ends the user's sessions.",
         lambda c, a, u, v: accounts.set_password(c, a, u.username, v["password"], **_why(v)),
         fields=("password",)),
-    Action.FORCE_CHANGE: ACTIONS[Action.FORCE_CHANGE],
+    Action.FORCE_CHANGE: ActionSpec(
+        "Force change", "require a new password at next sign-in",
+        "The store makes the user choose a new password at the next sign-in (MySQL: PASSWORD EXPIRE; LDAP: "
+        "pwdReset).",
+        lambda c, a, u, v: accounts.force_change(c, a, u.username, **_why(v)),
+        said=lambda r, name: f"{name} must choose a new password at the next sign-in"),
     Action.EXPIRE: ActionSpec(
         "Expire password", "stop accepting it now",
         "Expires the password in the store now (PostgreSQL: VALID UNTIL now): the next sign-in with it is "
@@ -180,7 +185,11 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         "Reactivates the account; the user can sign in with their current password.",
         lambda c, a, u, v: accounts.unblock(c, a, u.username, **_why(v)),
         said=lambda r, name: f"{name} can sign in again"),
-    Action.UNLOCK: ACTIONS[Action.UNLOCK],
+    Action.UNLOCK: ActionSpec(
+        "Unlock", "clear the lockout after failed sign-ins",
+        "Clears the store's lockout after failed sign-ins (LDAP: pwdAccountLockedTime and pwdFailureTime).",
+        lambda c, a, u, v: accounts.unlock(c, a, u.username, **_why(v)),
+        said=lambda r, name: f"{name} is unlocked; failed sign-ins cleared"),
     Action.DELETE: ActionSpec(
         "Delete account", "remove it from the store",
         "Deletes the account in the store (PostgreSQL: DROP ROLE, refused while the role owns anything) and ends "
