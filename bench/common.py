@@ -52,6 +52,7 @@ def database(users: int = MILLION, name: str | None = None) -> Path:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         ctx.engine.dispose()
         tmp.rename(path)
+        Path(f"{tmp}.auditkey").rename(f"{path}.auditkey")  # the audit key beside the database it signs
         print(f"# built {path.name} ({users:,} users) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     engine = db.make_engine(f"sqlite:///{path}")
     try:  # a cached database from an older userdesk: migrate it (a no-op when current)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, func
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, func, text
 from sqlalchemy.types import TypeDecorator
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
@@ -58,7 +58,7 @@ class User(Table, table=True):
     username: str = Field(max_length=64)
     email: str | None = Field(default=None, max_length=254)
     display_name: str = Field(default="", max_length=128)
-    role: str = Field(default="member", max_length=16, index=True)
+    role: str = Field(default="member", max_length=16)
     #: ``local``, or the name of the external identity provider that owns the password.
     source: str = Field(default=LOCAL_SOURCE, max_length=32)
     password_hash: str | None = Field(default=None, max_length=512, repr=False)
@@ -88,6 +88,45 @@ class User(Table, table=True):
 Index("ux_users_username_lower", func.lower(User.username), unique=True)
 Index("ix_users_email_lower", func.lower(User.email))
 Index("ix_users_display_name_lower", func.lower(User.display_name))
+# The list's indexes (docs/architecture.md, "No slow corner"): every view, filter
+# and order of the user list reads a page and a capped count from one of these,
+# never by scanning the table. Each carries the state columns the filters test,
+# so that a row is accepted or skipped from the index alone.
+STATE_COLUMNS = ("role", "blocked", "must_change_password", "source", "locked_until", "password_expires_at")
+#: Partial indexes' conditions, as the list's filters write them (services/listing.py).
+LIST_INDEX_WHERE = {
+    "ix_users_blocked_name": ("blocked = 1", "blocked"),
+    "ix_users_must_change_name": ("must_change_password = 1", "must_change_password"),
+    "ix_users_external_name": ("source <> 'local'", "source <> 'local'"),
+    "ix_users_never_name": ("last_login_at IS NULL", "last_login_at IS NULL"),
+    "ix_users_locked_until": ("locked_until IS NOT NULL", "locked_until IS NOT NULL"),
+    "ix_users_password_expires_at": ("password_expires_at IS NOT NULL", "password_expires_at IS NOT NULL"),
+}
+
+
+def _list_index(name: str, *lead) -> Index:
+    names = {getattr(c, "key", None) for c in lead}
+    cover = [getattr(User, c) for c in STATE_COLUMNS if c not in names]
+    where = LIST_INDEX_WHERE.get(name)
+    kw = {"sqlite_where": text(where[0]), "postgresql_where": text(where[1])} if where else {}
+    return Index(name, *lead, *cover, **kw)
+
+
+_NAME = (func.lower(User.username), User.id)
+#: Username order, every row: the views that match most accounts.
+_list_index("ix_users_name_state", *_NAME)
+#: One role, by username (and the operators' list).
+_list_index("ix_users_role_name", User.role, *_NAME)
+#: The rare states, by username: blocked, must change, external, never signed in.
+_list_index("ix_users_blocked_name", *_NAME)
+_list_index("ix_users_must_change_name", *_NAME)
+_list_index("ix_users_external_name", *_NAME)
+_list_index("ix_users_never_name", *_NAME)
+#: The states that come and go with time, as ranges of their timestamps: the
+#: accounts locked at a moment are ``locked_until > now``, the expired ones
+#: ``password_expires_at <= now`` (so a lockout that passes stops showing).
+_list_index("ix_users_locked_until", User.locked_until, User.id)
+_list_index("ix_users_password_expires_at", User.password_expires_at, User.id)
 # The search indexes of each backend (SQLite's FTS5 table, PostgreSQL's pg_trgm
 # GIN indexes) are made by the migrations, not described here: console/schema.py.
 

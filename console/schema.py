@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision this console was built for (the newest migration).
-HEAD = "0006"
+HEAD = "0007"
 #: The first migration: what a database made before migrations holds.
 BASELINE = "0001"
 

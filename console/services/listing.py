@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Integer, String, case, func
+from sqlalchemy import Integer, String, case, func, literal_column
 from sqlmodel import select
 
 from console.models import LOCAL_SOURCE, User, UTCDateTime
@@ -29,6 +29,8 @@ class UserFilter:
     external: bool | None = None
     #: Not signed in for this many days (or never).
     inactive_days: int | None = None
+    #: Never signed in (True) or signed in at least once (False).
+    never_signed_in: bool | None = None
 
     def describe(self) -> dict:
         """The filter's set fields, for audit events and previews."""
@@ -88,11 +90,18 @@ def filter_conditions(f: UserFilter, values: dict | None = None) -> list:
     if f.must_change is not None:
         conds.append(User.must_change_password == f.must_change)
     if f.external is not None:
-        conds.append((User.source != LOCAL_SOURCE) if f.external else (User.source == LOCAL_SOURCE))
+        local = literal_column(_LOCAL)  # a literal, as the partial index ix_users_external_name writes it
+        conds.append((User.source != local) if f.external else (User.source == local))
     if f.inactive_days is not None:
         since = param("since", UTCDateTime)
         conds.append(User.last_login_at.is_(None) | (User.last_login_at < since))
+    if f.never_signed_in is not None:
+        conds.append(User.last_login_at.is_(None) if f.never_signed_in else User.last_login_at.is_not(None))
     return conds
+
+
+assert LOCAL_SOURCE.isalnum()
+_LOCAL = f"'{LOCAL_SOURCE}'"
 
 
 def _filtered(stmt, f: UserFilter, values: dict | None):
@@ -106,10 +115,67 @@ def _shape_of(f: UserFilter) -> UserFilter:
     return replace(f, role="" if f.role is not None else None, inactive_days=0 if f.inactive_days is not None else None)
 
 
-def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter):
+#: SQLite: a state that comes and goes with time (locked, expired) matching
+#: fewer accounts than this is read from its timestamp's range and sorted;
+#: more, and a page is read in username order (where a page's rows are
+#: found within about N / SMALL × page rows). See docs/architecture.md.
+SMALL = 2000
+
+#: The time states: (the filter's field, the range index, its condition).
+_TIMED = (("locked", "ix_users_locked_until"), ("expired", "ix_users_password_expires_at"))
+#: The rare states' username-ordered indexes, the smaller first (a role but member: by role).
+_RARE = (("blocked", "ix_users_blocked_name"), ("must_change", "ix_users_must_change_name"),
+         ("never_signed_in", "ix_users_never_name"), ("external", "ix_users_external_name"))
+
+
+def _timed_condition(which: str, param):
+    now = param("now", UTCDateTime)
+    if which == "locked":
+        return (User.locked_until.is_not(None)) & (User.locked_until > now)
+    return (User.password_expires_at.is_not(None)) & (User.password_expires_at <= now)
+
+
+def _few(conn, which: str, now) -> bool:
+    """SQLite: do fewer than SMALL accounts have the time state ``which`` now?
+    (At most SMALL index entries of its range, read from the index alone.)"""
+    def build():
+        param = prepared.binder(None)
+        inner = select(literal_column("1")).select_from(User).where(_timed_condition(which, param))
+        return select(func.count()).select_from(inner.limit(literal_column(str(SMALL))).subquery())
+
+    ix = dict(_TIMED)[which]
+    query = prepared.prepare(conn.dialect, ("users.few", which), build, indexed_by=ix)
+    return prepared.fetch(conn, query, {"now": now}, one=True)[0] < SMALL
+
+
+def _driver(conn, f: UserFilter, values: dict, *, counting: bool = False) -> str | None:
+    """SQLite: the index a page (or a count) of ``f`` is read through, chosen
+    here rather than by the planner, which sees neither the bound time nor how
+    many accounts each state has (docs/architecture.md). Other backends: None
+    (PostgreSQL plans from its statistics and the values)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    timed = [which for which, _ in _TIMED if getattr(f, which) is True]
+    for which in timed:
+        if _few(conn, which, values["now"]):
+            return dict(_TIMED)[which]
+    if f.role is not None and values.get("role") != "member":
+        return "ix_users_role_name"
+    for which, ix in _RARE:
+        if getattr(f, which) is True:
+            return ix
+    if f.role is not None:
+        return "ix_users_role_name"
+    if counting and timed:  # many: count from the range, up to the cap
+        return dict(_TIMED)[timed[0]]
+    return "ix_users_name_state"
+
+
+def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, n: int):
     """A list page's statement, from its shape only (prepared.py): bind
-    parameters ``now``, ``role``, ``since``, the search terms, ``k0``… (the
-    cursor) and ``limit``."""
+    parameters ``now``, ``role``, ``since``, the search terms and ``k0``… (the
+    cursor); ``n`` rows, a literal (SQLite plans a bound LIMIT as if it were
+    unbounded, and may then scan the table rather than use an index)."""
     param = prepared.binder(None)
     stmt = _filtered(select(*UserView.columns()).select_from(User), shape, None)
     if kind is not None:
@@ -125,7 +191,58 @@ def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter):
     elif mode == "before":
         stmt = stmt.where(pagination.before(cols, keys))
     backwards = mode in ("before", "end")
-    return stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(param("limit", Integer))
+    return stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(literal_column(str(n)))
+
+
+def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, values: dict, n: int) -> list:
+    driver = _driver(conn, f, values) if kind is None else None
+    shape = ("users.page", order, mode, kind, _shape_of(f), n)
+    query = prepared.prepare(conn.dialect, shape, lambda: _page_statement(order, mode, kind, _shape_of(f), n),
+                             indexed_by=driver)
+    return prepared.fetch(conn, query, values)
+
+
+#: The ``attention`` order's ranks as filters (views.UserView.attention_rank):
+#: each rank is read as a username-ordered filter of its own, so that each is
+#: answered by an index (a CASE over the timestamps is not).
+RANKS = (
+    UserFilter(locked=True),
+    UserFilter(expired=True, locked=False),
+    UserFilter(blocked=True, expired=False, locked=False),
+    UserFilter(never_signed_in=True, blocked=False, expired=False, locked=False),
+    UserFilter(never_signed_in=False, blocked=False, expired=False, locked=False),
+)
+
+
+def _with_rank(f: UserFilter, rank: int) -> UserFilter | None:
+    """``f`` and rank ``rank``'s conditions, or None where they contradict."""
+    extra = RANKS[rank].describe()
+    for k, v in extra.items():
+        if getattr(f, k) is not None and getattr(f, k) != v:
+            return None
+    return replace(f, **extra)
+
+
+def _read_attention(conn, mode: str, f: UserFilter, values: dict, n: int) -> list:
+    """Up to ``n`` rows in the attention order (rank, username), rank by rank
+    from the cursor's (``k0``), each rank a username-ordered read."""
+    backwards = mode in ("before", "end")
+    ranks = range(len(RANKS) - 1, -1, -1) if backwards else range(len(RANKS))
+    if mode in ("after", "before"):
+        at = values["k0"]
+        ranks = [r for r in ranks if (r <= at if backwards else r >= at)]
+    rows: list = []
+    for r in ranks:
+        fr = _with_rank(f, r)
+        if fr is None:
+            continue
+        within = mode if mode in ("after", "before") and r == values["k0"] else ("end" if backwards else "first")
+        vals = {**values, "k0": values.get("k1"), "k1": values.get("k2")} if within in ("after", "before") else values
+        rows += _read_page(conn, "username", within, None, fr, filter_values(fr, values["now"]) | vals,
+                           n - len(rows))
+        if len(rows) >= n:
+            break
+    return rows
 
 
 def list_users(
@@ -143,8 +260,8 @@ def list_users(
     """One keyset page of users (never an offset).
 
     ``search`` is a case-insensitive substring of username, email or display name
-    (under three characters on SQLite: a prefix; see services/search.py); its
-    results come in account-creation order.
+    (under three characters: a prefix of one of them; see services/search.py);
+    its results come in account-creation order.
     ``order``: ``username`` (case-insensitive), or ``attention``: locked, expired,
     blocked and never-signed-in accounts first, each group by username.
     ``cursor`` continues after a page (its ``next_cursor``); ``before`` gives the
@@ -168,11 +285,11 @@ def list_users(
     if cursor or before:
         types = ((int,) if order == "attention" else ()) + ((int,) if kind else (str, int))
         values.update((f"k{i}", v) for i, v in enumerate(pagination.decode(cursor or before, types)))
-    values["limit"] = limit + 1
-    shape = ("users.page", order, mode, kind, _shape_of(f))
     with reading_prepared(ctx, actor) as conn:
-        query = prepared.prepare(conn.dialect, shape, lambda: _page_statement(order, mode, kind, _shape_of(f)))
-        rows = prepared.fetch(conn, query, values)
+        if order == "attention" and kind is None:
+            rows = _read_attention(conn, mode, f, values, limit + 1)
+        else:
+            rows = _read_page(conn, order, mode, kind, f, values, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     backwards = mode in ("before", "end")
@@ -201,6 +318,13 @@ COUNT_CAP = 10_000
 TOTAL_TTL = 60.0
 
 
+def _count_statement(kind: str | None, shape: UserFilter):
+    stmt = _filtered(select(literal_column("1")).select_from(User), shape, None)
+    if kind is not None:
+        stmt, _ = search_index.apply(stmt, kind)
+    return select(func.count()).select_from(stmt.limit(literal_column(str(COUNT_CAP + 1))).subquery())
+
+
 def count_users(
     ctx: ServiceContext, actor: Actor, *, search: str | None = None, filter: UserFilter | None = None
 ) -> Count:
@@ -211,25 +335,32 @@ def count_users(
     f = filter or UserFilter()
     now = ctx.now()
     searching = bool(search and search.strip())
-    with reading(ctx, actor) as s:
-        if not searching and f == UserFilter():
+    if not searching and f == UserFilter():
+        with reading(ctx, actor) as s:
             cached = ctx.cache_get("users.total", TOTAL_TTL)
             if cached is None:
                 cached = s.exec(select(func.count()).select_from(User)).one()
                 ctx.cache_put("users.total", cached)
                 return Count(cached)
             return Count(cached, exact=False)
-        if searching:
-            validation.reason(search, field="search", limit=200)
-        dialect = ctx.engine.dialect.name
-        if searching and f == UserFilter() and search_index.uses_fts(dialect, search.strip()):
-            stmt = search_index.matches(search.strip())  # the index alone, no table lookups
+    if searching:
+        validation.reason(search, field="search", limit=200)
+    dialect = ctx.engine.dialect.name
+    values = filter_values(f, now)
+    kind = None
+    if searching:
+        q = search.strip()
+        kind = search_index.kind_of(dialect, q)
+        values.update(search_index.terms(kind, q))
+    with reading_prepared(ctx, actor) as conn:
+        if kind == "fts" and f == UserFilter():  # the index alone, no table lookups
+            query = prepared.prepare(conn.dialect, ("users.count.fts",), lambda: select(func.count()).select_from(
+                search_index.matches().limit(literal_column(str(COUNT_CAP + 1))).subquery()))
         else:
-            stmt = _filtered(select(User.id), f, filter_values(f, now))
-            if searching:
-                kind = search_index.kind_of(dialect, search.strip())
-                stmt, _ = search_index.apply(stmt, kind, search_index.terms(kind, search.strip()))
-        n = s.exec(select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())).one()
+            driver = _driver(conn, f, values, counting=True) if kind is None else None
+            query = prepared.prepare(conn.dialect, ("users.count", kind, _shape_of(f)),
+                                     lambda: _count_statement(kind, _shape_of(f)), indexed_by=driver)
+        n = prepared.fetch(conn, query, values, one=True)[0]
     return Count(COUNT_CAP, at_least=True) if n > COUNT_CAP else Count(n)
 
 

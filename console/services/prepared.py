@@ -20,6 +20,7 @@ Internal to the service layer (console/services/__init__.py lists the public API
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Mapping
 from threading import Lock
 from weakref import WeakKeyDictionary
@@ -29,6 +30,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
+_FROM_USERS = re.compile(r"\bFROM users\b(?!_)")
 #: Shapes are few (order × direction × search kind × which filters); the bound
 #: only guards against a caller putting a runtime value into a shape by mistake.
 MAX_SHAPES = 1024
@@ -39,9 +41,13 @@ class Prepared:
 
     __slots__ = ("sql", "names", "named", "fixed", "processors")
 
-    def __init__(self, stmt: Any, dialect: Dialect) -> None:
+    def __init__(self, stmt: Any, dialect: Dialect, indexed_by: str | None = None) -> None:
         compiled = stmt.compile(dialect=dialect)
         self.sql: str = compiled.string
+        if indexed_by is not None:  # SQLite: the index this read must use (SQLAlchemy has no hint for it)
+            self.sql, n = _FROM_USERS.subn(f"FROM users INDEXED BY {indexed_by}", self.sql, count=1)
+            if not n or dialect.name != "sqlite":
+                raise ValueError("INDEXED BY: a SQLite read from users only")
         if "POSTCOMPILE" in self.sql:
             raise ValueError("a prepared statement cannot have expanding or literal-execute parameters")
         self.named = not compiled.positional
@@ -88,13 +94,15 @@ _cache: WeakKeyDictionary[Dialect, dict[Hashable, Prepared]] = WeakKeyDictionary
 _lock = Lock()
 
 
-def prepare(dialect: Dialect, shape: Hashable, build: Callable[[], Any]) -> Prepared:
-    """The statement ``build()`` makes for ``shape``, compiled once per engine."""
+def prepare(dialect: Dialect, shape: Hashable, build: Callable[[], Any], *, indexed_by: str | None = None) -> Prepared:
+    """The statement ``build()`` makes for ``shape``, compiled once per engine
+    (``indexed_by``, SQLite: read ``users`` through that index; part of the shape)."""
+    shape = (shape, indexed_by)
     shapes = _cache.get(dialect)
     hit = shapes.get(shape) if shapes is not None else None
     if hit is not None:
         return hit
-    prepared = Prepared(build(), dialect)
+    prepared = Prepared(build(), dialect, indexed_by)
     with _lock:
         shapes = _cache.setdefault(dialect, {})
         if len(shapes) >= MAX_SHAPES:

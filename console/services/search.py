@@ -67,9 +67,10 @@ def terms(kind: str, q: str) -> dict[str, str]:
     return {"search_like": f"%{_escape_like(q)}%"}
 
 
-def matches(q: str):
-    """SQLite, 3+ characters: the ids of matching accounts, from the index alone."""
-    phrase = prepared.binder(terms("fts", q))("search_phrase", String)
+def matches(q: str | None = None):
+    """SQLite, 3+ characters: the ids of matching accounts, from the index alone
+    (``q`` None: the phrase left a bind parameter, ``search_phrase``)."""
+    phrase = prepared.binder(None if q is None else terms("fts", q))("search_phrase", String)
     return select(FTS.c.rowid).where(FTS.c.users_fts.op("MATCH")(phrase))
 
 

@@ -92,31 +92,32 @@ def test_the_page_statement_compiles_for_postgresql_with_named_converted_values(
     ``timestamp without time zone`` columns: the same bind processors as the ORM."""
     dialect = psycopg.dialect()
     f = UserFilter(role="admin", locked=True, inactive_days=30)
-    query = prepared.Prepared(_page_statement("attention", "after", "like", _shape_of(f)), dialect)
+    query = prepared.Prepared(_page_statement("attention", "after", "like", _shape_of(f), 51), dialect)
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
     params = query.parameters({"now": now, "role": "admin", "since": now - timedelta(days=30),
-                               "search_like": "%x%", "k0": 0, "k1": 7, "limit": 51})
+                               "search_like": "%x%", "k0": 0, "k1": 7})
     assert isinstance(params, dict) and "OFFSET" not in query.sql
-    assert params["now"] == datetime(2026, 1, 2, 1, 4, 5) and params["role"] == "admin" and params["limit"] == 51
+    assert params["now"] == datetime(2026, 1, 2, 1, 4, 5) and params["role"] == "admin"
+    assert query.sql.rstrip().endswith("LIMIT 51")  # a literal: SQLite plans a bound LIMIT as unbounded
     assert "%(now)s" in query.sql and "%(search_like)s" in query.sql
 
 
 def test_a_driver_error_names_no_bound_value(ctx):
     """The wrapped error quotes the statement, never its values."""
-    query = prepared.Prepared(_page_statement("username", "after", None, _shape_of(UserFilter())), ctx.engine.dialect)
+    query = prepared.Prepared(_page_statement("username", "after", None, _shape_of(UserFilter()), 5), ctx.engine.dialect)
     with ctx.engine.connect() as conn:
         conn.exec_driver_sql("DROP TABLE users CASCADE" if ctx.engine.dialect.name == "postgresql"
                              else "DROP TABLE users")
         conn.commit()
         with pytest.raises(DBAPIError) as ei:
-            prepared.fetch(conn, query, {"k0": "secret-key-value", "k1": 7, "limit": 5})
+            prepared.fetch(conn, query, {"k0": "secret-key-value", "k1": 7})
     assert "secret-key-value" not in str(ei.value) and "parameters hidden" in str(ei.value)
 
 
 def test_compiled_statements_are_kept_per_engine(ctx, make_ctx):
     other = make_ctx()
     shape = ("test.shape",)
-    a = prepared.prepare(ctx.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter()))
+    a = prepared.prepare(ctx.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter(), 5))
     assert prepared.prepare(ctx.engine.dialect, shape, lambda: 1 / 0) is a  # built once
-    b = prepared.prepare(other.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter()))
+    b = prepared.prepare(other.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter(), 5))
     assert b is not a
