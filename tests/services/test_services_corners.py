@@ -1,0 +1,211 @@
+"""No slow corner (issue 14): every view, filter and order of the user list
+returns what a plain reading of the accounts says, whichever index the service
+reads it through; states that pass with time show as they are at the clock's
+time; and the worst cases read through an index, never by scanning the table
+(the query plans, not timings)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from console.services import listing, prepared, users
+from console.services.listing import UserFilter as F
+
+ROLES = ("member", "member", "member", "admin", "viewer", "helpdesk")
+
+
+@pytest.fixture
+def crowd(ctx, make_user, clock):
+    """40 accounts in every mix of states: locked (some until a minute from
+    now, some until an hour), lockouts that have passed, expired, blocked,
+    must change, external, never signed in."""
+    rng = random.Random(14)
+    now = clock.now
+    for i in range(40):
+        role = ROLES[i % len(ROLES)]
+        make_user(f"{'ABCDEFGH'[i % 8]}user{i:02d}", role=role, source="okta" if i % 7 == 3 else "local",
+                  must_change=i % 5 == 2)
+
+    def stamp(dt):
+        return dt.replace(tzinfo=None)
+
+    with ctx.engine.begin() as conn:
+        for i, (uid,) in enumerate(conn.execute(text("SELECT id FROM users WHERE username LIKE '%user%' ORDER BY id"))):
+            sets = {"last_login_at": None if i % 4 == 1 else stamp(now - timedelta(days=rng.randint(1, 90))),
+                    "locked_until": rng.choice([None, None, stamp(now + timedelta(minutes=1)),
+                                                stamp(now + timedelta(hours=1)), stamp(now - timedelta(hours=1))]),
+                    "password_expires_at": rng.choice([None, stamp(now - timedelta(days=1)),
+                                                       stamp(now + timedelta(minutes=2)),
+                                                       stamp(now + timedelta(days=30))]),
+                    "blocked": i % 6 == 4}
+            conn.execute(text("UPDATE users SET last_login_at = :last_login_at, locked_until = :locked_until, "
+                              "password_expires_at = :password_expires_at, blocked = :blocked WHERE id = :id"),
+                         {**sets, "id": uid})
+    return now
+
+
+def everyone(ctx, actor):
+    return walk(ctx, actor, limit=500)
+
+
+def walk(ctx, actor, *, limit=3, **kw):
+    out, cursor = [], None
+    while True:
+        page = listing.list_users(ctx, actor, cursor=cursor, limit=limit, **kw)
+        out += page.items
+        if not page.next_cursor:
+            return out
+        cursor = page.next_cursor
+
+
+def walk_back(ctx, actor, *, limit=3, **kw):
+    page = listing.list_users(ctx, actor, from_end=True, limit=limit, **kw)
+    out = list(page.items)
+    while page.prev_cursor:
+        page = listing.list_users(ctx, actor, before=page.prev_cursor, limit=limit, **kw)
+        out = page.items + out
+    return out
+
+
+def matches(u, f: F) -> bool:
+    """A filter, read plainly from one account's view (views.UserView)."""
+    return ((f.role is None or u.role == f.role) and (f.blocked is None or u.blocked == f.blocked)
+            and (f.locked is None or u.locked == f.locked) and (f.expired is None or u.expired == f.expired)
+            and (f.must_change is None or u.must_change_password == f.must_change)
+            and (f.external is None or u.external == f.external)
+            and (f.never_signed_in is None or (u.last_login_at is None) == f.never_signed_in))
+
+
+def expected(ctx, actor, f: F, order: str) -> list[str]:
+    rows = [u for u in everyone(ctx, actor) if matches(u, f)]
+    key = (lambda u: (u.username.lower(), u.id)) if order == "username" else (
+        lambda u: (u.attention_rank, u.username.lower(), u.id))
+    return [u.username for u in sorted(rows, key=key)]
+
+
+FILTERS = [
+    F(), F(locked=True), F(locked=False), F(expired=True), F(expired=False), F(blocked=True), F(blocked=False),
+    F(must_change=True), F(must_change=False), F(external=True), F(external=False), F(role="admin"),
+    F(role="member"), F(role="viewer"), F(never_signed_in=True), F(never_signed_in=False),
+    F(locked=True, role="admin"), F(locked=True, blocked=True), F(expired=True, external=True),
+    F(blocked=True, must_change=True), F(role="viewer", expired=True, must_change=False),
+    F(role="member", external=False, blocked=False, locked=False, expired=False, must_change=False),
+    F(expired=True, locked=False, external=False), F(locked=False, expired=False),
+]
+
+
+@pytest.mark.parametrize("small", [listing.SMALL, 0], ids=["few-timed-read-by-range", "many-read-by-name"])
+def test_every_filter_and_order_pages_what_the_accounts_say(ctx, admin, crowd, small, monkeypatch):
+    """Forward and backward, across the attention order's ranks, through
+    either index a time state can be read by."""
+    monkeypatch.setattr(listing, "SMALL", small)
+    for f in FILTERS:
+        for order in ("username", "attention"):
+            want = [n for n in expected(ctx, admin, f, order)]
+            assert [u.username for u in walk(ctx, admin, filter=f, order=order)] == want, (f, order)
+            assert [u.username for u in walk_back(ctx, admin, filter=f, order=order)] == want, (f, order)
+            count = listing.count_users(ctx, admin, filter=f)
+            assert count.value == len(want) or f == F(), f
+
+
+def test_searches_with_filters_agree_with_the_accounts(ctx, admin, crowd):
+    for q in ("a", "bu", "user1", "ser0"):
+        for f in (F(), F(locked=True), F(blocked=True), F(expired=True, external=False)):
+            got = {u.username for u in walk(ctx, admin, search=q, filter=f)}
+            plain = {u.username for u in everyone(ctx, admin) if matches(u, f) and (
+                len(q) < 3 and any((v or "").lower().startswith(q) for v in (u.username, u.email, u.display_name))
+                or len(q) >= 3 and any(q in (v or "").lower() for v in (u.username, u.email, u.display_name)))}
+            assert got == plain, (q, f)
+            assert listing.count_users(ctx, admin, search=q, filter=f).value == len(plain)
+
+
+def test_a_lockout_that_passes_stops_showing_and_an_expiry_that_comes_starts(ctx, admin, crowd, clock):
+    locked_now = {u.username for u in walk(ctx, admin, filter=F(locked=True))}
+    expired_now = {u.username for u in walk(ctx, admin, filter=F(expired=True))}
+    assert locked_now and expired_now
+    clock.advance(minutes=5)  # the one-minute lockouts pass, the two-minute expiries come; nothing is written
+    later_locked = {u.username for u in walk(ctx, admin, filter=F(locked=True))}
+    later_expired = {u.username for u in walk(ctx, admin, filter=F(expired=True))}
+    assert later_locked < locked_now and later_expired > expired_now
+    assert later_locked == set(expected(ctx, admin, F(locked=True), "username"))
+    assert later_expired == set(expected(ctx, admin, F(expired=True), "username"))
+    first = walk(ctx, admin, order="attention")
+    assert [u.username for u in first] == expected(ctx, admin, F(), "attention")
+    assert not any(u.locked for u in first if u.username in locked_now - later_locked)
+    clock.advance(hours=2)
+    assert listing.count_users(ctx, admin, filter=F(locked=True)).value == 0
+    assert walk(ctx, admin, filter=F(locked=True)) == []
+
+
+def test_the_services_that_change_a_state_are_seen_at_once(ctx, admin, make_user, clock):
+    """The list reads the states the services keep (no copy of them to go stale)."""
+    make_user("zed")
+    users.block_user(ctx, admin, "zed", reason="x")
+    assert [u.username for u in walk(ctx, admin, filter=F(blocked=True))] == ["zed"]
+    assert [u.username for u in walk(ctx, admin, order="attention")][0] == "zed"
+    users.unblock_user(ctx, admin, "zed", reason="y")
+    assert walk(ctx, admin, filter=F(blocked=True)) == []
+
+
+# -- the plans: every read of the worst cases goes through an index --------------------------------------------------
+
+#: (the case, the index its page and count must read, with few timed states / with many)
+WORST = [
+    (dict(filter=F(locked=True)), "ix_users_locked_until", "ix_users_name_state"),
+    (dict(filter=F(expired=True)), "ix_users_password_expires_at", "ix_users_name_state"),
+    (dict(filter=F(blocked=True)), "ix_users_blocked_name", "ix_users_blocked_name"),
+    (dict(filter=F(must_change=True)), "ix_users_must_change_name", "ix_users_must_change_name"),
+    (dict(filter=F(external=True)), "ix_users_external_name", "ix_users_external_name"),
+    (dict(filter=F(role="admin")), "ix_users_role_name", "ix_users_role_name"),
+    (dict(filter=F(locked=True, blocked=True)), "ix_users_locked_until", "ix_users_blocked_name"),
+    (dict(filter=F(expired=True, external=True)), "ix_users_password_expires_at", "ix_users_external_name"),
+    (dict(filter=F(blocked=True, must_change=True)), "ix_users_blocked_name", "ix_users_blocked_name"),
+    (dict(order="attention"), None, None), (dict(search="qx"), None, None), (dict(search="q"), None, None),
+    (dict(search="mail.example.org"), None, None),
+]
+LIST_INDEXES = ("ix_users_name_state", "ix_users_role_name", "ix_users_blocked_name", "ix_users_must_change_name",
+                "ix_users_external_name", "ix_users_never_name", "ix_users_locked_until",
+                "ix_users_password_expires_at")
+
+
+@pytest.mark.parametrize("small", [listing.SMALL, 0], ids=["few", "many"])
+def test_the_worst_cases_read_through_an_index(ctx, admin, crowd, small, monkeypatch):
+    """No read scans the table, or scans an index that does not carry the
+    states it tests (every row a table lookup): a scan is of a list index."""
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plans (PostgreSQL plans from its statistics)")
+    monkeypatch.setattr(listing, "SMALL", small)
+    ran: list[tuple[str, object]] = []
+    real = prepared.fetch
+
+    def spy(conn, query, values, **kw):
+        if "LIMIT" in query.sql:  # the list's reads (not the operator's permission check)
+            ran.append((query.sql, query.parameters(values)))
+        return real(conn, query, values, **kw)
+
+    monkeypatch.setattr(prepared, "fetch", spy)
+    for case, few, many in WORST:
+        ran.clear()
+        listing.list_users(ctx, admin, limit=100, **case)
+        listing.count_users(ctx, admin, search=case.get("search"), filter=case.get("filter"))
+        assert ran
+        with ctx.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            for sql, params in ran:
+                plan = [r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
+                for step in plan:
+                    if step.startswith("SCAN users") and not step.startswith("SCAN users_fts"):
+                        assert any(step.endswith(f"INDEX {ix}") for ix in LIST_INDEXES), (case, sql, plan)
+                if "ORDER BY lower(users.username)" in sql and "INDEXED BY ix_users_name" in sql:
+                    assert not any("TEMP B-TREE" in p for p in plan), (case, plan)
+            want = few if small else many
+            if want is not None:
+                probes = ("ix_users_locked_until", "ix_users_password_expires_at")
+                used = {sql.split("INDEXED BY ")[1].split()[0] for sql, _ in ran if "INDEXED BY" in sql}
+                assert want in used and used <= {want, *probes}, (case, used)
+                page = [sql for sql, _ in ran if "ORDER BY" in sql]
+                assert page and all(f"INDEXED BY {want}" in sql for sql in page), (case, page)
