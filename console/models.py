@@ -127,6 +127,9 @@ _list_index("ix_users_never_name", *_NAME)
 #: ``password_expires_at <= now`` (so a lockout that passes stops showing).
 _list_index("ix_users_locked_until", User.locked_until, User.id)
 _list_index("ix_users_password_expires_at", User.password_expires_at, User.id)
+#: The narrowest index of every row (one byte a row): SQLite counts all
+#: accounts by walking its pages (a tenth of the username index's).
+Index("ix_users_count", User.blocked)
 # The search indexes of each backend (SQLite's FTS5 table, PostgreSQL's pg_trgm
 # GIN indexes) are made by the migrations, not described here: console/schema.py.
 

@@ -221,8 +221,17 @@ def seed_demo(
                           stats)
         sql = _insert_sql(conn.dialect, User.__tablename__, _DEMO_COLUMNS)
         sqlite = conn.dialect.name == "sqlite"
-        if sqlite:  # index the search table once at the end: 5x faster than row by row
+        if sqlite:
+            # Index once at the end, not row by row: the search table (5x faster) and every secondary index of
+            # users (sorted builds rather than a million B-tree insertions each), all in this one transaction.
             conn.exec_driver_sql("DROP TRIGGER users_fts_insert")
+            indexes = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL"
+            ).all()
+            index_sql = [sql for _, sql in indexes]
+            for name, _ in indexes:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            conn.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MiB for the sorts, this connection only
         done = 0
         while done < users:
             n = min(batch, users - done)
@@ -231,8 +240,11 @@ def seed_demo(
             if progress:
                 progress(done, users)
         if sqlite:
+            for sql in index_sql:
+                conn.exec_driver_sql(sql)
             conn.exec_driver_sql("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
             conn.exec_driver_sql(db.SQLITE_FTS_INSERT_TRIGGER)
+            conn.exec_driver_sql("PRAGMA cache_size = -2000")  # back to SQLite's default
         # Sessions for a few recent sign-ins, tickets for a few must-change accounts.
         sample = s.exec(
             select(User.id, User.must_change_password).where(User.source == "local", User.blocked == False)  # noqa: E712

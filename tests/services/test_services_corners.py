@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from console.services import listing, prepared, users
+from console.services.context import Actor
 from console.services.listing import UserFilter as F
 
 ROLES = ("member", "member", "member", "admin", "viewer", "helpdesk")
@@ -209,3 +210,60 @@ def test_the_worst_cases_read_through_an_index(ctx, admin, crowd, small, monkeyp
                 assert want in used and used <= {want, *probes}, (case, used)
                 page = [sql for sql, _ in ran if "ORDER BY" in sql]
                 assert page and all(f"INDEXED BY {want}" in sql for sql in page), (case, page)
+
+
+# -- the migration ---------------------------------------------------------------------------------------------------
+
+def test_a_0006_database_with_accounts_is_upgraded_to_the_list_indexes(settings, clock):
+    """The indexes are built over the accounts already there, on each backend,
+    and the list reads them at once; a downgrade takes them away again."""
+    from console import db, schema
+    from console.security.hashing import Argon2Params
+    from console.services.context import ServiceContext
+
+    c = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest(), clock=clock)
+    db.create_file(c.engine)
+    schema.upgrade(c.engine, "0006")
+    now = clock.now.replace(tzinfo=None)
+    rows = [("ann", "admin", "local", False, False, now + timedelta(minutes=5), None, now),
+            ("bob", "member", "okta", False, False, None, None, None),
+            ("cid", "member", "local", True, False, None, now - timedelta(days=1), now),
+            ("dee", "viewer", "local", False, True, now - timedelta(minutes=5), now + timedelta(days=9), now)]
+    with c.engine.begin() as conn:
+        for name, role, source, blocked, must, locked, expires, last in rows:
+            conn.execute(text(
+                "INSERT INTO users (username, display_name, role, source, must_change_password, blocked, failed_logins, "
+                "locked_until, password_expires_at, last_login_at, created_at, updated_at, version) VALUES (:n, '', "
+                ":r, :s, :m, :b, 0, :l, :e, :ll, :t, :t, 1)"),
+                dict(n=name, r=role, s=source, m=must, b=blocked, l=locked, e=expires, ll=last, t=now))
+    assert schema.upgrade(c.engine).current == schema.HEAD
+    with c.engine.connect() as conn:
+        if c.engine.dialect.name == "sqlite":
+            made = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+            assert "ix_users_role" not in made
+        else:
+            made = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'users'"))}
+            assert "ix_users_role" not in made
+    assert set(LIST_INDEXES) | {"ix_users_count"} <= made
+    reader = Actor(None, "t", "viewer", "local")
+
+    def names(**kw):
+        return [u.username for u in walk(c, reader, **kw)]
+
+    assert names(filter=F(locked=True)) == ["ann"]  # dee's lockout has passed
+    assert names(filter=F(expired=True)) == ["cid"]
+    assert names(filter=F(blocked=True)) == ["cid"] and names(filter=F(must_change=True)) == ["dee"]
+    assert names(filter=F(external=True)) == ["bob"] and names(filter=F(role="viewer")) == ["dee"]
+    assert names(order="attention") == ["ann", "cid", "bob", "dee"]
+    assert listing.count_users(c, reader).value == 4
+    from alembic import command
+
+    with c.engine.begin() as conn:
+        command.downgrade(schema.config(conn), "0006")
+    with c.engine.connect() as conn:
+        if c.engine.dialect.name == "sqlite":
+            left = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+        else:
+            left = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'users'"))}
+    assert "ix_users_role" in left and not set(LIST_INDEXES) & left
+    c.engine.dispose()

@@ -6,6 +6,8 @@
 - partial, by username: ``ix_users_blocked_name``, ``ix_users_must_change_name``,
   ``ix_users_external_name`` (source not local), ``ix_users_never_name`` (never
   signed in);
+- ``ix_users_count`` (``blocked`` alone): the narrowest index of every row,
+  which SQLite counts all accounts from;
 - ranges of the timestamps whose meaning changes with time:
   ``ix_users_locked_until`` (``locked_until > now``: locked now) and
   ``ix_users_password_expires_at`` (``<= now``: expired now).
@@ -52,9 +54,11 @@ def upgrade() -> None:
         cols = [*lead, *(c for c in STATE if c not in lead)]
         kw = {"sqlite_where": sa.text(lite), "postgresql_where": sa.text(pg)} if lite else {}
         op.create_index(name, "users", [sa.text(c) if "(" in c else c for c in cols], **kw)
+    op.create_index("ix_users_count", "users", ["blocked"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_users_count", table_name="users")
     for name in reversed(INDEXES):
         op.drop_index(name, table_name="users")
     op.create_index("ix_users_role", "users", ["role"])
