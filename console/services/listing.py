@@ -43,6 +43,10 @@ def get_user(ctx: ServiceContext, actor: Actor, username: str) -> UserView:
 
 
 ORDERS = ("username", "attention")
+#: A search shorter than this matches the start of a username, email or display
+#: name (a prefix, through their lower() indexes), not any substring: too short
+#: for a trigram index. The list says so.
+PREFIX_SEARCH_BELOW = search_index.TRIGRAM
 
 
 def _attention_rank(now):

@@ -122,6 +122,24 @@ async def test_a_search_matching_nobody_says_so(tui, admin, make_user):
         assert "no users match" in tui.text(app, "#users-position")
 
 
+async def test_a_search_under_three_characters_says_it_matches_starts(tui, admin, make_user):
+    """One or two characters match the start of a username, email or name (no
+    trigram index can find them inside): the position line says so."""
+    make_user("bob")
+    make_user("abo")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await tui.fill(pilot, "#users-search", "bo")  # searched after the debounce (Enter would open it)
+        await tui.wait_for(pilot, lambda: lst.total is not None and lst.total.value == 1 and len(lst.rows) == 1)
+        assert [u.username for u in lst.rows] == ["bob"]
+        assert tui.text(app, "#users-position").endswith("starting with “bo”")
+        await tui.fill(pilot, "#users-search", "bob")
+        await tui.wait_for(pilot, lambda: lst.query_.search == "bob" and [u.username for u in lst.rows] == ["bob"]
+                           and lst.total is not None and not lst.fetching)
+        assert "starting with" not in tui.text(app, "#users-position")
+
+
 async def test_the_blocked_filter_shows_only_blocked_users(tui, ctx, admin, make_user, system_actor):
     for name in ("bob", "carol", "dave", "erin"):
         make_user(name)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
+from rich.markup import escape
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.message import Message
@@ -400,19 +401,22 @@ class UserList(Widget, can_focus=True):
         """e.g. "rows 51–70 of 1,234"; from the end while the window's place from
         the top is unknown: "last 17 rows of 10,000+", "rows 18–34 from the end of …"."""
         total = self.total
+        # A search shorter than a trigram matches the start of a username, email or name only: say so.
+        q = (self.query_.search or "").strip()
+        prefix = f" · starting with “{escape(safe(q))}”" if q and len(q) < listing.PREFIX_SEARCH_BELOW else ""
         if not self.rows:
             if self.fetching:
                 return "loading…"
-            return "no users match" if total is not None and total.value == 0 else ""
+            return f"no users match{prefix}" if total is not None and total.value == 0 else ""
         first = self.top + 1
         last = min(self.top + self.visible_rows, self.base + len(self.rows))
         of = total.label() if total is not None else "…"
         if self.from_end_unanchored:
             near, far = self.end_index - last + 1, self.end_index - first + 1
             if near == 1:
-                return f"last {far:,} rows of {of}"
-            return f"rows {near:,}–{far:,} from the end of {of}"
-        return f"rows {first:,}–{last:,} of {of}"
+                return f"last {far:,} rows of {of}{prefix}"
+            return f"rows {near:,}–{far:,} from the end of {of}{prefix}"
+        return f"rows {first:,}–{last:,} of {of}{prefix}"
 
     @property
     def widths(self) -> tuple[int, ...]:
