@@ -72,6 +72,12 @@ def create_file(engine: Engine) -> None:
 _OWN_TABLE = "users"
 
 
+def _fold(value: str | None) -> str | None:
+    """Lower case, Unicode-aware (SQLite's lower() folds ASCII only), as the
+    full-text index folds what it indexes."""
+    return value.lower() if value is not None else None
+
+
 def _sqlite_setup(engine: Engine) -> None:
     """Foreign keys on, WAL, and explicit BEGIN so write transactions can take the
     write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade later.
@@ -84,6 +90,8 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
+        # The search's case folding, for a search tested row by row (services/search.py, kind ``rows``).
+        dbapi_conn.create_function("userdesk_fold", 1, _fold, deterministic=True)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")

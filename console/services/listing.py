@@ -175,6 +175,40 @@ def _driver(conn, f: UserFilter, values: dict, *, counting: bool = False) -> str
     return "ix_users_name_state"
 
 
+def _many_starting(conn, values: dict) -> bool:
+    """SQLite, a search under three characters: do more than COUNT_CAP
+    accounts match? (Counted from the three lower() indexes alone.)"""
+    query = prepared.prepare(conn.dialect, ("users.count", "prefix", UserFilter()),
+                             lambda: _count_statement("prefix", UserFilter()))
+    return prepared.fetch(conn, query, values, one=True)[0] > COUNT_CAP
+
+
+def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *, counting: bool = False):
+    """SQLite: how a search with a filter is read, as (kind, index):
+
+    - the filter has a time state that few accounts have now (locked, mostly):
+      those few, from their timestamp's range, each tested for the search (a
+      3+ character search then as kind ``rows``: the same case-insensitive
+      substring, tested on the row);
+    - a search under three characters that matches many: the table in id
+      order (the search's order), whose first page is found within a few
+      hundred rows, instead of sorting every match by id;
+    - else as the search index gives it (the full-text index, or the three
+      lower() indexes), each match tested for the filter.
+    Elsewhere: the search as it is, planned by the database."""
+    if conn.dialect.name != "sqlite" or kind is None:
+        return kind, None
+    for which, ix in _TIMED:
+        if getattr(f, which) is True and _few(conn, which, values["now"]):
+            if kind == "fts":
+                kind = "rows"
+                values.update(search_index.terms(kind, q))
+            return kind, ix
+    if kind == "prefix" and not counting and _many_starting(conn, values):
+        return kind, prepared.NOT_INDEXED
+    return kind, None
+
+
 def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, n: int):
     """A list page's statement, from its shape only (prepared.py): bind
     parameters ``now``, ``role``, ``since``, the search terms and ``k0``… (the
@@ -198,8 +232,13 @@ def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, 
     return stmt.order_by(*(c.desc() for c in cols) if backwards else cols).limit(literal_column(str(n)))
 
 
-def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, values: dict, n: int) -> list:
-    driver = _driver(conn, f, values) if kind is None else None
+def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, values: dict, n: int,
+               q: str = "") -> list:
+    if kind is None:
+        driver = _driver(conn, f, values)
+    else:
+        values = dict(values)
+        kind, driver = _search_plan(conn, kind, f, values, q)
     shape = ("users.page", order, mode, kind, _shape_of(f), n)
     query = prepared.prepare(conn.dialect, shape, lambda: _page_statement(order, mode, kind, _shape_of(f), n),
                              indexed_by=driver)
@@ -227,9 +266,10 @@ def _with_rank(f: UserFilter, rank: int) -> UserFilter | None:
     return replace(f, **extra)
 
 
-def _read_attention(conn, mode: str, f: UserFilter, values: dict, n: int) -> list:
-    """Up to ``n`` rows in the attention order (rank, username), rank by rank
-    from the cursor's (``k0``), each rank a username-ordered read."""
+def _read_attention(conn, mode: str, kind: str | None, f: UserFilter, values: dict, n: int, q: str) -> list:
+    """Up to ``n`` rows in the attention order (rank, then username, or id for
+    a search), rank by rank from the cursor's (``k0``), each rank a read of
+    its own filter."""
     backwards = mode in ("before", "end")
     ranks = range(len(RANKS) - 1, -1, -1) if backwards else range(len(RANKS))
     if mode in ("after", "before"):
@@ -242,8 +282,8 @@ def _read_attention(conn, mode: str, f: UserFilter, values: dict, n: int) -> lis
             continue
         within = mode if mode in ("after", "before") and r == values["k0"] else ("end" if backwards else "first")
         vals = {**values, "k0": values.get("k1"), "k1": values.get("k2")} if within in ("after", "before") else values
-        rows += _read_page(conn, "username", within, None, fr, filter_values(fr, values["now"]) | vals,
-                           n - len(rows))
+        rows += _read_page(conn, "username", within, kind, fr, filter_values(fr, values["now"]) | vals,
+                           n - len(rows), q)
         if len(rows) >= n:
             break
     return rows
@@ -290,10 +330,10 @@ def list_users(
         types = ((int,) if order == "attention" else ()) + ((int,) if kind else (str, int))
         values.update((f"k{i}", v) for i, v in enumerate(pagination.decode(cursor or before, types)))
     with reading_prepared(ctx, actor) as conn:
-        if order == "attention" and kind is None:
-            rows = _read_attention(conn, mode, f, values, limit + 1)
+        if order == "attention":
+            rows = _read_attention(conn, mode, kind, f, values, limit + 1, q)
         else:
-            rows = _read_page(conn, order, mode, kind, f, values, limit + 1)
+            rows = _read_page(conn, order, mode, kind, f, values, limit + 1, q)
     more = len(rows) > limit
     rows = rows[:limit]
     backwards = mode in ("before", "end")
@@ -361,7 +401,10 @@ def count_users(
             query = prepared.prepare(conn.dialect, ("users.count.fts",), lambda: select(func.count()).select_from(
                 search_index.matches().limit(literal_column(str(COUNT_CAP + 1))).subquery()))
         else:
-            driver = _driver(conn, f, values, counting=True) if kind is None else None
+            if kind is None:
+                driver = _driver(conn, f, values, counting=True)
+            else:
+                kind, driver = _search_plan(conn, kind, f, values, q, counting=True)
             query = prepared.prepare(conn.dialect, ("users.count", kind, _shape_of(f)),
                                      lambda: _count_statement(kind, _shape_of(f)), indexed_by=driver)
         n = prepared.fetch(conn, query, values, one=True)[0]

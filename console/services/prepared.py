@@ -30,6 +30,8 @@ from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
+#: ``indexed_by``: read the table itself, in rowid order (SQLite).
+NOT_INDEXED = "NOT INDEXED"
 _FROM_USERS = re.compile(r"\bFROM users\b(?!_)")
 #: Shapes are few (order × direction × search kind × which filters); the bound
 #: only guards against a caller putting a runtime value into a shape by mistake.
@@ -45,7 +47,8 @@ class Prepared:
         compiled = stmt.compile(dialect=dialect)
         self.sql: str = compiled.string
         if indexed_by is not None:  # SQLite: the index this read must use (SQLAlchemy has no hint for it)
-            self.sql, n = _FROM_USERS.subn(f"FROM users INDEXED BY {indexed_by}", self.sql, count=1)
+            hint = NOT_INDEXED if indexed_by == NOT_INDEXED else f"INDEXED BY {indexed_by}"
+            self.sql, n = _FROM_USERS.subn(f"FROM users {hint}", self.sql, count=1)
             if not n or dialect.name != "sqlite":
                 raise ValueError("INDEXED BY: a SQLite read from users only")
         if "POSTCOMPILE" in self.sql:

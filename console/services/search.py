@@ -40,7 +40,8 @@ def _next_prefix(q: str) -> str:
 
 def kind_of(dialect: str, q: str) -> str:
     """How ``q`` is searched on ``dialect``: ``fts`` or ``prefix`` (SQLite),
-    ``like`` or ``like_prefix`` (elsewhere)."""
+    ``like`` or ``like_prefix`` (elsewhere). (``rows``, SQLite: the substring
+    of ``fts`` tested on each row of a few a filter selects; listing.py.)"""
     short = len(q) < TRIGRAM
     if dialect == "sqlite":
         return "prefix" if short else "fts"
@@ -60,6 +61,8 @@ def terms(kind: str, q: str) -> dict[str, str]:
     q = q.lower()
     if kind == "fts":
         return {"search_phrase": _phrase(q)}
+    if kind == "rows":
+        return {"search_text": q}
     if kind == "prefix":
         return {"search_lo": q, "search_hi": _next_prefix(q)}
     if kind == "like_prefix":
@@ -83,6 +86,9 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
     if kind == "fts":
         stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(param("search_phrase", String)))
         return stmt, FTS.c.rowid
+    if kind == "rows":  # a case-insensitive substring, as the trigram index matches it
+        needle = param("search_text", String)
+        return stmt.where(or_(*(func.instr(func.userdesk_fold(c), needle) > 0 for c in _COLUMNS))), User.id
     if kind == "prefix":
         lo, hi = param("search_lo", String), param("search_hi", String)
         return stmt.where(or_(*(and_(func.lower(c) >= lo, func.lower(c) < hi) for c in _COLUMNS))), User.id
