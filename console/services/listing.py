@@ -186,15 +186,20 @@ def _many_starting(conn, values: dict) -> bool:
 def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *, counting: bool = False):
     """SQLite: how a search with a filter is read, as (kind, index):
 
-    - the filter has a time state that few accounts have now (locked, mostly):
-      those few, from their timestamp's range, each tested for the search (a
-      3+ character search then as kind ``rows``: the same case-insensitive
+    - the filter has a time state that few accounts have now (locked, mostly),
+      or selects at most COUNT_CAP accounts through a list index (counted
+      there, index only): those accounts, each tested for the search (a 3+
+      character search then as kind ``rows``: the same case-insensitive
       substring, tested on the row);
     - a search under three characters that matches many: the table in id
       order (the search's order), whose first page is found within a few
-      hundred rows, instead of sorting every match by id;
-    - else as the search index gives it (the full-text index, or the three
-      lower() indexes), each match tested for the filter.
+      hundred rows, instead of sorting every match by id; one that matches
+      few, with a filter: its ids from its indexes, then each row's filter
+      (``prefix_ids``);
+    - else as the search index gives it, each match tested for the filter:
+      the accounts read by rowid only (``NOT INDEXED``), since the planner
+      would otherwise drive the join from a filter's partial index and probe
+      the full-text index once a row.
     Elsewhere: the search as it is, planned by the database."""
     if conn.dialect.name != "sqlite" or kind is None:
         return kind, None
@@ -204,9 +209,32 @@ def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *,
                 kind = "rows"
                 values.update(search_index.terms(kind, q))
             return kind, ix
-    if kind == "prefix" and not counting and _many_starting(conn, values):
+    many = kind == "prefix" and _many_starting(conn, values)
+    if f != UserFilter():
+        driver = _driver(conn, f, values)
+        if driver != "ix_users_name_state" and _at_most(conn, driver, f, values, COUNT_CAP):
+            # the filter's few accounts, each tested for the search
+            if kind == "fts":
+                kind = "rows"
+                values.update(search_index.terms(kind, q))
+            return kind, driver
+        if kind == "prefix" and not many:
+            return "prefix_ids", prepared.NOT_INDEXED  # the prefix's ids from its indexes, then each row's filter
+    if many and not counting:
+        return kind, prepared.NOT_INDEXED
+    if kind == "fts" and f != UserFilter():
+        # the accounts by rowid from the full-text index: never a filter's partial index driving the join and
+        # probing the full-text index once a row (seconds for 50,000 blocked accounts)
         return kind, prepared.NOT_INDEXED
     return kind, None
+
+
+def _at_most(conn, driver: str, f: UserFilter, values: dict, cap: int) -> bool:
+    """SQLite: does ``f`` select at most ``cap`` accounts? (Read through
+    ``driver``, a list index that carries the filter's columns.)"""
+    query = prepared.prepare(conn.dialect, ("users.count", None, _shape_of(f)),
+                             lambda: _count_statement(None, _shape_of(f)), indexed_by=driver)
+    return prepared.fetch(conn, query, values, one=True)[0] <= cap
 
 
 def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, n: int):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, and_, func, or_, select
 
+from sqlalchemy.orm import aliased
+
 from console.models import User
 from console.services import prepared
 
@@ -63,7 +65,7 @@ def terms(kind: str, q: str) -> dict[str, str]:
         return {"search_phrase": _phrase(q)}
     if kind == "rows":
         return {"search_text": q}
-    if kind == "prefix":
+    if kind in ("prefix", "prefix_ids"):
         return {"search_lo": q, "search_hi": _next_prefix(q)}
     if kind == "like_prefix":
         return {"search_like": f"{_escape_like(q)}%"}
@@ -92,5 +94,11 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
     if kind == "prefix":
         lo, hi = param("search_lo", String), param("search_hi", String)
         return stmt.where(or_(*(and_(func.lower(c) >= lo, func.lower(c) < hi) for c in _COLUMNS))), User.id
+    if kind == "prefix_ids":  # the prefix's ids first (its three indexes), then their rows by id
+        lo, hi = param("search_lo", String), param("search_hi", String)
+        m = aliased(User, name="m")
+        ids = select(m.id).where(or_(*(and_(func.lower(getattr(m, c.key)) >= lo, func.lower(getattr(m, c.key)) < hi)
+                                       for c in _COLUMNS)))
+        return stmt.where(User.id.in_(ids)), User.id
     like = param("search_like", String)
     return stmt.where(or_(*(func.lower(c).like(like, escape="\\") for c in _COLUMNS))), User.id

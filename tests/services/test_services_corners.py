@@ -131,7 +131,7 @@ def test_searches_with_filters_and_orders_agree_with_the_accounts(ctx, admin, cr
     monkeypatch.setattr(listing, "SMALL", small)
     full = listing.COUNT_CAP
     for q in ("a", "bu", "user1", "ser0", "ÉLO", "rger"):
-        for f in (F(), F(locked=True), F(blocked=True), F(expired=True, external=False)):
+        for f in (F(), F(locked=True), F(blocked=True), F(expired=True, external=False), F(blocked=False)):
             rows = [u for u in everyone(ctx, admin) if matches(u, f) and found(u, q)]
             by_id = [u.username for u in sorted(rows, key=lambda u: u.id)]
             by_rank = [u.username for u in sorted(rows, key=lambda u: (u.attention_rank, u.id))]
