@@ -222,6 +222,10 @@ def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *,
             return "prefix_ids", prepared.NOT_INDEXED  # the prefix's ids from its indexes, then each row's filter
     if many and not counting:
         return kind, prepared.NOT_INDEXED
+    if many and f != UserFilter():  # counting many starts: walk the filter's index (its partial or range), not them
+        driver = _driver(conn, f, values, counting=True)
+        if driver != "ix_users_name_state":
+            return kind, driver
     if kind == "fts" and f != UserFilter():
         # the accounts by rowid from the full-text index: never a filter's partial index driving the join and
         # probing the full-text index once a row (seconds for 50,000 blocked accounts)
