@@ -164,13 +164,49 @@ def test_a_lockout_that_passes_stops_showing_and_an_expiry_that_comes_starts(ctx
 
 
 def test_the_services_that_change_a_state_are_seen_at_once(ctx, admin, make_user, clock):
-    """The list reads the states the services keep (no copy of them to go stale)."""
-    make_user("zed")
+    """The list reads the states the services keep, through indexes the
+    database maintains on every write (no copy of them to go stale): each
+    service that changes a lockout, an expiry, a block, a forced change or a
+    sign-in is seen by the next read, in its view and in the attention order."""
+    from console.services import auth, bulk, passwords
+
+    pw = make_user("zed").password.reveal()
+    make_user("amy")
+    auth.authenticate(ctx, "zed", pw)  # signs in: no longer "never signed in"
+    auth.authenticate(ctx, "amy", make_user("bea").password.reveal())  # amy: wrong password, not locked yet
+
+    def view(**f):
+        return [u.username for u in walk(ctx, admin, filter=F(**f))]
+
+    def first(n):
+        return [u.username for u in walk(ctx, admin, order="attention")][:n]
+
+    assert "zed" not in view(never_signed_in=True) and "amy" in view(never_signed_in=True)
+    for _ in range(ctx.settings.user_lockout_failures):
+        auth.authenticate(ctx, "zed", "wrong password")
+    assert view(locked=True) == ["zed"] and first(1) == ["zed"]
+    users.unlock_user(ctx, admin, "zed", reason="called")
+    assert view(locked=True) == []
+    for _ in range(ctx.settings.user_lockout_failures):
+        auth.authenticate(ctx, "zed", "wrong password")
+    assert view(locked=True) == ["zed"]
+    passwords.reset_password(ctx, admin, "zed", reason="forgot")  # a new password clears the lockout
+    assert view(locked=True) == []
+    clock.advance(minutes=ctx.settings.user_lockout_minutes + 1)
+    passwords.expire_now(ctx, admin, "amy", reason="shared")
+    assert view(expired=True) == ["amy"] and first(1) == ["amy"]
+    passwords.force_change(ctx, admin, "zed", reason="policy")
+    assert "zed" in view(must_change=True)
+    passwords.force_change(ctx, admin, "zed", on=False, reason="policy")
+    assert "zed" not in view(must_change=True)
     users.block_user(ctx, admin, "zed", reason="x")
-    assert [u.username for u in walk(ctx, admin, filter=F(blocked=True))] == ["zed"]
-    assert [u.username for u in walk(ctx, admin, order="attention")][0] == "zed"
+    assert view(blocked=True) == ["zed"] and first(2) == ["amy", "zed"]
     users.unblock_user(ctx, admin, "zed", reason="y")
-    assert walk(ctx, admin, filter=F(blocked=True)) == []
+    assert view(blocked=True) == []
+    bulk.run(ctx, admin, "expire", F(role="member"), reason="rotate")
+    assert set(view(expired=True)) == {"amy", "bea", "zed"}
+    passwords.reset_password(ctx, admin, "bea", reason="new")  # a new password: not expired
+    assert set(view(expired=True)) == {"amy", "zed"}
 
 
 # -- the plans: every read of the worst cases goes through an index --------------------------------------------------
