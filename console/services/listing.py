@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Integer, String, case, func, literal_column
+from sqlalchemy import Integer, String, case, func, literal_column, text
 from sqlmodel import select
 
 from console.models import LOCAL_SOURCE, User, UTCDateTime
@@ -401,6 +401,23 @@ def _count_statement(kind: str | None, shape: UserFilter):
     return select(func.count()).select_from(stmt.limit(literal_column(str(COUNT_CAP + 1))).subquery())
 
 
+#: PostgreSQL: from this many accounts on, the unfiltered total is the
+#: planner's estimate (labelled "~"), not a count.
+ESTIMATE_FROM = 100_000
+
+
+def _estimated_total(s) -> int | None:
+    """PostgreSQL: the table's row estimate (``pg_class.reltuples``, kept by
+    autovacuum and ANALYZE), where it says ESTIMATE_FROM or more; None
+    elsewhere, or below that, or before the table was first analysed. A
+    ``count(*)`` there visits every row (150 ms at a million); SQLite counts
+    from the one-byte ``ix_users_count`` in a few ms, exactly."""
+    if s.get_bind().dialect.name != "postgresql":
+        return None
+    n = s.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'users'::regclass")).scalar()
+    return int(n) if n is not None and n >= ESTIMATE_FROM else None
+
+
 def count_users(
     ctx: ServiceContext, actor: Actor, *, search: str | None = None, filter: UserFilter | None = None
 ) -> Count:
@@ -415,6 +432,9 @@ def count_users(
         with reading(ctx, actor) as s:
             cached = ctx.cache_get("users.total", TOTAL_TTL)
             if cached is None:
+                estimate = _estimated_total(s)
+                if estimate is not None:
+                    return Count(estimate, exact=False)
                 cached = s.exec(select(func.count()).select_from(User)).one()
                 ctx.cache_put("users.total", cached)
                 return Count(cached)

@@ -209,6 +209,21 @@ def test_the_services_that_change_a_state_are_seen_at_once(ctx, admin, make_user
     assert set(view(expired=True)) == {"amy", "zed"}
 
 
+def test_the_unfiltered_total_is_counted_or_on_postgresql_a_labelled_estimate(ctx, admin, crowd, monkeypatch):
+    n = len(everyone(ctx, admin))
+    assert listing.count_users(ctx, admin) == listing.Count(n)  # exact, below ESTIMATE_FROM or on SQLite
+    ctx._cache.clear()
+    monkeypatch.setattr(listing, "ESTIMATE_FROM", 1)
+    with ctx.engine.connect() as conn:
+        conn.execute(text("ANALYZE users"))
+        conn.commit()
+    total = listing.count_users(ctx, admin)
+    if ctx.engine.dialect.name == "postgresql":
+        assert not total.exact and total.label().startswith("~") and total.value == n
+    else:
+        assert total == listing.Count(n)
+
+
 # -- the plans: every read of the worst cases goes through an index --------------------------------------------------
 
 #: (the case, the index its page and count must read, with few timed states / with many)
