@@ -23,7 +23,6 @@ class ActionSpec:
     run: Runner
     #: Extra fields: expiry, must_change, lifetime, role, password, confirm_username.
     fields: tuple[str, ...] = ()
-    reason_required: bool = False
     destructive: bool = False
     #: The result carries a one-time secret to reveal.
     reveals: bool = False
@@ -104,7 +103,7 @@ ACTIONS: dict[Action, ActionSpec] = {
         "Blocks the account: sign-in is refused, sessions are revoked and reset tickets cancelled. "
         "The reason is shown on the account.",
         lambda c, a, u, v: users.block_user(c, a, u.username, **_common(v, u)),
-        reason_required=True, destructive=True, said=lambda r, name: f"{name} is blocked and signed out"),
+        destructive=True, said=lambda r, name: f"{name} is blocked and signed out"),
     Action.UNBLOCK: ActionSpec(
         "Unblock", "allow sign-in again",
         "Lifts the block; the user can sign in with their current password.",
@@ -178,7 +177,7 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
     Action.BLOCK: ActionSpec(
         "Block", "no sign-in until unblocked",
         "Deactivates the account in the store: sign-in is refused and its sessions end.",
-        lambda c, a, u, v: accounts.block(c, a, u.username, **_why(v)), reason_required=True, destructive=True,
+        lambda c, a, u, v: accounts.block(c, a, u.username, **_why(v)), destructive=True,
         said=lambda r, name: f"{name} is blocked and signed out"),
     Action.UNBLOCK: ActionSpec(
         "Unblock", "allow sign-in again",

@@ -75,8 +75,6 @@ class ActionDialog(ModalScreen):
     @property
     def reason_required(self) -> str | None:
         """Why this action must record a reason (the services' rule), or None."""
-        if self.spec.reason_required:
-            return "is required to block an account"
         return reason_needed(self.app.actor, self.action_, reason_required=self.app.ctx.settings.reason_required)
 
     def compose(self) -> ComposeResult:
