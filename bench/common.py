@@ -52,6 +52,8 @@ def database(users: int = MILLION, name: str | None = None) -> Path:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         ctx.engine.dispose()
         tmp.rename(path)
+        # The audit key goes with its database (context(): "<database>.auditkey").
+        Path(f"{tmp}.auditkey").rename(f"{path}.auditkey")
         print(f"# built {path.name} ({users:,} users) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     engine = db.make_engine(f"sqlite:///{path}")
     try:  # a cached database from an older userdesk: migrate it (a no-op when current)
