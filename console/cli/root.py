@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Optional
@@ -67,6 +66,8 @@ def root(
 
 def log_to(path: Path) -> None:
     """The console's log: its owner's only, as the database is."""
+    import logging
+
     keep_private(path)
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
