@@ -93,7 +93,7 @@ def desk_url_for(store: str, database_url: str) -> str:
     return f"sqlite:///{data_dir() / 'desks' / f'{store}-{key}.db'}"
 
 
-STORE_NAMES = ("native", "django", "postgres-roles")
+STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl")
 
 
 class Settings(BaseModel):
@@ -103,8 +103,10 @@ class Settings(BaseModel):
     #: (a Django project's users, in the database at ``database_url``).
     #: ``postgres-roles``: a PostgreSQL server's login roles, through the admin
     #: connection ``database_url`` names (its password from the URL, PGPASSFILE /
-    #: ~/.pgpass or PGPASSWORD).
-    store: Literal["native", "django", "postgres-roles"] = "native"
+    #: ~/.pgpass or PGPASSWORD). ``redis-acl``: a Redis server's ACL users,
+    #: through ``database_url`` = redis://admin@host:6379/0 (rediss:// for TLS;
+    #: the password from the URL or REDISCLI_AUTH).
+    store: Literal["native", "django", "postgres-roles", "redis-acl"] = "native"
     database_url: str = Field(default_factory=default_database_url)
     #: The desk (operators, audit) of a foreign store; default: a private SQLite
     #: file per store database in the data directory (desk_url_for). The native
