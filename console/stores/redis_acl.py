@@ -293,13 +293,11 @@ class RedisAclStore(Store):
             text = " ".join(t for t in (_rules(s.get("keys")), _rules(s.get("channels")), _rules(s.get("commands")))
                             if t)
             details.append((f"selector {i}", _printable(f"({text})")))
-        details.append(("changes users", "yes (may run ACL SETUSER, DELUSER, LOAD or CONFIG SET requirepass)"
-                        if info.get("rights") else "no"))
+        # May run ACL SETUSER, DELUSER or LOAD, or CONFIG SET requirepass.
+        details.append(("changes users", "yes" if info.get("rights") else "no"))
         if detail:
-            details.append(("stored as", "SHA-256, unsalted (Redis's only form): generated passwords are safe under "
-                                         "it, chosen ones only when long"))
-            details.append(("saved", self.persistence if self.save_error is None
-                            else f"NOT saved: {self.save_error}"))
+            details.append(("stored as", "SHA-256, unsalted (prefer generated passwords)"))
+            details.append(("saved", self._saved()))
         if sessions is not None:
             details.append(("sessions", str(sessions)))
         flags = []
@@ -316,6 +314,14 @@ class RedisAclStore(Store):
             flags.append("userdesk's own connection user: no action is taken on it here")
         return Account(username=name, email=None, display_name="", role="admin" if kind != "user" else "member",
                        kind=kind, blocked=not on, details=tuple(details), flags=tuple(flags), sessions=sessions)
+
+    def _saved(self) -> str:
+        """One line on whether changes outlive a restart (the flags say more)."""
+        if self.aclfile is None:
+            return "no: changes are lost at restart (no aclfile)" if "no aclfile" in self.persistence else "unknown"
+        if self.save_error is not None:
+            return "no: the last ACL SAVE failed"
+        return f"by ACL SAVE to {_printable(self.aclfile)}"
 
     def refuses(self, username: str) -> str | None:
         if username == self.current_user:
