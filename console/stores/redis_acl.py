@@ -283,7 +283,8 @@ class RedisAclStore(Store):
         kind = "default" if name == "default" else "admin" if info.get("rights") else "user"
         details = [
             ("status", "on" if on else "off (cannot sign in)"),
-            ("passwords", "any (nopass)" if nopass else str(len(passwords)) if passwords else "none"),
+            ("passwords", "any (nopass)" if nopass else f"{len(passwords)} (SHA-256, unsalted: prefer generated "
+             "passwords)" if passwords else "none"),
             ("commands", _printable(_rules(info.get("commands"))) or "none"),
             ("keys", _printable(_rules(info.get("keys"))) or "none"),
             ("channels", _printable(_rules(info.get("channels"))) or "none"),
@@ -296,7 +297,6 @@ class RedisAclStore(Store):
         # May run ACL SETUSER, DELUSER or LOAD, or CONFIG SET requirepass.
         details.append(("changes users", "yes" if info.get("rights") else "no"))
         if detail:
-            details.append(("stored as", "SHA-256, unsalted (prefer generated passwords)"))
             details.append(("saved", self._saved()))
         if sessions is not None:
             details.append(("sessions", str(sessions)))

@@ -88,12 +88,11 @@ def test_detail_shows_on_off_passwords_keys_channels_commands_selectors_and_sess
     held = rusers.connect(name, OLD)
     acc = accounts.get_account(rctx, admin, name)
     d = dict(acc.details)
-    assert d["status"] == "on" and d["passwords"] == "2"
+    assert d["status"] == "on" and d["passwords"] == "2 (SHA-256, unsalted: prefer generated passwords)"
     assert d["keys"] == "~app:* %R~cache:*" and d["channels"] == "&news"
     assert "+get" in d["commands"] and "+set" in d["commands"] and "-@all" in d["commands"]
     assert d["selector 1"] == "(~tmp:* -@all +del)"
     assert d["sessions"] == "1" and d["changes users"] == "no"
-    assert d["stored as"] == "SHA-256, unsalted (prefer generated passwords)"
     assert d["saved"] == f"by ACL SAVE to {rusers.server.acl_path}"
     assert acc.role == "member" and acc.kind == "user" and acc.flags == () and not acc.blocked
     held.close()

@@ -49,7 +49,7 @@ def test_init_list_show_reset_block_sessions_delete_and_the_server_agrees(run, r
     assert web in run("users", "list", "--search", rusers.prefix).stdout
 
     shown = json.loads(run("users", "show", web, "--json").stdout)
-    assert shown["details"]["status"] == "on" and shown["details"]["passwords"] == "1"
+    assert shown["details"]["status"] == "on" and shown["details"]["passwords"].startswith("1 (SHA-256, unsalted")
     assert shown["details"]["keys"] == "~app:*"
     assert "expire" in shown["unavailable"] and "force_change" in shown["unavailable"]
     text = run("users", "show", "default").stdout
@@ -104,3 +104,13 @@ def test_init_list_show_reset_block_sessions_delete_and_the_server_agrees(run, r
     audited = run("audit", "--json", store=False)
     assert audited.exit_code == 0, audited.stderr
     assert new not in audited.stdout and "password.reset" in audited.stdout
+
+
+def test_the_native_store_on_a_redis_url_says_how_to_open_its_users(run, rusers):
+    before = rusers.server.admin().execute_command("ACL", "LIST")
+    for args in (("users", "list"), ("init", "--admin", "x")):
+        r = run(*args, "--json", store=False)
+        assert r.exit_code == 1, args
+        err = json.loads(r.stdout)
+        assert err["error_code"] == "CONFIG_INVALID" and "--store redis-acl" in err["error_msg"], args
+    assert rusers.server.admin().execute_command("ACL", "LIST") == before

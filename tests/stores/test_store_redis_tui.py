@@ -45,7 +45,7 @@ async def test_search_a_user_see_its_rules_and_what_redis_cannot_do_and_reset_it
         await tui.wait_for(pilot, lambda: account.detail is not None, what="the user")
         assert fit.misfits(app) == []
         shown = tui.text(account, "#store-account")
-        assert "~app:*" in shown and "unsalted" in shown and "users.acl" in shown
+        assert "~app:*" in shown and "SHA-256, unsalted" in shown and "by ACL SAVE to" in shown
         danger = account.query_one(OptionList)
         prompts = {o.id: str(o.prompt) for o in danger.options}
         assert "must-change flag" in prompts[Action.FORCE_CHANGE.value]
