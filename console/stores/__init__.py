@@ -48,5 +48,5 @@ def open_store(settings: "Settings", clock: Callable[[], datetime] | None = None
     if settings.store == "redis-acl":
         from console.stores.redis_acl import RedisAclStore
 
-        return RedisAclStore(settings.database_url)
+        return RedisAclStore(settings.database_url, password=settings.redis_password())
     raise StoreError(f"unknown store {settings.store!r}", refused=False)  # pragma: no cover - Settings validates

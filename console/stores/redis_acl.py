@@ -19,8 +19,9 @@ pages in Python; ``count`` stays capped as the interface asks.
 The connection is a user that may run ``ACL SETUSER`` (checked with
 ``ACL DRYRUN`` when the store is opened); ``CLIENT LIST``/``CLIENT KILL`` and
 ``CONFIG GET aclfile`` are used where it may. Its password comes from the
-URL (``redis://admin:…@host:6379/0``) or, as for redis-cli, the environment
-variable ``REDISCLI_AUTH``; never from the desk. ``rediss://`` is TLS.
+URL (``redis://admin:…@host:6379/0``), a file only its owner may read
+(``redis_password_file``) or, as for redis-cli, the environment variable
+``REDISCLI_AUTH``; never from the desk. ``rediss://`` is TLS.
 """
 
 from __future__ import annotations
@@ -100,7 +101,10 @@ class RedisAclStore(Store):
     name = "redis-acl"
     unsupported = UNSUPPORTED
 
-    def __init__(self, url: str, *, connect_timeout: float = 10, timeout: float = 30, env=None) -> None:
+    def __init__(self, url: str, *, password: str | None = None, connect_timeout: float = 10, timeout: float = 30,
+                 env=None) -> None:
+        """``password``: the connection's, when the URL has none (the
+        redis_password_file setting); else ``REDISCLI_AUTH``."""
         env = os.environ if env is None else env
         try:
             parts = urlsplit(url)
@@ -116,8 +120,8 @@ class RedisAclStore(Store):
             "socket_connect_timeout": connect_timeout, "socket_timeout": timeout, "decode_responses": True,
             "encoding_errors": "surrogateescape", "protocol": 2, "retry": Retry(NoBackoff(), 0),
             "single_connection_client": True, "health_check_interval": 0}
-        if parts.password is None and env.get("REDISCLI_AUTH"):
-            self._options["password"] = env["REDISCLI_AUTH"]
+        if parts.password is None and (password or env.get("REDISCLI_AUTH")):
+            self._options["password"] = password or env["REDISCLI_AUTH"]
         self.where = f"Redis ACL users on {parts.hostname}:{port or 6379}"
         #: The last ACL SAVE failure after a change (the change holds until the server restarts).
         self.save_error: str | None = None

@@ -433,3 +433,28 @@ def test_the_default_desk_is_the_same_whatever_password_the_url_carries():
     with_pw = "redis://ud-admin:s3cret%20pw@cache1.example.org:6379/0"
     assert desk_url_for("redis-acl", with_pw) == desk_url_for("redis-acl", plain)
     assert "s3cret" not in desk_url_for("redis-acl", with_pw)
+
+
+def test_the_connections_password_from_a_file_only_its_owner_may_read(rusers, redis_server, tmp_path, monkeypatch):
+    from console.errors import ConfigError
+    from console.stores import open_store
+
+    from redisserver import redis_settings
+
+    monkeypatch.delenv("REDISCLI_AUTH", raising=False)
+    secret = tmp_path / "redis-password"
+    secret.write_text(ADMIN_PASSWORD + "\n")
+    secret.chmod(0o644)
+    settings = redis_settings(tmp_path, redis_server, url=redis_server.url(password=None),
+                              redis_password_file=str(secret))
+    with pytest.raises(ConfigError) as ei:
+        open_store(settings)
+    assert "readable by others" in str(ei.value) and ADMIN_PASSWORD not in str(ei.value)
+    secret.chmod(0o600)
+    store = open_store(settings)
+    assert store.current_user == ADMIN
+    # The URL's own password wins over the file.
+    secret.write_text("not the password\n")
+    with pytest.raises(StoreError):
+        open_store(settings)
+    assert open_store(settings.model_copy(update={"database_url": redis_server.url()})).current_user == ADMIN
