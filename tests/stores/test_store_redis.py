@@ -458,3 +458,34 @@ def test_the_connections_password_from_a_file_only_its_owner_may_read(rusers, re
     with pytest.raises(StoreError):
         open_store(settings)
     assert open_store(settings.model_copy(update={"database_url": redis_server.url()})).current_user == ADMIN
+
+
+def test_a_server_killed_with_setuser_unanswered_never_took_it_and_the_pending_change_settles_failed(
+        rusers, rctx, redis_server, monkeypatch):
+    admin = operator(rctx, "admin")
+    name = rusers.make("lost")
+    redis_server.admin().execute_command("ACL", "SAVE")  # the user, as the aclfile keeps it
+    store = rctx.store
+    store._options["socket_timeout"] = 1.0
+    real = store._existing
+
+    def then_the_server_hangs(r, username):
+        got = real(r, username)
+        redis_server.freeze()
+        return got
+
+    monkeypatch.setattr(store, "_existing", then_the_server_hangs)
+    try:
+        with pytest.raises(StoreUnavailable) as ei:
+            accounts.reset_password(rctx, admin, name, reason="x")
+        assert "stays pending" in ei.value.message
+    finally:
+        redis_server.stop()  # SIGKILL, still frozen: the SETUSER never ran, and no ACL SAVE was ever sent
+        redis_server.start()  # the users as the aclfile has them
+    monkeypatch.undo()
+    store._options["socket_timeout"] = 30
+    assert rusers.signs_in(name, OLD)
+    assert [s.outcome for s in accounts.settle_pending(rctx)] == ["failed"]
+    last = events(rctx)[-1]
+    assert last.outcome == "error" and last.error_code == "NOT_APPLIED"
+    assert accounts.pending(rctx, admin) == []
