@@ -133,6 +133,8 @@ class RedisAclStore(Store):
             try:
                 self.current_user, may = self._guard(lambda: opening(r))
             except StoreError as exc:
+                if not exc.refused:
+                    raise
                 if "unknown subcommand" in exc.message.lower():
                     raise StoreError(f"{self.where}: ACL DRYRUN is missing: the redis-acl store needs Redis 7.0 "
                                      "or later", refused=False) from None
@@ -148,10 +150,7 @@ class RedisAclStore(Store):
     def _client(self) -> redis.Redis:
         try:
             return redis.Redis.from_url(self._url, **self._options)
-        except redis.AuthenticationError as exc:
-            raise StoreError(f"{self.where}: cannot connect ({_words(exc, self._options.get('password', ''))})",
-                             refused=False) from None
-        except (redis.RedisError, OSError, ValueError) as exc:
+        except (redis.RedisError, OSError, ValueError) as exc:  # unreachable, or the sign-in refused
             raise StoreError(f"{self.where}: cannot connect ({_words(exc, self._options.get('password', ''))})",
                              refused=False) from None
 
