@@ -361,11 +361,12 @@ class RedisAclStore(Store):
             self.save_error = f"ACL SAVE failed: {_words(exc)}"
 
     def _kill(self, r, username: str) -> int:
-        """CLIENT KILL USER: the user's connections, ended; a failure after the
-        change landed ends none rather than reporting the change refused."""
+        """CLIENT KILL USER: the user's connections, ended. The change has
+        landed (the server answered it): a refusal or a lost connection here
+        ends none rather than reporting the change refused or in doubt."""
         try:
             return int(r.execute_command("CLIENT", "KILL", "USER", username))
-        except redis.ResponseError:
+        except (redis.RedisError, OSError):
             return 0
 
     def write_credential(self, username: str, credential: Credential) -> int:

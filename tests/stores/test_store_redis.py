@@ -489,3 +489,20 @@ def test_a_server_killed_with_setuser_unanswered_never_took_it_and_the_pending_c
     last = events(rctx)[-1]
     assert last.outcome == "error" and last.error_code == "NOT_APPLIED"
     assert accounts.pending(rctx, admin) == []
+
+
+def test_a_connection_lost_after_setuser_was_answered_still_shows_the_password(rusers, rctx, monkeypatch):
+    admin = operator(rctx, "admin")
+    name = rusers.make("answered")
+    store = rctx.store
+    real_save = store._save
+
+    def then_the_connection_goes(r):  # SETUSER answered OK; the connection is cut before the rest
+        real_save(r)
+        r.connection.disconnect()
+        r.connection.port = 1  # (redis-py would reconnect; nothing answers there)
+
+    monkeypatch.setattr(store, "_save", then_the_connection_goes)
+    r = accounts.reset_password(rctx, admin, name, reason="x")
+    assert r.sessions_revoked == 0 and rusers.signs_in(name, r.password.reveal())
+    assert events(rctx)[-1].outcome == "ok"
