@@ -79,7 +79,11 @@ class Server:
         self.conf = self.base / "redis.conf"
         self.conf.write_text(conf)
         self.conf.chmod(0o600)
-        self.start()
+        try:
+            self.start()
+        except RedisUnavailable:
+            self.close()
+            raise
         self.version = self.admin().info("server")["redis_version"]
 
     def start(self) -> None:
