@@ -93,7 +93,7 @@ def desk_url_for(store: str, database_url: str) -> str:
     return f"sqlite:///{data_dir() / 'desks' / f'{store}-{key}.db'}"
 
 
-STORE_NAMES = ("native", "django", "postgres-roles")
+STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl")
 
 
 class Settings(BaseModel):
@@ -103,8 +103,10 @@ class Settings(BaseModel):
     #: (a Django project's users, in the database at ``database_url``).
     #: ``postgres-roles``: a PostgreSQL server's login roles, through the admin
     #: connection ``database_url`` names (its password from the URL, PGPASSFILE /
-    #: ~/.pgpass or PGPASSWORD).
-    store: Literal["native", "django", "postgres-roles"] = "native"
+    #: ~/.pgpass or PGPASSWORD). ``redis-acl``: a Redis server's ACL users,
+    #: through ``database_url`` = redis://admin@host:6379/0 (rediss:// for TLS;
+    #: the password from the URL, redis_password_file or REDISCLI_AUTH).
+    store: Literal["native", "django", "postgres-roles", "redis-acl"] = "native"
     database_url: str = Field(default_factory=default_database_url)
     #: The desk (operators, audit) of a foreign store; default: a private SQLite
     #: file per store database in the data directory (desk_url_for). The native
@@ -114,6 +116,9 @@ class Settings(BaseModel):
     #: by its owner only, or else from the environment variable named here.
     django_secret_key_file: str | None = None
     django_secret_key_env: str = "DJANGO_SECRET_KEY"
+    #: redis-acl: the store connection's password, from a file only its owner
+    #: may read, when the URL has none (else REDISCLI_AUTH, as redis-cli).
+    redis_password_file: str | None = None
     #: Django: the project's password-reset confirm address; {uidb64} and {token}.
     django_reset_url: str = "http://localhost:8000/accounts/reset/{uidb64}/{token}/"
     #: Django: PASSWORD_RESET_TIMEOUT (seconds; shown with a link) and TIME_ZONE
@@ -299,6 +304,13 @@ class Settings(BaseModel):
             return key
         return os.environ.get(self.django_secret_key_env) or None
 
+    def redis_password(self) -> str | None:
+        """The redis-acl connection's password from ``redis_password_file``
+        (refused unless only its owner may read it); None when not set."""
+        if not self.redis_password_file:
+            return None
+        return _owner_only_secret("redis_password_file", self.redis_password_file)
+
     def password_policy(self) -> Policy:
         return get_policy(self.policy, self.policy_overrides)
 
@@ -321,6 +333,22 @@ class Settings(BaseModel):
         # Percent-encoded: a '+' in a username would read as a space in a query
         # string, and a stored name with '&' or '/' must not add parts to the link.
         return self.ticket_url_template.format(token=quote(token, safe=""), username=quote(username, safe=""))
+
+
+def _owner_only_secret(setting: str, name: str) -> str:
+    """A secret from a file only its owner may read (django_secret_key does
+    the same for its own file; left as it is so that stores merge apart)."""
+    path = Path(name).expanduser()
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise ConfigError(f"{setting} {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{setting} {path}: cannot be read ({exc.strerror})") from None
+    if not value:
+        raise ConfigError(f"{setting} {path}: empty")
+    return value
 
 
 def _coerce_env(name: str, raw: str) -> Any:

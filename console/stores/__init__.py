@@ -23,6 +23,7 @@ STORES = {
     "native": "userdesk's own tables (the desk database)",
     "django": "a Django project's users (auth_user, django_session)",
     "postgres-roles": "a PostgreSQL server's login roles (pg_roles, ALTER ROLE, pg_terminate_backend)",
+    "redis-acl": "a Redis server's ACL users (ACL GETUSER, ACL SETUSER, CLIENT KILL USER)",
 }
 
 __all__ = ["Account", "AccountPage", "Credential", "STORES", "Store", "StoreError", "open_store"]
@@ -44,4 +45,8 @@ def open_store(settings: "Settings", clock: Callable[[], datetime] | None = None
         from console.stores.postgres_roles import PostgresRolesStore
 
         return PostgresRolesStore(settings.database_url, clock=clock)
+    if settings.store == "redis-acl":
+        from console.stores.redis_acl import RedisAclStore
+
+        return RedisAclStore(settings.database_url, password=settings.redis_password())
     raise StoreError(f"unknown store {settings.store!r}", refused=False)  # pragma: no cover - Settings validates
