@@ -15,7 +15,7 @@ between leaves a pending event that ``settle_pending`` (run at each start and by
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -217,12 +217,14 @@ class AccountDetail:
     account: Account
     #: Action value → why the operator cannot take it (the store's reason first).
     unavailable: dict[str, str]
+    #: Action value → how the store does it, in its own words (``Store.says``).
+    how: dict[str, str] = field(default_factory=dict)
 
 
 def account_detail(ctx: ServiceContext, actor: Actor, username: str) -> AccountDetail:
     """One account and what the operator cannot do to it, with the reasons."""
     acc = get_account(ctx, actor, username)
-    return AccountDetail(acc, unavailable(ctx, actor, acc))
+    return AccountDetail(acc, unavailable(ctx, actor, acc), dict(_store(ctx).says))
 
 
 # -- changes ------------------------------------------------------------------------

@@ -96,6 +96,10 @@ class Store(ABC):
     where: str = ""
     #: Action → why this store cannot do it.
     unsupported: Mapping[str, str] = {}
+    #: Action → how this store does it, in its own words ("PostgreSQL: DROP
+    #: ROLE, refused while the role owns anything"), for the danger zone; short,
+    #: and only where the action's own explanation leaves it open.
+    says: Mapping[str, str] = {}
 
     def reason_unsupported(self, action: str) -> str | None:
         return self.unsupported.get(action)

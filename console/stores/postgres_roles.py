@@ -29,13 +29,19 @@ from console.stores.base import Account, AccountPage, Credential, Store, StoreEr
 
 UNSUPPORTED = {
     "force_change": "PostgreSQL has no must-change flag: a role cannot be made to change its password at sign-in",
-    "issue_ticket": "PostgreSQL has no reset links: reset the password or set one",
-    "email_ticket": "PostgreSQL has no reset links: reset the password or set one",
     "unlock": "PostgreSQL has no lockout after failed sign-ins (block and unblock with NOLOGIN / LOGIN instead)",
     "create": "create roles with CREATE ROLE (psql or your provisioning): userdesk resets and locks existing ones",
     "set_role": "role attributes (SUPERUSER, CREATEROLE, memberships) are changed with ALTER ROLE and GRANT",
     "update_profile": "a role has no name or email fields",
     "revoke_ticket": "PostgreSQL has no reset links",
+}
+
+SAYS = {
+    "expire": "PostgreSQL: VALID UNTIL now",
+    "block": "PostgreSQL: NOLOGIN, and pg_terminate_backend on its sessions",
+    "unblock": "PostgreSQL: LOGIN",
+    "revoke_sessions": "PostgreSQL: pg_terminate_backend on each of its backends",
+    "delete": "PostgreSQL: DROP ROLE, refused while the role owns anything",
 }
 
 #: Columns every read takes from pg_roles (r) for an account.
@@ -98,6 +104,7 @@ def password_type(stored: str | None) -> str:
 class PostgresRolesStore(Store):
     name = "postgres-roles"
     unsupported = UNSUPPORTED
+    says = SAYS
 
     def __init__(self, url: str, *, connect_timeout: int = 10, clock=None) -> None:
         try:

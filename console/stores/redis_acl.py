@@ -42,8 +42,6 @@ from console.stores.base import Account, AccountPage, Credential, Store, StoreEr
 UNSUPPORTED = {
     "force_change": "Redis has no must-change flag: an ACL user cannot be made to choose a new password",
     "expire": "Redis ACL passwords do not expire",
-    "issue_ticket": "Redis has no reset links: reset the password or set one",
-    "email_ticket": "Redis has no reset links: reset the password or set one",
     "unlock": "Redis has no lockout after failed sign-ins (they are only logged, in ACL LOG): block and unblock "
               "with off / on instead",
     "create": "create users with ACL SETUSER (redis-cli or your provisioning) and save them: userdesk resets and "
@@ -100,6 +98,12 @@ def _rules(value: Any) -> str:
 class RedisAclStore(Store):
     name = "redis-acl"
     unsupported = UNSUPPORTED
+    says = {
+        "block": "Redis: ACL SETUSER … off, and CLIENT KILL USER",
+        "unblock": "Redis: ACL SETUSER … on",
+        "revoke_sessions": "Redis: CLIENT KILL USER",
+        "delete": "Redis: ACL DELUSER, which closes its connections",
+    }
 
     def __init__(self, url: str, *, password: str | None = None, connect_timeout: float = 10, timeout: float = 30,
                  env=None) -> None:

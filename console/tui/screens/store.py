@@ -5,6 +5,8 @@ call of console.services.accounts, run in a worker."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -255,7 +257,13 @@ class StoreAccountScreen(Screen):
         act = Action(options.get_option_at_index(options.highlighted).id)
         why = self.detail.unavailable.get(act.value)
         # Unavailable: only why (what the action would do elsewhere is beside the point).
-        box.update(plain("Unavailable: " + why, "$error") if why else plain(STORE_ACTIONS[act].explanation))
+        box.update(plain("Unavailable: " + why, "$error") if why else plain(self.spec(act).explanation))
+
+    def spec(self, act: Action) -> ActionSpec:
+        """The action as this store does it: its explanation with the store's own words."""
+        spec = STORE_ACTIONS[act]
+        how = self.detail.how.get(act.value) if self.detail is not None else None
+        return replace(spec, explanation=f"{spec.explanation} ({how})") if how else spec
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         from console.tui.screens.action import ActionDialog
@@ -267,7 +275,7 @@ class StoreAccountScreen(Screen):
         if why:
             self.app.notify(f"{STORE_ACTIONS[act].title}: unavailable — {why}", markup=False, severity="warning")
             return
-        self.app.push_screen(ActionDialog(act, self.detail.account, spec=STORE_ACTIONS[act]),
+        self.app.push_screen(ActionDialog(act, self.detail.account, spec=self.spec(act)),
                              callback=self._after)
 
     def _after(self, result) -> None:
