@@ -93,6 +93,11 @@ def desk_url_for(store: str, database_url: str) -> str:
     return f"sqlite:///{data_dir() / 'desks' / f'{store}-{key}.db'}"
 
 
+#: The policy preset of a store whose system has rules of its own (the seed
+#: documents': GaussDB's for a MySQL instance, DCS's for a Redis one), used when
+#: the profile names none.
+STORE_POLICY = {"mysql-users": "gaussdb", "redis-acl": "dcs"}
+
 STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl")
 
 
@@ -135,7 +140,10 @@ class Settings(BaseModel):
     db_max_overflow: int = Field(5, ge=0, le=100)
     db_pool_timeout: float = Field(10.0, gt=0, le=600)
     db_pool_recycle: int = Field(1800, ge=0, le=86400)
-    #: Password policy preset (see ``console.security.policy.PRESETS``) ...
+    #: Password policy preset (see ``console.security.policy.PRESETS``); when
+    #: not given, the store's own rules where the seeds give them
+    #: (STORE_POLICY: ``gaussdb`` for mysql-users, ``dcs`` for redis-acl), else
+    #: ``nist`` ...
     policy: str = "nist"
     #: ... and per-field overrides, e.g. ``{min_length = 12, history = 10}``.
     policy_overrides: dict[str, Any] = Field(default_factory=dict)
@@ -233,6 +241,13 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {v!r} (Django's TIME_ZONE, e.g. UTC or Europe/Berlin)") from None
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _store_policy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("policy") is None and data.get("store") in STORE_POLICY:
+            data = {**data, "policy": STORE_POLICY[data["store"]]}
+        return data
 
     @field_validator("policy")
     @classmethod
