@@ -305,18 +305,7 @@ class Settings(BaseModel):
         """Django's SECRET_KEY, from the key file (refused unless only its owner
         may read it) or the environment; None when neither is given."""
         if self.django_secret_key_file:
-            path = Path(self.django_secret_key_file).expanduser()
-            try:
-                mode = path.stat().st_mode
-                if mode & 0o077:
-                    raise ConfigError(f"django_secret_key_file {path}: readable by others "
-                                      f"(mode {mode & 0o777:o}); chmod 600 it")
-                key = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"django_secret_key_file {path}: cannot be read ({exc.strerror})") from None
-            if not key:
-                raise ConfigError(f"django_secret_key_file {path}: empty")
-            return key
+            return _owner_only_secret("django_secret_key_file", self.django_secret_key_file)
         return os.environ.get(self.django_secret_key_env) or None
 
     def redis_password(self) -> str | None:
@@ -351,8 +340,8 @@ class Settings(BaseModel):
 
 
 def _owner_only_secret(setting: str, name: str) -> str:
-    """A secret from a file only its owner may read (django_secret_key does
-    the same for its own file; left as it is so that stores merge apart)."""
+    """A secret from a file only its owner may read (a store's key or
+    password file): refused when others may read it, unreadable or empty."""
     path = Path(name).expanduser()
     try:
         mode = path.stat().st_mode
