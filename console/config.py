@@ -93,7 +93,7 @@ def desk_url_for(store: str, database_url: str) -> str:
     return f"sqlite:///{data_dir() / 'desks' / f'{store}-{key}.db'}"
 
 
-STORE_NAMES = ("native", "django", "postgres-roles")
+STORE_NAMES = ("native", "django", "postgres-roles", "ldap")
 
 
 class Settings(BaseModel):
@@ -104,7 +104,11 @@ class Settings(BaseModel):
     #: ``postgres-roles``: a PostgreSQL server's login roles, through the admin
     #: connection ``database_url`` names (its password from the URL, PGPASSFILE /
     #: ~/.pgpass or PGPASSWORD).
-    store: Literal["native", "django", "postgres-roles"] = "native"
+    #: ``ldap``: people in an LDAP directory (OpenLDAP + ppolicy) at
+    #: ``database_url`` (ldap://HOST with StartTLS, or ldaps://HOST), bound as
+    #: ``ldap_bind_dn`` (its password from ldap_bind_password_file or the
+    #: environment).
+    store: Literal["native", "django", "postgres-roles", "ldap"] = "native"
     database_url: str = Field(default_factory=default_database_url)
     #: The desk (operators, audit) of a foreign store; default: a private SQLite
     #: file per store database in the data directory (desk_url_for). The native
@@ -123,6 +127,31 @@ class Settings(BaseModel):
     #: Django: the hasher new passwords are written with; ``auto``: the one the
     #: project's most recent sign-in left (Django's first PASSWORD_HASHERS entry).
     django_hasher: Literal["auto", "pbkdf2_sha256", "argon2", "bcrypt_sha256", "scrypt"] = "auto"
+    #: LDAP: the DN userdesk binds as, and its password: from a file readable by
+    #: its owner only, or else the environment variable named here.
+    ldap_bind_dn: str | None = None
+    ldap_bind_password_file: str | None = None
+    ldap_bind_password_env: str = "USERDESK_LDAP_PASSWORD"
+    #: LDAP: where the people are, which entries are people, and their attributes.
+    ldap_people_base: str | None = None
+    ldap_people_filter: str = "(objectClass=inetOrgPerson)"
+    ldap_username_attribute: str = Field("uid", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    ldap_email_attribute: str = Field("mail", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    ldap_name_attribute: str = Field("cn", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    #: LDAP: TLS. ldaps:// always; ldap:// with StartTLS (``auto``: except on
+    #: loopback); the CA file that signed the server's certificate (else the
+    #: system's). A bind over cleartext off loopback needs ldap_allow_cleartext.
+    ldap_starttls: Literal["auto", "always", "never"] = "auto"
+    ldap_ca_file: str | None = None
+    ldap_allow_cleartext: bool = False
+    #: LDAP: the policy entry slapd applies where an entry names none
+    #: (ppolicy_default: in the server's configuration, which a client cannot
+    #: read), for the expiry (pwdMaxAge); and the groups whose members count as
+    #: admins (helpdesk operators may not change them).
+    ldap_default_policy_dn: str | None = None
+    ldap_admin_groups: list[str] = Field(default_factory=list)
+    #: LDAP: entries per page of the paged-results control.
+    ldap_page_size: int = Field(500, ge=1, le=10000)
     #: Connection pool of a server database (PostgreSQL), per console process:
     #: connections kept open, extra ones allowed under load, seconds to wait for
     #: one, and seconds after which a connection is replaced (0: never).
@@ -298,6 +327,24 @@ class Settings(BaseModel):
                 raise ConfigError(f"django_secret_key_file {path}: empty")
             return key
         return os.environ.get(self.django_secret_key_env) or None
+
+    def ldap_bind_password(self) -> str | None:
+        """The bind DN's password, from its file (refused unless only its owner
+        may read it) or the environment; None when neither is given."""
+        if self.ldap_bind_password_file:
+            path = Path(self.ldap_bind_password_file).expanduser()
+            try:
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    raise ConfigError(f"ldap_bind_password_file {path}: readable by others "
+                                      f"(mode {mode & 0o777:o}); chmod 600 it")
+                secret = path.read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ConfigError(f"ldap_bind_password_file {path}: cannot be read ({exc.strerror})") from None
+            if not secret:
+                raise ConfigError(f"ldap_bind_password_file {path}: empty")
+            return secret
+        return os.environ.get(self.ldap_bind_password_env) or None
 
     def password_policy(self) -> Policy:
         return get_policy(self.policy, self.policy_overrides)
