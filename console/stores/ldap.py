@@ -303,6 +303,8 @@ class LdapStore(Store):
     def _search_filter(self, search: str | None) -> str:
         if not search:
             return self.filter
+        if "\x00" in search:  # escaped (\00) it is still cut at the NUL by slapd's C strings: no name has one
+            return f"(&{self.filter}(!(objectClass=*)))"
         v = escape_filter_chars(search)
         return (f"(&{self.filter}(|({self.uid}=*{v}*)({self.mail_attr}=*{v}*)({self.name_attr}=*{v}*)"
                 f"(displayName=*{v}*)))")
