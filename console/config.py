@@ -298,6 +298,16 @@ class Settings(BaseModel):
             raise ValueError(f"policy_overrides: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _ldap_url_is_the_ldap_store(self) -> "Settings":
+        ldap_url = self.database_url.lower().startswith(("ldap://", "ldaps://"))
+        if ldap_url and self.store != "ldap":
+            raise ValueError("database_url is an LDAP directory: open its people as a store with `userdesk --store "
+                             "ldap --db URL` (and ldap_bind_dn, ldap_people_base; userdesk adds nothing to it)")
+        if self.store == "ldap" and not ldap_url:
+            raise ValueError("store ldap: database_url must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
+        return self
+
     # -- derived ---------------------------------------------------------------
 
     @property
