@@ -131,5 +131,7 @@ def describe(url: str) -> str:
     if backend == "sqlite":
         name = Path(parsed.database).name if parsed.database and parsed.database != ":memory:" else "in memory"
         return f"SQLite · {name}"
+    if backend in ("ldap", "ldaps"):  # the ldap store's directory (console/stores/ldap.py)
+        return f"LDAP directory · {parsed.host}{f':{parsed.port}' if parsed.port else ''}"
     where = f" on {parsed.host}" if parsed.host else ""
     return f"{'PostgreSQL' if backend == 'postgresql' else backend} · {parsed.database or ''}{where}"

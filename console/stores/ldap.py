@@ -50,9 +50,8 @@ UNSUPPORTED = {
     "issue_ticket": "an LDAP directory has no reset links: reset the password or set one",
     "email_ticket": "an LDAP directory has no reset links: reset the password or set one",
     "revoke_ticket": "an LDAP directory has no reset links",
-    "expire": "a password's lifetime is its password policy's pwdMaxAge (shown as the expiry); pwdChangedTime is "
-              "the server's to set (NO-USER-MODIFICATION), so one password cannot be expired on its own: require "
-              "a change (pwdReset) instead",
+    "expire": "a password's lifetime is its policy's pwdMaxAge (shown as the expiry) and pwdChangedTime is the "
+              "server's to set: require a change (pwdReset) instead",
     "create": "create entries with your directory's tools (ldapadd, your provisioning): userdesk resets, locks and "
               "deletes existing people",
     "set_role": "group memberships are the groups' member values: change them with your directory's tools",
@@ -390,7 +389,7 @@ class LdapStore(Store):
         return (cap, True) if n > cap else (n, False)
 
     def _attributes(self) -> list[str]:
-        return sorted({self.uid, self.mail_attr, self.name_attr, "displayName", "objectClass", "memberOf",
+        return sorted({self.uid, self.mail_attr, self.name_attr, "displayName", "memberOf",
                        *_PPOLICY_ATTRS})
 
     def _find(self, conn, username: str, attributes: list[str] | None = None) -> dict | None:
@@ -473,7 +472,7 @@ class LdapStore(Store):
                 if until <= self._clock():
                     flags.append(f"password expired {_when(until)} (pwdMaxAge): binds are refused until it is reset")
             if p and _bool(_first(p, "pwdMustChange")) is True:
-                details.append(("policy", "pwdMustChange: an administrator's reset requires a change"))
+                details.append(("policy", "pwdMustChange: a password admin's reset sets pwdReset"))
             if blocked and p and _bool(_first(p, "pwdLockout")) is not True:
                 flags.append("blocked, but the policy has no pwdLockout: slapd still accepts binds")
         details.append(("must change", "yes (pwdReset)" if reset is True else "no"))
@@ -491,8 +490,7 @@ class LdapStore(Store):
             flags.append("must choose a new password at the next bind (pwdReset)")
         if _norm_dn(dn) == _norm_dn(self._bind_dn):
             flags.append("the DN userdesk binds as: no action is taken on it here")
-        classes = [_text(c) for c in (a.get("objectClass") or [])]
-        kind = "admin group member" if is_admin else (classes[-1] if classes else "entry")
+        kind = "admin" if is_admin else "person"
         return Account(username=name, email=email, display_name=display, role="admin" if is_admin else "member",
                        kind=kind, blocked=blocked, details=tuple(details), flags=tuple(flags))
 
