@@ -332,3 +332,83 @@ def operator(ctx, role: str, name: str | None = None):
     name = name or f"op-{role}"
     made = users.create_user(ctx, Actor.system("test"), name, role=role, must_change=False)
     return auth.sign_in(ctx, name, made.password.reveal())
+
+
+class CuttingProxy:
+    """A TCP relay to slapd on loopback that, once armed, passes one LDAP
+    request of the given operation (BER application tag, e.g. 0x77 an
+    extended request, 0x66 a modify) on to the server and then cuts both
+    connections before the server's answer can come back: the change was
+    sent and the client never learns whether it was taken."""
+
+    def __init__(self, server: Slapd, cut_on: int) -> None:
+        import socket
+        import threading
+
+        self.server, self.cut_on, self.armed, self.cut = server, cut_on, False, threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def _op(chunk: bytes) -> int | None:
+        try:
+            i = 2 if chunk[1] < 0x80 else 2 + (chunk[1] & 0x7F)
+            if chunk[0] != 0x30 or chunk[i] != 0x02:
+                return None
+            return chunk[i + 2 + chunk[i + 1]]
+        except IndexError:
+            return None
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.cut.is_set():  # cut off: as a server that went away
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.server.port))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src, dst, from_client: bool) -> None:
+        try:
+            while True:
+                chunk = src.recv(65536)
+                if not chunk:
+                    break
+                if from_client and self.armed and self._op(chunk) == self.cut_on:
+                    self.armed = False
+                    self.cut.set()  # from now on nothing the server says reaches the client
+                    dst.sendall(chunk)
+                    time.sleep(0.5)  # the server takes the change
+                    break
+                if self.cut.is_set() and not from_client:
+                    break
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def heal(self) -> None:
+        """The way to the server is back."""
+        self.cut.clear()
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()

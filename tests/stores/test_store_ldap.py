@@ -361,3 +361,37 @@ def test_a_bind_password_never_crosses_a_network_in_clear_and_its_file_must_be_p
     with pytest.raises(StoreError) as ei:
         LdapStore(slapd.url, bind_dn=ADMIN_DN, password="x", base=people.base, people_filter="(objectClass=person")
     assert "ldap_people_filter" in ei.value.message
+
+
+@pytest.mark.parametrize("what", ["reset", "block"])
+def test_a_connection_cut_after_the_change_was_sent_leaves_it_pending_until_the_directory_tells(
+        people, make_lctx, slapd, what):
+    """A relay passes the change to slapd, then cuts the connection before its
+    answer: the change landed, and the console cannot know. No password is
+    shown, no outcome is claimed; the next settle reads the directory."""
+    from slapdserver import CuttingProxy
+
+    people.make("far")
+    proxy = CuttingProxy(slapd, cut_on=0x77 if what == "reset" else 0x66)  # extended request / modify request
+    try:
+        ctx = make_lctx(database_url=proxy.url)
+        admin = operator(ctx, "admin")
+        proxy.armed = True
+        with pytest.raises(StoreUnavailable) as ei:
+            if what == "reset":
+                accounts.reset_password(ctx, admin, "far", reason="x")
+            else:
+                accounts.block(ctx, admin, "far", reason="x")
+        assert proxy.cut.is_set()
+        assert "unknown" in ei.value.message and "stays pending" in ei.value.message
+        last = events(ctx)[-1]
+        assert last.outcome == "pending"  # no outcome claimed
+        assert [p.target for p in accounts.pending(ctx, admin)] == ["far"]
+        assert not people.binds("far", OLD)  # the directory took it
+        assert [s.outcome for s in accounts.settle_pending(ctx)] == ["unknown"]  # while it cannot be reached
+        proxy.heal()
+        assert [s.outcome for s in accounts.settle_pending(ctx)] == ["ok"]
+        assert accounts.pending(ctx, admin) == []
+        assert audit.verify_chain(ctx, admin).ok
+    finally:
+        proxy.close()
