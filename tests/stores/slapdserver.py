@@ -105,10 +105,18 @@ class Slapd:
     root_pw: str
     admin_pw: str
     proc: subprocess.Popen | None = None
+    #: ldaps:// listens here, and StartTLS is offered, when a certificate could
+    #: be made (``ca`` signed it; its name is 127.0.0.1 and localhost).
+    tls_port: int | None = None
+    ca: Path | None = None
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def ldaps_url(self) -> str:
+        return f"ldaps://127.0.0.1:{self.tls_port}"
 
     def conn(self, dn: str = ROOT_DN, password: str | None = None):
         """A bound ldap3 connection (the rootdn by default)."""
@@ -158,19 +166,49 @@ def _ldif_run(server: Slapd) -> None:
     c.unbind()
 
 
+def _certificates(root: Path) -> bool:
+    """A throwaway CA and a server certificate for 127.0.0.1 / localhost,
+    made with the openssl command; False when it is not installed."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return False
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=root, check=True, capture_output=True, timeout=60)
+
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=userdesk test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext", "subjectKeyIdentifier=hash")
+    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    (root / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                                     "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\n"
+                                     "authorityKeyIdentifier=keyid\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+    return True
+
+
 def start(root: Path) -> Slapd:
     if not Path(SLAPD).exists():
         raise SlapdUnavailable(f"{SLAPD} is not installed (apt-get install slapd ldap-utils)")
     (root / "data").mkdir(parents=True)
     server = Slapd(root, free_port(), uuid.uuid4().hex, uuid.uuid4().hex)
-    (root / "slapd.conf").write_text(CONF.format(
-        schema=SCHEMA, modules=MODULES, dir=root, suffix=SUFFIX, root=ROOT_DN, root_pw=server.root_pw,
-        admin=ADMIN_DN, helpdesk=HELPDESK_DN, policy=POLICY_DN))
+    conf = CONF.format(schema=SCHEMA, modules=MODULES, dir=root, suffix=SUFFIX, root=ROOT_DN, root_pw=server.root_pw,
+                       admin=ADMIN_DN, helpdesk=HELPDESK_DN, policy=POLICY_DN)
+    urls = f"{server.url}/"
+    if _certificates(root):
+        server.tls_port, server.ca = free_port(), root / "ca.pem"
+        tls = (f"TLSCACertificateFile {root}/ca.pem\nTLSCertificateFile {root}/server.pem\n"
+               f"TLSCertificateKeyFile {root}/server.key\n")
+        conf = conf.replace("\ndatabase mdb\n", f"\n{tls}\ndatabase mdb\n", 1)
+        urls += f" {server.ldaps_url}/"
+    (root / "slapd.conf").write_text(conf)
     test = subprocess.run([SLAPD, "-Tt", "-u", "-f", str(root / "slapd.conf")], capture_output=True, text=True)
     if test.returncode != 0:
         raise SlapdUnavailable(f"slapd -Tt refused the generated config: {test.stderr.strip()[-1500:]}")
     log = open(root / "slapd.log", "wb")  # noqa: SIM115 - held by the child
-    server.proc = subprocess.Popen([SLAPD, "-d", "0", "-h", f"{server.url}/", "-f", str(root / "slapd.conf")],
+    server.proc = subprocess.Popen([SLAPD, "-d", "0", "-h", urls, "-f", str(root / "slapd.conf")],
                                    stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while True:

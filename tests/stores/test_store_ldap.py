@@ -395,3 +395,18 @@ def test_a_connection_cut_after_the_change_was_sent_leaves_it_pending_until_the_
         assert audit.verify_chain(ctx, admin).ok
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("how", ["starttls", "ldaps"])
+def test_tls_with_the_ca_file_binds_and_a_certificate_the_console_cannot_verify_is_refused(people, slapd, how):
+    if slapd.tls_port is None:
+        pytest.skip("no openssl command to make the test server's certificate")
+    people.make("tls")
+    url = slapd.url if how == "starttls" else slapd.ldaps_url
+    store = LdapStore(url, bind_dn=ADMIN_DN, password=slapd.admin_pw, base=people.base, starttls="always",
+                      ca_file=str(slapd.ca))
+    assert store.get("tls").username == "tls"
+    with pytest.raises(StoreError) as ei:  # the system's CAs did not sign the test server's certificate
+        LdapStore(url, bind_dn=ADMIN_DN, password=slapd.admin_pw, base=people.base, starttls="always")
+    assert ei.value.refused is False and "certificate" in ei.value.message.lower()
+    assert slapd.admin_pw not in ei.value.message
