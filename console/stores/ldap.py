@@ -41,6 +41,8 @@ from ldap3.core import exceptions as lx
 from ldap3.operation.search import parse_filter
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
+from pyasn1.codec.ber import encoder as ber_encoder
+from pyasn1.type import namedtype, tag, univ
 
 from console.stores.base import Account, AccountPage, Credential, Store, StoreError
 
@@ -152,30 +154,33 @@ def _norm_dn(dn: str) -> str:
         return dn.casefold()
 
 
+class _SortKey(univ.Sequence):
+    """RFC 2891: SortKey ::= SEQUENCE { attributeType, orderingRule [0] OPTIONAL,
+    reverseOrder [1] BOOLEAN DEFAULT FALSE }."""
+
+    componentType = namedtype.NamedTypes(
+        namedtype.NamedType("attributeType", univ.OctetString()),
+        namedtype.OptionalNamedType("orderingRule", univ.OctetString().subtype(
+            implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatSimple, 0))),
+        namedtype.DefaultedNamedType("reverseOrder", univ.Boolean(False).subtype(
+            implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatSimple, 1))))
+
+
+class _SortKeyList(univ.SequenceOf):
+    componentType = _SortKey()
+
+
 def _sort_control(attribute: str, reverse: bool):
-    """RFC 2891's SortKeyList, one key, as ldap3 takes a raw control."""
-    from pyasn1.codec.ber import encoder
-    from pyasn1.type import namedtype, tag, univ
-
-    class SortKey(univ.Sequence):
-        componentType = namedtype.NamedTypes(
-            namedtype.NamedType("attributeType", univ.OctetString()),
-            namedtype.OptionalNamedType("orderingRule", univ.OctetString().subtype(
-                implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatSimple, 0))),
-            namedtype.DefaultedNamedType("reverseOrder", univ.Boolean(False).subtype(
-                implicitTag=tag.Tag(tag.tagClassContext, tag.tagFormatSimple, 1))))
-
-    class SortKeyList(univ.SequenceOf):
-        componentType = SortKey()
-
-    key = SortKey()
+    """The server-side sort request (RFC 2891), one key, as ldap3 takes a raw
+    control (ldap3 has none of its own): ASN.1 encoding with pyasn1."""
+    key = _SortKey()
     key["attributeType"] = attribute
     key["orderingRule"] = CASE_IGNORE_ORDERING
     if reverse:
         key["reverseOrder"] = True
-    keys = SortKeyList()
+    keys = _SortKeyList()
     keys.append(key)
-    return (SORT_REQUEST, False, encoder.encode(keys))
+    return (SORT_REQUEST, False, ber_encoder.encode(keys))
 
 
 def server_words(result: dict) -> str:
@@ -514,11 +519,17 @@ class LdapStore(Store):
 
     def _history_probe(self, conn, dn: str) -> str | None:
         """The newest value of pwdHistory (the hash a change replaced), digested:
-        what ``probe`` compares once a change landed. None without history."""
-        ok = conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=["pwdHistory"])
-        values = (conn.response[0]["attributes"].get("pwdHistory") or []) if ok and conn.response else []
-        if not values:
+        what ``probe`` compares once a change landed. None where it cannot
+        tell: no history (the policy keeps none, or there was no password
+        before), or a userPassword this DN may not read (then ``new_credential``
+        could not read the hash it replaced either)."""
+        ok = conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=["pwdHistory", "userPassword"])
+        attrs = conn.response[0]["attributes"] if ok and conn.response else {}
+        values = attrs.get("pwdHistory") or []
+        if not values or not attrs.get("userPassword"):
             return None
+        # Values carry their time to the second; ppolicy appends, so among
+        # equal times the last one returned is the newest.
         newest = max(enumerate(values), key=lambda iv: (_text(iv[1]).split("#", 1)[0], iv[0]))[1]
         raw = newest if isinstance(newest, bytes) else str(newest).encode()
         return _digest(raw.split(b"#", 3)[3] if raw.count(b"#") >= 3 else raw)
