@@ -222,7 +222,7 @@ class LdapStore(Store):
         port = parts.port or (636 if ldaps else 389)
         self._starttls = not ldaps and (starttls == "always" or (starttls == "auto" and not _loopback(host)))
         if not ldaps and not self._starttls and not _loopback(host) and not allow_cleartext:
-            raise StoreError(f"ldap store: {url} without TLS would send the bind password in clear over the network: "
+            raise StoreError(f"ldap store: ldap://{host}:{port} without TLS would send the bind password in clear over the network: "
                              "use ldaps://, or StartTLS (ldap_starttls = \"auto\" or \"always\"), or set "
                              "ldap_allow_cleartext = true", refused=False)
         tls = None
@@ -297,9 +297,10 @@ class LdapStore(Store):
         if ok:
             return
         result = conn.result or {}
-        if result.get("result") in _UNAVAILABLE or not result:
-            raise StoreError(f"{self.where}: unavailable ({server_words(result)})", refused=False,
-                             in_doubt=bool(sent))
+        if not result:  # no answer at all: the change may have been taken
+            raise StoreError(f"{self.where}: no answer from the server", refused=False, in_doubt=bool(sent))
+        if result.get("result") in _UNAVAILABLE:  # busy, unavailable…: the server did not perform it
+            raise StoreError(f"{self.where}: unavailable ({server_words(result)})", refused=False)
         raise StoreError(f"LDAP refused: {server_words(result)}")
 
     # -- reading -----------------------------------------------------------------

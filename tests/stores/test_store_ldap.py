@@ -410,3 +410,21 @@ def test_tls_with_the_ca_file_binds_and_a_certificate_the_console_cannot_verify_
         LdapStore(url, bind_dn=ADMIN_DN, password=slapd.admin_pw, base=people.base, starttls="always")
     assert ei.value.refused is False and "certificate" in ei.value.message.lower()
     assert slapd.admin_pw not in ei.value.message
+
+
+def test_a_bind_dn_under_slapds_default_size_limit_is_told_in_the_servers_words(people, slapd, make_lctx):
+    """slapd stops any search, paged or not, at its size limit (500 unless
+    ``limits`` lifts it for the bind DN): the list says so rather than
+    showing part of the directory as if it were all."""
+    c = slapd.conn()
+    for i in range(505):
+        assert c.add(people.dn(f"u{i:04d}"), attributes={"objectClass": ["inetOrgPerson"], "uid": f"u{i:04d}",
+                                                         "cn": "Someone", "sn": "Someone"}), c.result
+    c.unbind()
+    reader = make_lctx(dn=READER_DN, ldap_page_size=100)
+    admin = operator(reader, "admin")
+    with pytest.raises(StoreRefused) as ei:
+        accounts.count_accounts(reader, admin)
+    assert ei.value.message == "LDAP refused: sizeLimitExceeded (4)"
+    unlimited = make_lctx(ldap_page_size=100)  # the fixture's bind DN has limits … size=unlimited
+    assert accounts.count_accounts(unlimited, operator(unlimited, "admin", "op-admin2")).value == 505
