@@ -319,20 +319,30 @@ class LdapStore(Store):
 
     def _paged(self, conn, flt: str, attributes: list[str], controls=None) -> Iterator[dict]:
         """Entries matching ``flt`` under the base, a page of the paged-results
-        control at a time; the caller may stop early."""
+        control at a time. A caller that stops early closes the generator,
+        which abandons the search the way RFC 2696 says (size 0 with the
+        cookie), so the server drops its state (a server-side sort's too)."""
         cookie = None
-        while True:
-            ok = conn.search(self.base, flt, search_scope=ldap3.SUBTREE, attributes=attributes,
-                             paged_size=self.page_size, paged_cookie=cookie, controls=controls)
-            if not ok and (conn.result or {}).get("result") not in (0, None):
-                self._check(conn, False)
-            for entry in conn.response or []:
-                if entry.get("type") == "searchResEntry":
-                    yield entry
-            cookie = ((conn.result or {}).get("controls") or {}).get("1.2.840.113556.1.4.319", {}) \
-                .get("value", {}).get("cookie")
-            if not cookie:
-                return
+        try:
+            while True:
+                ok = conn.search(self.base, flt, search_scope=ldap3.SUBTREE, attributes=attributes,
+                                 paged_size=self.page_size, paged_cookie=cookie, controls=controls)
+                if not ok and (conn.result or {}).get("result") not in (0, None):
+                    cookie = None
+                    self._check(conn, False)
+                entries = [e for e in conn.response or [] if e.get("type") == "searchResEntry"]
+                cookie = ((conn.result or {}).get("controls") or {}).get("1.2.840.113556.1.4.319", {}) \
+                    .get("value", {}).get("cookie")
+                yield from entries
+                if not cookie:
+                    return
+        finally:
+            if cookie:
+                try:
+                    conn.search(self.base, flt, search_scope=ldap3.SUBTREE, attributes=["1.1"], paged_size=0,
+                                paged_cookie=cookie, controls=controls)
+                except lx.LDAPException:
+                    pass
 
     def _names(self, conn, flt: str, reverse: bool) -> Iterator[str]:
         """The people's names in order (server-side sorted where offered, so a
@@ -341,11 +351,22 @@ class LdapStore(Store):
             return _text(_first(entry["attributes"], self.uid))
 
         if self.sorts:
-            for entry in self._paged(conn, flt, [self.uid], [_sort_control(self.uid, reverse)]):
-                name = name_of(entry)
-                if name:
-                    yield name
-            return
+            entries = self._paged(conn, flt, [self.uid], [_sort_control(self.uid, reverse)])
+            yielded = False
+            try:
+                for entry in entries:
+                    name = name_of(entry)
+                    if name:
+                        yielded = True
+                        yield name
+                return
+            except StoreError as exc:
+                # slapd's sssvlv answers busy (51) while it still holds a sort
+                # for the connection slot this one reuses: sort here instead.
+                if yielded or "busy (51)" not in exc.message:
+                    raise
+            finally:
+                entries.close()
         names = [n for n in (name_of(e) for e in self._paged(conn, flt, [self.uid])) if n]
         yield from sorted(names, key=_key, reverse=reverse)
 
@@ -355,14 +376,18 @@ class LdapStore(Store):
 
         def body(conn):
             picked: list[str] = []
-            for name in self._names(conn, flt, backwards):
-                if after is not None and _key(name) <= _key(after):
-                    continue
-                if before is not None and _key(name) >= _key(before):
-                    continue
-                picked.append(name)
-                if len(picked) > limit:
-                    break
+            names = self._names(conn, flt, backwards)
+            try:
+                for name in names:
+                    if after is not None and _key(name) <= _key(after):
+                        continue
+                    if before is not None and _key(name) >= _key(before):
+                        continue
+                    picked.append(name)
+                    if len(picked) > limit:
+                        break
+            finally:
+                names.close()  # abandons the paged search (RFC 2696) before the next one
             more = len(picked) > limit
             picked = picked[:limit]
             picked.sort(key=_key)
@@ -386,10 +411,14 @@ class LdapStore(Store):
 
         def body(conn):
             n = 0
-            for _ in self._paged(conn, flt, ["1.1"]):
-                n += 1
-                if n > cap:
-                    break
+            entries = self._paged(conn, flt, ["1.1"])
+            try:
+                for _ in entries:
+                    n += 1
+                    if n > cap:
+                        break
+            finally:
+                entries.close()
             return n
         n = self._run(body)
         return (cap, True) if n > cap else (n, False)

@@ -420,6 +420,8 @@ class CuttingProxy:
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
     def _pump(self, src, dst, from_client: bool) -> None:
+        import socket
+
         try:
             while True:
                 chunk = src.recv(65536)
@@ -428,20 +430,18 @@ class CuttingProxy:
                 if from_client and self.armed and self._op(chunk) == self.cut_on:
                     self.armed = False
                     self.cut.set()  # from now on nothing the server says reaches the client
-                    dst.sendall(chunk)
-                    time.sleep(0.5)  # the server takes the change
-                    break
-                if self.cut.is_set() and not from_client:
-                    break
+                elif not from_client and self.cut.is_set():
+                    break  # the server answered (so it has performed the change): drop the answer, cut both
                 dst.sendall(chunk)
         except OSError:
             pass
         finally:
             for s in (src, dst):
                 try:
-                    s.close()
+                    s.shutdown(socket.SHUT_RDWR)  # wakes the other direction's recv, and tells the peer
                 except OSError:
                     pass
+                s.close()
 
     def heal(self) -> None:
         """The way to the server is back."""
