@@ -71,8 +71,10 @@ RELAX = "1.3.6.1.4.1.4203.666.5.12"
 CASE_IGNORE_ORDERING = "2.5.13.3"
 _PPOLICY_ATTRS = ["pwdChangedTime", "pwdFailureTime", "pwdAccountLockedTime", "pwdReset", "pwdPolicySubentry"]
 _POLICY_ATTRS = ["pwdMaxAge", "pwdMustChange", "pwdLockout", "pwdMaxFailure", "pwdLockoutDuration", "pwdInHistory"]
-#: Result codes that say the server is not there to decide (RFC 4511 busy,
-#: unavailable, unwillingToPerform is a decision and not here).
+#: Result codes that say the server did not get to decide (nothing changed):
+#: busy (51), unavailable (52), and the client-side codes ldap3 may report
+#: (80 other, 81 server down, 85 timeout, 91 connect error). unwillingToPerform
+#: (53) is a decision, so a refusal.
 _UNAVAILABLE = {51, 52, 80, 81, 85, 91}
 
 
@@ -222,8 +224,8 @@ class LdapStore(Store):
         port = parts.port or (636 if ldaps else 389)
         self._starttls = not ldaps and (starttls == "always" or (starttls == "auto" and not _loopback(host)))
         if not ldaps and not self._starttls and not _loopback(host) and not allow_cleartext:
-            raise StoreError(f"ldap store: ldap://{host}:{port} without TLS would send the bind password in clear over the network: "
-                             "use ldaps://, or StartTLS (ldap_starttls = \"auto\" or \"always\"), or set "
+            raise StoreError(f"ldap store: ldap://{host}:{port} without TLS would send the bind password in clear "
+                             "over the network: use ldaps://, or StartTLS (ldap_starttls = \"auto\" or \"always\"), or set "
                              "ldap_allow_cleartext = true", refused=False)
         tls = None
         if ldaps or self._starttls:
