@@ -98,7 +98,7 @@ def desk_url_for(store: str, database_url: str) -> str:
 #: the profile names none.
 STORE_POLICY = {"mysql-users": "gaussdb", "redis-acl": "dcs"}
 
-STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl")
+STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl", "ldap")
 
 
 class Settings(BaseModel):
@@ -111,7 +111,11 @@ class Settings(BaseModel):
     #: ~/.pgpass or PGPASSWORD). ``redis-acl``: a Redis server's ACL users,
     #: through ``database_url`` = redis://admin@host:6379/0 (rediss:// for TLS;
     #: the password from the URL, redis_password_file or REDISCLI_AUTH).
-    store: Literal["native", "django", "postgres-roles", "redis-acl"] = "native"
+    #: ``ldap``: people in an LDAP directory (OpenLDAP + ppolicy) at
+    #: ``database_url`` (ldap://HOST with StartTLS, or ldaps://HOST), bound as
+    #: ``ldap_bind_dn`` (its password from ldap_bind_password_file or the
+    #: environment).
+    store: Literal["native", "django", "postgres-roles", "redis-acl", "ldap"] = "native"
     database_url: str = Field(default_factory=default_database_url)
     #: The desk (operators, audit) of a foreign store; default: a private SQLite
     #: file per store database in the data directory (desk_url_for). The native
@@ -133,6 +137,31 @@ class Settings(BaseModel):
     #: Django: the hasher new passwords are written with; ``auto``: the one the
     #: project's most recent sign-in left (Django's first PASSWORD_HASHERS entry).
     django_hasher: Literal["auto", "pbkdf2_sha256", "argon2", "bcrypt_sha256", "scrypt"] = "auto"
+    #: LDAP: the DN userdesk binds as, and its password: from a file readable by
+    #: its owner only, or else the environment variable named here.
+    ldap_bind_dn: str | None = None
+    ldap_bind_password_file: str | None = None
+    ldap_bind_password_env: str = "USERDESK_LDAP_PASSWORD"
+    #: LDAP: where the people are, which entries are people, and their attributes.
+    ldap_people_base: str | None = None
+    ldap_people_filter: str = "(objectClass=inetOrgPerson)"
+    ldap_username_attribute: str = Field("uid", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    ldap_email_attribute: str = Field("mail", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    ldap_name_attribute: str = Field("cn", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    #: LDAP: TLS. ldaps:// always; ldap:// with StartTLS (``auto``: except on
+    #: loopback); the CA file that signed the server's certificate (else the
+    #: system's). A bind over cleartext off loopback needs ldap_allow_cleartext.
+    ldap_starttls: Literal["auto", "always", "never"] = "auto"
+    ldap_ca_file: str | None = None
+    ldap_allow_cleartext: bool = False
+    #: LDAP: the policy entry slapd applies where an entry names none
+    #: (ppolicy_default: in the server's configuration, which a client cannot
+    #: read), for the expiry (pwdMaxAge); and the groups whose members count as
+    #: admins (helpdesk operators may not change them).
+    ldap_default_policy_dn: str | None = None
+    ldap_admin_groups: list[str] = Field(default_factory=list)
+    #: LDAP: entries per page of the paged-results control.
+    ldap_page_size: int = Field(500, ge=1, le=10000)
     #: Connection pool of a server database (PostgreSQL), per console process:
     #: connections kept open, extra ones allowed under load, seconds to wait for
     #: one, and seconds after which a connection is replaced (0: never).
@@ -289,6 +318,16 @@ class Settings(BaseModel):
             raise ValueError(f"policy_overrides: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _ldap_url_is_the_ldap_store(self) -> "Settings":
+        ldap_url = self.database_url.lower().startswith(("ldap://", "ldaps://"))
+        if ldap_url and self.store != "ldap":
+            raise ValueError("database_url is an LDAP directory: open its people as a store with `userdesk --store "
+                             "ldap --db URL` (and ldap_bind_dn, ldap_people_base; userdesk adds nothing to it)")
+        if self.store == "ldap" and not ldap_url:
+            raise ValueError("store ldap: database_url must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
+        return self
+
     # -- derived ---------------------------------------------------------------
 
     @property
@@ -314,6 +353,13 @@ class Settings(BaseModel):
         if not self.redis_password_file:
             return None
         return _owner_only_secret("redis_password_file", self.redis_password_file)
+
+    def ldap_bind_password(self) -> str | None:
+        """The bind DN's password, from its file (refused unless only its owner
+        may read it) or the environment; None when neither is given."""
+        if self.ldap_bind_password_file:
+            return _owner_only_secret("ldap_bind_password_file", self.ldap_bind_password_file)
+        return os.environ.get(self.ldap_bind_password_env) or None
 
     def password_policy(self) -> Policy:
         return get_policy(self.policy, self.policy_overrides)
@@ -341,13 +387,15 @@ class Settings(BaseModel):
 
 def _owner_only_secret(setting: str, name: str) -> str:
     """A secret from a file only its owner may read (a store's key or
-    password file): refused when others may read it, unreadable or empty."""
+    password file): the file's text but its final line break (a password may
+    begin or end with a space); refused when others may read it, unreadable
+    or empty."""
     path = Path(name).expanduser()
     try:
         mode = path.stat().st_mode
         if mode & 0o077:
             raise ConfigError(f"{setting} {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
-        value = path.read_text(encoding="utf-8").strip()
+        value = path.read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise ConfigError(f"{setting} {path}: cannot be read ({exc.strerror})") from None
     if not value:

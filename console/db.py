@@ -136,5 +136,7 @@ def describe(url: str) -> str:
         return f"SQLite · {name}"
     if backend in ("redis", "rediss"):  # the redis-acl store: a server, its users not in any database number
         return f"Redis{' (TLS)' if backend == 'rediss' else ''} · {parsed.host}:{parsed.port or 6379}"
+    if backend in ("ldap", "ldaps"):  # the ldap store's directory (console/stores/ldap.py)
+        return f"LDAP directory · {parsed.host}{f':{parsed.port}' if parsed.port else ''}"
     where = f" on {parsed.host}" if parsed.host else ""
     return f"{'PostgreSQL' if backend == 'postgresql' else backend} · {parsed.database or ''}{where}"
