@@ -28,6 +28,8 @@ from sqlalchemy.exc import ArgumentError
 from console.stores.base import Account, AccountPage, Credential, Store, StoreError, expiry_probe
 
 UNSUPPORTED = {
+    "issue_ticket": "PostgreSQL has no reset links: reset the password or set one",
+    "email_ticket": "PostgreSQL has no reset links: reset the password or set one",
     "force_change": "PostgreSQL has no must-change flag: a role cannot be made to change its password at sign-in",
     "unlock": "PostgreSQL has no lockout after failed sign-ins (block and unblock with NOLOGIN / LOGIN instead)",
     "create": "create roles with CREATE ROLE (psql or your provisioning): userdesk resets and locks existing ones",

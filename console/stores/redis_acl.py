@@ -40,6 +40,8 @@ from redis.retry import Retry
 from console.stores.base import Account, AccountPage, Credential, Store, StoreError
 
 UNSUPPORTED = {
+    "issue_ticket": "Redis has no reset links: reset the password or set one",
+    "email_ticket": "Redis has no reset links: reset the password or set one",
     "force_change": "Redis has no must-change flag: an ACL user cannot be made to choose a new password",
     "expire": "Redis ACL passwords do not expire",
     "unlock": "Redis has no lockout after failed sign-ins (they are only logged, in ACL LOG): block and unblock "
