@@ -48,8 +48,9 @@ def root(
     store: Optional[str] = typer.Option(None, "--store", envvar="USERDESK_STORE",
                                         help="Where the accounts are: 'native' (userdesk's tables), 'django' "
                                              "(the Django project whose database --db names), 'postgres-roles' "
-                                             "(the login roles of the PostgreSQL server --db names) or 'redis-acl' "
-                                             "(the ACL users of the Redis server --db names)."),
+                                             "(the login roles of the PostgreSQL server --db names), 'redis-acl' "
+                                             "(the ACL users of the Redis server --db names) or 'mysql-users' "
+                                             "(the user@host accounts of the MariaDB server --db names)."),
     operator: Optional[str] = typer.Option(None, "--operator", envvar="USERDESK_OPERATOR",
                                            help="Operator to sign in as."),
     password_stdin: bool = typer.Option(False, "--password-stdin",

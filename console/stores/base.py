@@ -154,6 +154,12 @@ class Store(ABC):
         ``probe(…, "expiry")`` reads it back."""
         raise StoreError(self.unsupported.get("expire", "this store has no password expiry"))
 
+    def expected_expiry(self, when: datetime | None) -> str:
+        """What ``probe(…, "expiry")`` reads back once ``set_expiry(when)``
+        took (a store whose expiry is not a date says it its own way: MySQL's
+        ``expired``)."""
+        return expiry_probe(when)
+
     def require_change(self, username: str) -> None:
         """The account must choose a new password at its next sign-in
         (MySQL: PASSWORD EXPIRE; LDAP: pwdReset). ``probe(…, "must_change")``
