@@ -100,6 +100,9 @@ class Store(ABC):
     #: ROLE, refused while the role owns anything"), for the danger zone; short,
     #: and only where the action's own explanation leaves it open.
     says: Mapping[str, str] = {}
+    #: Whether its accounts have a display name and an email (else the list
+    #: gives their columns' width to the account's name: MySQL's user@host).
+    has_profile: bool = True
 
     def reason_unsupported(self, action: str) -> str | None:
         return self.unsupported.get(action)

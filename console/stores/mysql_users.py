@@ -158,6 +158,7 @@ def _expired(priv: dict) -> bool:
 class MySQLUsersStore(Store):
     name = "mysql-users"
     unsupported = UNSUPPORTED
+    has_profile = False
 
     def __init__(self, url: str, *, connect_timeout: int = 10, clock=None) -> None:
         try:

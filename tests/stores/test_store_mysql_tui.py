@@ -35,6 +35,8 @@ async def _open(tui, pilot, name: str):
     await pilot.press("enter")
     await tui.wait_for(pilot, lambda: rows(screen)[:1] == [name], what=lambda: f"the search: {rows(screen)}")
     assert fit.misfits(pilot.app) == []
+    # No name or email columns: the whole user@host is shown, not clipped.
+    assert [str(c) for c in screen.query_one(DataTable).get_row_at(0)] == [name, "user", "active"]
     await pilot.press("enter")
     account = await tui.wait_screen(pilot, StoreAccountScreen)
     await tui.wait_for(pilot, lambda: account.detail is not None, what="the account")
