@@ -514,3 +514,13 @@ def test_the_statement_sent_carries_the_hash_as_a_parameter(accounts_on, mctx):
     admin = operator(mctx, "admin")
     r = accounts.reset_password(mctx, admin, accounts_on.name("q'uote"), reason="x")
     assert accounts_on.signs_in(accounts_on.name("q'uote"), r.password.reveal())
+
+
+def test_a_server_message_that_quotes_the_statement_is_not_shown_and_a_secret_is_scrubbed():
+    from console.stores.mysql_users import _server_words
+
+    h = native_hash("a chosen password 1")
+    syntax = pymysql.err.ProgrammingError(1064, f"You have an error in your SQL syntax; near '{h}' at line 1")
+    assert h not in _server_words(syntax, (h,)) and "(error 1064)" in _server_words(syntax, (h,))
+    other = pymysql.err.OperationalError(1396, f"Operation ALTER USER failed for '{h}'@'x'")
+    assert _server_words(other, (h,)) == "Operation ALTER USER failed for '<secret>'@'x' (error 1396)"
