@@ -5,9 +5,10 @@ server's own statements: ``ALTER USER``, ``KILL CONNECTION``, ``DROP USER``.
 userdesk creates nothing on the server.
 
 What reaches the server, and what it may log: MariaDB writes a statement to
-its general query log exactly as sent (``ALTER USER … IDENTIFIED BY 'pw'``
-appears there in plaintext: MariaDB 10.11 does not mask it), and to the slow
-log, the binary log and performance_schema's statement history as well. So a
+its general query log and its binary log exactly as sent (``ALTER USER …
+IDENTIFIED BY 'pw'`` appears in both in plaintext: MariaDB 10.11 does not
+mask it, unlike MySQL), and to the slow log and performance_schema's
+statement history as well. So a
 password never goes into a statement: the console computes the account's
 ``mysql_native_password`` hash itself (the format's definition,
 ``'*' + HEX(SHA1(SHA1(password)))``, with hashlib) and sends

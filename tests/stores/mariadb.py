@@ -2,7 +2,7 @@
 ``mariadb-server`` (``mariadb-install-db``, ``/usr/sbin/mariadbd``): a data
 directory in a temporary directory, a server on 127.0.0.1 on a free port
 (``--skip-name-resolve``: accounts are ``user@127.0.0.1``), its general query
-log on (the tests read what the server logged), stopped and deleted at the end
+log and binary log on (the tests read what the server logged), stopped and deleted at the end
 of the run. Started lazily by the first test that needs it (a session fixture:
 under pytest-xdist each worker starts its own).
 
@@ -59,6 +59,16 @@ class Server:
     def general_log(self) -> Path:
         return self.root / "general.log"
 
+    def binlog_text(self) -> str:
+        """Every statement in the server's binary logs (SHOW BINLOG EVENTS)."""
+        out = []
+        with self.admin() as conn, conn.cursor() as cur:
+            cur.execute("SHOW BINARY LOGS")
+            for name, *_ in cur.fetchall():
+                cur.execute(f"SHOW BINLOG EVENTS IN '{name}'")
+                out += [str(row[-1]) for row in cur.fetchall()]
+        return "\n".join(out)
+
     def admin(self) -> pymysql.connections.Connection:
         """root over the server's socket (no password: --auth-root-authentication-method=normal)."""
         return pymysql.connect(unix_socket=self.socket, user="root", autocommit=True, charset="utf8mb4")
@@ -97,7 +107,8 @@ def _start() -> Server:
         port = free_port()
         proc = subprocess.Popen(
             [MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={root / 'sock'}", f"--port={port}",
-             "--bind-address=127.0.0.1", f"--user={user}", "--skip-log-bin", "--skip-name-resolve",
+             "--bind-address=127.0.0.1", f"--user={user}", f"--log-bin={root / 'binlog'}", "--server-id=1",
+             "--skip-name-resolve",
              f"--pid-file={root / 'mariadbd.pid'}", f"--log-error={root / 'error.log'}", "--general-log=1",
              f"--general-log-file={root / 'general.log'}", "--innodb-buffer-pool-size=32M",
              "--max-connections=200"],

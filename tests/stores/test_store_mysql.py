@@ -157,6 +157,9 @@ def test_a_reset_signs_in_with_the_new_password_not_the_old_and_the_server_logs_
     assert "mysql.global_priv" in logged and "sql_log_off" in logged
     assert new not in logged and stored not in logged and "IDENTIFIED" not in logged
     assert new not in audit_text(mctx) and stored not in audit_text(mctx)
+    # The binary log (replicas apply it) carries the statement with the hash, never the password.
+    binlog = mariadb_server.binlog_text()
+    assert f"IDENTIFIED WITH mysql_native_password AS '{stored}'" in binlog and new not in binlog
 
 
 def test_a_connection_without_super_sends_only_the_hash_which_the_general_log_shows_never_the_password(
@@ -176,12 +179,13 @@ def test_a_connection_without_super_sends_only_the_hash_which_the_general_log_sh
 
 def test_what_mariadb_logs_of_identified_by_is_the_plaintext(accounts_on, mariadb_server):
     """Why the store never sends IDENTIFIED BY 'password': MariaDB 10.11
-    writes the statement to its general log as sent."""
+    writes the statement to its general log and its binary log as sent."""
     name = accounts_on.make("plain")
     user, host = name.rsplit("@", 1)
     before = mariadb_server.general_log.stat().st_size
     mariadb_server.sql("ALTER USER %s@%s IDENTIFIED BY 'visible plaintext 7'", (user, host))
     assert "visible plaintext 7" in mariadb_server.general_log.read_bytes()[before:].decode(errors="replace")
+    assert "IDENTIFIED BY 'visible plaintext 7'" in mariadb_server.binlog_text()  # and to its binary log
 
 
 def test_set_password_follows_the_gaussdb_policy_and_the_server_accepts_it(accounts_on, mctx):
@@ -524,3 +528,15 @@ def test_a_server_message_that_quotes_the_statement_is_not_shown_and_a_secret_is
     assert h not in _server_words(syntax, (h,)) and "(error 1064)" in _server_words(syntax, (h,))
     other = pymysql.err.OperationalError(1396, f"Operation ALTER USER failed for '{h}'@'x'")
     assert _server_words(other, (h,)) == "Operation ALTER USER failed for '<secret>'@'x' (error 1396)"
+
+
+def test_a_lifetime_that_has_run_out_is_flagged_on_the_consoles_clock(accounts_on, mctx, clock):
+    admin = operator(mctx, "admin")
+    name = accounts_on.make("aging", options="PASSWORD EXPIRE INTERVAL 30 DAY")
+    assert accounts.get_account(mctx, admin, name).flags == ()
+    clock.advance(days=31)
+    assert any("its lifetime ended" in f for f in accounts.get_account(mctx, admin, name).flags)
+    # PASSWORD EXPIRE NEVER (set_expiry(None)) reads back as what expected_expiry says.
+    mctx.store.set_expiry(name, None)
+    assert mctx.store.probe(name, "expiry") == mctx.store.expected_expiry(None) == "never"
+    assert accounts.get_account(mctx, admin, name).flags == ()
