@@ -66,6 +66,16 @@ UNSUPPORTED = {
     "revoke_ticket": "MariaDB has no reset links",
 }
 
+#: How MariaDB does each action, for the danger zone.
+SAYS = {
+    "force_change": "MariaDB: PASSWORD EXPIRE; it signs in only to choose a new password",
+    "expire": "MariaDB: PASSWORD EXPIRE; it signs in only to choose a new password",
+    "block": "MariaDB: ACCOUNT LOCK, and KILL on its connections",
+    "unblock": "MariaDB: ACCOUNT UNLOCK",
+    "revoke_sessions": "MariaDB: KILL CONNECTION on each of its connections",
+    "delete": "MariaDB: DROP USER, and KILL on its connections",
+}
+
 #: The plugin whose hash the console computes; any other is refused a reset.
 NATIVE = "mysql_native_password"
 
@@ -159,6 +169,7 @@ def _expired(priv: dict) -> bool:
 class MySQLUsersStore(Store):
     name = "mysql-users"
     unsupported = UNSUPPORTED
+    says = SAYS
     has_profile = False
 
     def __init__(self, url: str, *, connect_timeout: int = 10, clock=None) -> None:

@@ -254,7 +254,7 @@ def make_mctx(tmp_path, mariadb_server, clock):
 def mctx(make_mctx, accounts_on, store_admin):
     """A context on the mysql-users store (an ALL PRIVILEGES … WITH GRANT OPTION connection), its desk made."""
     grant_option(accounts_on, store_admin)
-    return make_mctx(store_admin, policy="gaussdb")
+    return make_mctx(store_admin)
 
 
 def operator(ctx: ServiceContext, role: str, name: str | None = None) -> Actor:

@@ -170,11 +170,11 @@ def test_a_connection_without_super_sends_only_the_hash_which_the_general_log_sh
     admin = operator(ctx, "admin")
     name = accounts_on.make("svc")
     log_before = mariadb_server.general_log.stat().st_size
-    accounts.set_password(ctx, admin, name, "correct horse battery staple 9", reason="x")
-    assert accounts_on.signs_in(name, "correct horse battery staple 9")
+    accounts.set_password(ctx, admin, name, "Staple-9-battery-Horse", reason="x")
+    assert accounts_on.signs_in(name, "Staple-9-battery-Horse")
     logged = mariadb_server.general_log.read_bytes()[log_before:].decode(errors="replace")
-    assert f"IDENTIFIED WITH mysql_native_password AS '{native_hash('correct horse battery staple 9')}'" in logged
-    assert "correct horse battery staple 9" not in logged
+    assert f"IDENTIFIED WITH mysql_native_password AS '{native_hash('Staple-9-battery-Horse')}'" in logged
+    assert "Staple-9-battery-Horse" not in logged
 
 
 def test_what_mariadb_logs_of_identified_by_is_the_plaintext(accounts_on, mariadb_server):
@@ -189,6 +189,7 @@ def test_what_mariadb_logs_of_identified_by_is_the_plaintext(accounts_on, mariad
 
 
 def test_set_password_follows_the_gaussdb_policy_and_the_server_accepts_it(accounts_on, mctx):
+    assert mctx.settings.policy == "gaussdb"  # the store's default policy (no policy named)
     admin = operator(mctx, "admin")
     name = accounts_on.make("svc")
     with pytest.raises(WeakPassword):

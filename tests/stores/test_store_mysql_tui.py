@@ -64,6 +64,11 @@ async def test_search_an_account_see_it_and_reset_it_from_the_danger_zone(tui, a
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(pilot.app.screen, ActionDialog)
+        danger.highlighted = order.index(Action.EXPIRE.value)  # how MariaDB does it, in its own words
+        await pilot.pause()
+        assert "(MariaDB: PASSWORD EXPIRE; it signs in only to choose a new password)" in tui.text(
+            account, "#store-danger-help")
+        assert fit.misfits(app) == []
         danger.highlighted = order.index(Action.RESET_PASSWORD.value)
         await pilot.press("enter")
         await tui.wait_screen(pilot, ActionDialog)
