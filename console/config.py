@@ -98,7 +98,7 @@ def desk_url_for(store: str, database_url: str) -> str:
 #: the profile names none.
 STORE_POLICY = {"mysql-users": "gaussdb", "redis-acl": "dcs"}
 
-STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl", "ldap")
+STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl", "mysql-users", "ldap")
 
 
 class Settings(BaseModel):
@@ -111,11 +111,14 @@ class Settings(BaseModel):
     #: ~/.pgpass or PGPASSWORD). ``redis-acl``: a Redis server's ACL users,
     #: through ``database_url`` = redis://admin@host:6379/0 (rediss:// for TLS;
     #: the password from the URL, redis_password_file or REDISCLI_AUTH).
+    #: ``mysql-users``: a MariaDB server's user@host accounts, through the admin
+    #: connection ``database_url`` names (its password from the URL, MYSQL_PWD
+    #: or an option file: ``?read_default_file=PATH``, else ~/.my.cnf).
     #: ``ldap``: people in an LDAP directory (OpenLDAP + ppolicy) at
     #: ``database_url`` (ldap://HOST with StartTLS, or ldaps://HOST), bound as
     #: ``ldap_bind_dn`` (its password from ldap_bind_password_file or the
     #: environment).
-    store: Literal["native", "django", "postgres-roles", "redis-acl", "ldap"] = "native"
+    store: Literal["native", "django", "postgres-roles", "redis-acl", "mysql-users", "ldap"] = "native"
     database_url: str = Field(default_factory=default_database_url)
     #: The desk (operators, audit) of a foreign store; default: a private SQLite
     #: file per store database in the data directory (desk_url_for). The native

@@ -49,7 +49,8 @@ def root(
                                         help="Where the accounts are: 'native' (userdesk's tables), 'django' "
                                              "(the Django project whose database --db names), 'postgres-roles' "
                                              "(the login roles of the PostgreSQL server --db names), 'redis-acl' "
-                                             "(the ACL users of the Redis server --db names) or 'ldap' "
+                                             "(the ACL users of the Redis server --db names), 'mysql-users' "
+                                             "(the user@host accounts of the MariaDB server --db names) or 'ldap' "
                                              "(the people of the LDAP directory --db names: ldap:// or ldaps://)."),
     operator: Optional[str] = typer.Option(None, "--operator", envvar="USERDESK_OPERATOR",
                                            help="Operator to sign in as."),

@@ -48,7 +48,6 @@ from console.services.permissions import Action, denial, require
 from console.services.views import Count, OneTimeSecret, Page
 from console.services.passwords import expiry_from
 from console.stores import Account, Store, StoreError
-from console.stores.base import expiry_probe
 
 #: Counts stop here, as the native store's do ("10,000+").
 COUNT_CAP = 10_000
@@ -436,7 +435,7 @@ def expire(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | No
     store = _store(ctx)
     acc, when, _r = _change(ctx, actor, "password.expire", Action.EXPIRE, username, reason=reason,
                             identity_check=identity_check, change="expiry", prepare=lambda acc: ctx.now(),
-                            apply=lambda w: store.set_expiry(username, w), expect=expiry_probe,
+                            apply=lambda w: store.set_expiry(username, w), expect=store.expected_expiry,
                             details=lambda w, _r: {"expired_at": w.isoformat()})
     return acc
 

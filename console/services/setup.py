@@ -67,6 +67,12 @@ def refuse_foreign(ctx: ServiceContext) -> None:
             "--admin NAME`; to keep userdesk's own accounts on this server, create a database for them "
             "(CREATE DATABASE userdesk) and give its URL"
         )
+    if ctx.engine.dialect.name == "mysql" and ctx.engine.url.database == "mysql" and "users" not in tables:
+        raise ForeignStore(
+            "this is the MariaDB server's system database (mysql), not a database of userdesk's: to manage the "
+            "server's user@host accounts open it as a store with `userdesk --store mysql-users --db URL init "
+            "--admin NAME`"
+        )
 
 
 def check_ready(ctx: ServiceContext) -> None:

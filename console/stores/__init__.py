@@ -24,6 +24,7 @@ STORES = {
     "django": "a Django project's users (auth_user, django_session)",
     "postgres-roles": "a PostgreSQL server's login roles (pg_roles, ALTER ROLE, pg_terminate_backend)",
     "redis-acl": "a Redis server's ACL users (ACL GETUSER, ACL SETUSER, CLIENT KILL USER)",
+    "mysql-users": "a MariaDB server's user@host accounts (mysql.global_priv, ALTER USER, KILL)",
     "ldap": "an LDAP directory's people (OpenLDAP + ppolicy: Password Modify, pwdReset, pwdAccountLockedTime)",
 }
 
@@ -50,6 +51,10 @@ def open_store(settings: "Settings", clock: Callable[[], datetime] | None = None
         from console.stores.redis_acl import RedisAclStore
 
         return RedisAclStore(settings.database_url, password=settings.redis_password())
+    if settings.store == "mysql-users":
+        from console.stores.mysql_users import MySQLUsersStore
+
+        return MySQLUsersStore(settings.database_url, clock=clock)
     if settings.store == "ldap":
         from console.stores.ldap import LdapStore
 

@@ -100,6 +100,9 @@ class Store(ABC):
     #: ROLE, refused while the role owns anything"), for the danger zone; short,
     #: and only where the action's own explanation leaves it open.
     says: Mapping[str, str] = {}
+    #: Whether its accounts have a display name and an email (else the list
+    #: gives their columns' width to the account's name: MySQL's user@host).
+    has_profile: bool = True
 
     def reason_unsupported(self, action: str) -> str | None:
         return self.unsupported.get(action)
@@ -153,6 +156,12 @@ class Store(ABC):
         """The password stops being accepted at ``when`` (None: never);
         ``probe(…, "expiry")`` reads it back."""
         raise StoreError(self.unsupported.get("expire", "this store has no password expiry"))
+
+    def expected_expiry(self, when: datetime | None) -> str:
+        """What ``probe(…, "expiry")`` reads back once ``set_expiry(when)``
+        took (a store whose expiry is not a date says it its own way: MySQL's
+        ``expired``)."""
+        return expiry_probe(when)
 
     def require_change(self, username: str) -> None:
         """The account must choose a new password at its next sign-in

@@ -27,6 +27,8 @@ PAGE = 50
 DEBOUNCE = 0.25
 #: Column widths that fit 80 columns with a scrollbar; a longer value ends in "…".
 COLUMNS = (("username", 16), ("name", 14), ("email", 20), ("kind", 9), ("status", 7))
+#: The same for a store whose accounts have no name or email (MySQL's user@host).
+COLUMNS_NAME_ONLY = (("username", 52), ("kind", 9), ("status", 7))
 #: The danger zone's actions, in order (block or unblock, whichever applies).
 DANGER = (Action.RESET_PASSWORD, Action.SET_PASSWORD, Action.ISSUE_TICKET, Action.EMAIL_TICKET,
           Action.REVOKE_SESSIONS, Action.BLOCK, Action.UNBLOCK, Action.FORCE_CHANGE, Action.EXPIRE, Action.UNLOCK,
@@ -54,6 +56,7 @@ class StoreUsersScreen(Screen):
         self._cursor: dict = {}
         self._debounce: Timer | None = None
         self._count: Count | None = None
+        self._columns = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,9 +69,12 @@ class StoreUsersScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
         store = self.app.ctx.store
+        self._columns = COLUMNS if store.has_profile else COLUMNS_NAME_ONLY
+        if not store.has_profile:
+            self.query_one("#store-search", Input).placeholder = "search the account's name"
+        for label, width in self._columns:
+            table.add_column(label, width=width)
         self.query_one("#store-where", Static).update(plain(store.where, "dim"))
         self.action_refresh()
 
@@ -93,9 +99,10 @@ class StoreUsersScreen(Screen):
         table = self.query_one(DataTable)
         table.clear()
         for a in page.items:
-            table.add_row(*(cell(clip(v, w)) for v, (_, w) in zip(
-                (a.username, a.display_name, a.email, a.kind, "blocked" if a.blocked else "active"), COLUMNS)),
-                key=a.username)
+            values = (a.username, a.display_name, a.email, a.kind, "blocked" if a.blocked else "active")
+            if self._columns is COLUMNS_NAME_ONLY:
+                values = (values[0], *values[3:])
+            table.add_row(*(cell(clip(v, w)) for v, (_, w) in zip(values, self._columns)), key=a.username)
         self._status()
 
     def _counted(self, count: Count) -> None:
