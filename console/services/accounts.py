@@ -60,7 +60,8 @@ class StorePasswordResult:
     account: Account
     password: OneTimeSecret
     entropy_bits: float
-    sessions_revoked: int
+    #: Sessions the reset ended; None where the store has no sessions.
+    sessions_revoked: int | None
     #: The format the store wrote (e.g. "pbkdf2_sha256, 1,000,000 iterations").
     written_as: str
 
@@ -354,7 +355,9 @@ def reset_password(ctx: ServiceContext, actor: Actor, username: str, *, reason: 
                               **_expiry_details(when)},
     )
     # Only reached once the store confirmed the change.
-    return StorePasswordResult(acc, OneTimeSecret(drawn[0].password), drawn[0].entropy_bits, sessions, cred.describe)
+    has_sessions = store.reason_unsupported(Action.REVOKE_SESSIONS.value) is None
+    return StorePasswordResult(acc, OneTimeSecret(drawn[0].password), drawn[0].entropy_bits,
+                               sessions if has_sessions else None, cred.describe)
 
 
 def set_password(ctx: ServiceContext, actor: Actor, username: str, password: str, *, reason: str | None = None,

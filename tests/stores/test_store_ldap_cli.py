@@ -63,6 +63,7 @@ def test_init_list_show_reset_force_change_block_unlock_delete(run, people, tmp_
     out = json.loads(reset.stdout)
     assert people.binds("alice", out["password"]) and not people.binds("alice", OLD)
     assert "set pwdReset" in out["written_as"]
+    assert out["sessions_revoked"] is None  # a directory keeps no sessions: none are claimed ended
 
     # USERDESK_STORE instead of --store; must-change is pwdReset, which slapd reports on bind.
     monkeypatch.setenv("USERDESK_STORE", "ldap")

@@ -71,6 +71,7 @@ def test_init_list_show_reset_force_change_block_expire_delete(run, accounts_on,
     must = as_ops("reset-password", web, "--reason", "x", "--must-change")
     assert must.exit_code == 0, must.stderr
     temp = json.loads(must.stdout)["password"]
+    assert json.loads(must.stdout)["must_change"] is True
     with accounts_on.connect(web, temp) as conn, conn.cursor() as cur:
         with pytest.raises(pymysql.err.OperationalError) as ei:
             cur.execute("SELECT 1")

@@ -312,7 +312,8 @@ class ActionDialog(ModalScreen):
             self.dismiss(True)
             self.app.push_screen(RevealScreen(result.password, kind="password", username=u.username,
                                               note=f"{result.entropy_bits:.0f} bits · written as {result.written_as}"
-                                                   f" · ended {result.sessions_revoked} session(s)"))
+                                                   + (f" · ended {result.sessions_revoked} session(s)"
+                                                      if result.sessions_revoked is not None else "")))
             return
         if isinstance(result, ResetLink):
             self.dismiss(True)
