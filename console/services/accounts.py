@@ -248,6 +248,9 @@ def _change(ctx: ServiceContext, actor: Actor, name: str, act: Action, username:
     with action(ctx, actor, name, target=username, reason=reason, identity_check=identity_check,
                 reason_required=reason_required) as tx:
         acc = _target(tx, store, act, username)
+        # The store's own name, audited as it is: the native username rule
+        # would record MySQL's "app@%" or an LDAP uid as "(invalid username)".
+        tx.target = acc.username
         prepared = prepare(acc)
         probe = (expect(prepared) if expect is not None else prepared.probe if change == "credential"
                  else ("blocked" if prepared else "active") if change == "blocked" else "none")

@@ -541,3 +541,12 @@ def test_a_lifetime_that_has_run_out_is_flagged_on_the_consoles_clock(accounts_o
     mctx.store.set_expiry(name, None)
     assert mctx.store.probe(name, "expiry") == mctx.store.expected_expiry(None) == "never"
     assert accounts.get_account(mctx, admin, name).flags == ()
+
+
+def test_the_pending_event_names_the_account_as_the_store_does(accounts_on, mctx):
+    """user@% is no native username: the audit still names it, pending and outcome alike."""
+    admin = operator(mctx, "admin")
+    web = accounts_on.make("web", host="10.0.%")
+    accounts.block(mctx, admin, web, reason="x")
+    pend, done = events(mctx)[-2:]
+    assert (pend.outcome, pend.target, done.target) == ("pending", web, web)
