@@ -22,10 +22,11 @@ it, row for row and with the same ids:
   ``set_unusable_password``).
 
 On SQLite the database is built once and cached beside the demo database
-(``bench/.cache/django-<N>.db``), by a child process (``build``), inserted with
-executemany in one transaction. On PostgreSQL (measure 3b) it is migrated
-into a new database of the same server for each run and filled with COPY,
-then ``VACUUM ANALYZE``, as search_pg.py does for userdesk's own table.
+(``bench/.cache/django-<N>.db``, built again when the demo database was), by
+a child process (``build``), inserted with executemany in one transaction. On
+PostgreSQL (measure 3b) it is migrated into a new database of the same server
+for each run and filled with COPY, then ``VACUUM ANALYZE``, as search_pg.py
+does for userdesk's own table.
 
 Timed through ``django.test.Client`` (the whole request: middleware, session,
 the changelist's queries, the template): the changelist's first page, a deep
@@ -34,9 +35,12 @@ and its count and rows agree with what userdesk found (``check_*``)."""
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -44,8 +48,6 @@ import tempfile
 import time
 from html import unescape
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
 
 OPERATOR_ROLES = ("admin", "helpdesk", "viewer")
 SUPERUSER = "demo-admin"
@@ -103,6 +105,7 @@ urlpatterns = [path("admin/", admin.site.urls)]
 def project(database: dict) -> Path:
     """Generate the project into a temporary directory and set Django up with it."""
     root = Path(tempfile.mkdtemp(prefix="userdesk-bench-django-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     (root / "benchsite").mkdir()
     (root / "benchsite" / "__init__.py").write_text("")
     (root / "benchsite" / "settings.py").write_text(SETTINGS % {"database": database})
@@ -190,6 +193,10 @@ def sqlite_database(demo: Path) -> Path:
     """The Django database of ``demo``'s users, built once (by a child process:
     Django's settings name one database per process) and cached beside it."""
     path = demo.with_name(demo.name.replace("demo-", "django-", 1))
+    # Which build of the demo database it copies: its audit key, made afresh with each build.
+    stamp, source = Path(f"{path}.source"), hashlib.sha256(Path(f"{demo}.auditkey").read_bytes()).hexdigest()
+    if path.exists() and (not stamp.exists() or stamp.read_text() != source):
+        path.unlink()  # the demo database was built again since: copy it again
     if not path.exists():
         tmp = path.with_suffix(".building")
         for suffix in ("", "-journal", "-wal", "-shm"):
@@ -197,6 +204,7 @@ def sqlite_database(demo: Path) -> Path:
         started = time.perf_counter()
         subprocess.run([sys.executable, __file__, "build", str(demo), str(tmp)], check=True)
         tmp.rename(path)
+        stamp.write_text(source)
         print(f"# built {path.name} (Django {django_version()}) in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
     return path
@@ -230,7 +238,6 @@ def get(c, query: str = "") -> str:
 
 _COUNT = re.compile(r'<p class="paginator">.*?(\d+) users?\s', re.S)
 _ROW = re.compile(r'<th class="field-username"><a href="[^"]*">([^<]*)</a></th>')
-_TOTAL = re.compile(r"(\d+) total</a>")
 
 
 def count_of(html: str) -> int:
