@@ -48,6 +48,7 @@ from console.services.permissions import Action, denial, require
 from console.services.views import Count, OneTimeSecret, Page
 from console.services.passwords import expiry_from
 from console.stores import Account, Store, StoreError
+from console.stores.base import Written
 
 #: Counts stop here, as the native store's do ("10,000+").
 COUNT_CAP = 10_000
@@ -351,16 +352,21 @@ def reset_password(ctx: ServiceContext, actor: Actor, username: str, *, reason: 
         drawn.append(generate(pol, username=acc.username, email=acc.email, display_name=acc.display_name))
         return _call(store.new_credential, acc.username, drawn[0].password)
 
-    acc, cred, sessions = _change(
+    acc, cred, written = _change(
         ctx, actor, "password.reset", Action.RESET_PASSWORD, username, reason=reason, identity_check=identity_check,
-        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c, **when),
-        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n, "entropy_bits": drawn[0].entropy_bits,
-                              **_expiry_details(when)},
+        change="credential", prepare=prepare, apply=lambda c: _written(store.write_credential(username, c, **when)),
+        details=lambda c, w: {"written_as": c.describe + w.note, "sessions_revoked": w.sessions,
+                              "entropy_bits": drawn[0].entropy_bits, **_expiry_details(when)},
     )
     # Only reached once the store confirmed the change.
     has_sessions = store.reason_unsupported(Action.REVOKE_SESSIONS.value) is None
     return StorePasswordResult(acc, OneTimeSecret(drawn[0].password), drawn[0].entropy_bits,
-                               sessions if has_sessions else None, cred.describe)
+                               written.sessions if has_sessions else None, cred.describe + written.note)
+
+
+def _written(result: int | Written) -> Written:
+    """``write_credential``'s answer, whichever form the store gave it in."""
+    return result if isinstance(result, Written) else Written(result)
 
 
 def set_password(ctx: ServiceContext, actor: Actor, username: str, password: str, *, reason: str | None = None,
@@ -385,8 +391,9 @@ def set_password(ctx: ServiceContext, actor: Actor, username: str, password: str
 
     acc, _cred, _n = _change(
         ctx, actor, "password.set", Action.SET_PASSWORD, username, reason=reason, identity_check=identity_check,
-        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c, **when),
-        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n, **_expiry_details(when)},
+        change="credential", prepare=prepare, apply=lambda c: _written(store.write_credential(username, c, **when)),
+        details=lambda c, w: {"written_as": c.describe + w.note, "sessions_revoked": w.sessions,
+                              **_expiry_details(when)},
     )
     return acc
 

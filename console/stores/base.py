@@ -79,6 +79,17 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class Written:
+    """What ``write_credential`` did, where a store has more to say than the
+    sessions it ended (a bare int means only that)."""
+
+    sessions: int = 0
+    #: Added to the credential's description, for the audit and the screen
+    #: ("; the server's policy set pwdReset: …").
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Link:
     """A reset link the store's own system redeems."""
 
@@ -126,9 +137,10 @@ class Store(ABC):
         work is done here, before any transaction)."""
 
     @abstractmethod
-    def write_credential(self, username: str, credential: Credential) -> int:
+    def write_credential(self, username: str, credential: Credential) -> "int | Written":
         """Store the new credential (ending the account's sessions where the
-        store has them); returns the sessions ended. A store that can
+        store has them); returns the sessions ended, or a ``Written`` with a
+        note on what the server did besides. A store that can
         ``expire`` also takes ``expires_at=`` (a datetime, or None: never),
         which services pass only to such a store."""
 

@@ -44,7 +44,7 @@ from ldap3.utils.dn import parse_dn
 from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.type import namedtype, tag, univ
 
-from console.stores.base import Account, AccountPage, Credential, Store, StoreError
+from console.stores.base import Account, AccountPage, Credential, Store, StoreError, Written
 
 UNSUPPORTED = {
     "revoke_sessions": "an LDAP directory keeps no sessions: an application's bind lasts one connection "
@@ -585,7 +585,7 @@ class LdapStore(Store):
         """Password Modify as the bind DN for the entry; then reads back
         whether the server set pwdReset (ppolicy does with pwdMustChange when
         the bind DN is a password administrator: manage access) and says so
-        in the credential's description, which the audit and the screen show."""
+        in a note the audit and the screen add to the credential's description."""
         def body(conn, sent):
             dn = self._dn(conn, username)["dn"]
             sent.append(True)
@@ -598,9 +598,7 @@ class LdapStore(Store):
                 reset = None
             said = ("; the server's policy (pwdMustChange) set pwdReset: a new password is required at the next bind"
                     if reset is True else "; pwdReset not set: the password is usable as it is")
-            # The description is only known once the server answered (services read it after this returns).
-            object.__setattr__(credential, "describe", credential.describe + said)
-            return 0
+            return Written(0, said)  # known only once the server answered
         return self._run(body, changing=True)
 
     def _modify(self, username: str, changes, *, controls=None, fetch: list[str] | None = None,
