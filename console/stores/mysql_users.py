@@ -399,8 +399,14 @@ class MySQLUsersStore(Store):
         """The account's mysql_native_password hash, computed here; an account
         on another plugin is refused (its plugin would change)."""
         def body(cur):
-            return self._existing(cur, username)[2][5] or NATIVE
-        plugin = self._run(body)
+            row = self._existing(cur, username)[2]
+            return row[5] or NATIVE, json.loads(row[8] or "{}").get("auth_or") or []
+        plugin, alternatives = self._run(body)
+        if len(alternatives) > 1:
+            # IDENTIFIED VIA unix_socket OR mysql_native_password: mysql.user shows the
+            # native plugin, and a new hash would replace every method but that one.
+            raise StoreError(f"{username} signs in with more than one method (IDENTIFIED VIA … OR …): a new "
+                             "password would drop the others; change it with ALTER USER … IDENTIFIED VIA … OR …")
         if plugin != NATIVE:
             raise StoreError(f"{username} authenticates with {plugin}: userdesk writes mysql_native_password "
                              "hashes only, and would change its plugin (reset it with ALTER USER … IDENTIFIED VIA "
@@ -528,16 +534,36 @@ class MySQLUsersStore(Store):
                 return 0
         return self._run(body, changing=True)
 
+    def _settled(self, cur) -> bool:
+        """Whether no other connection of the store's own account is open
+        (waiting up to 3 s for them to end). The server finishes a statement
+        whose client died after sending it, so while a killed console's
+        connection is still there its ALTER USER may yet land: what the
+        server shows is not the answer yet."""
+        deadline = time.monotonic() + 3
+        while True:
+            cur.execute("SELECT count(*) FROM information_schema.PROCESSLIST WHERE USER = %s "
+                        "AND ID <> CONNECTION_ID()", (self.current_user.rsplit("@", 1)[0],))
+            if cur.fetchone()[0] == 0:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     def probe(self, username: str, change: str) -> str | None:
         """``credential``: a digest of the stored hash; ``blocked``: ACCOUNT
         LOCK or not; ``must_change``: PASSWORD EXPIRE or not; ``expiry``:
         ``expired``, ``never``, ``default`` or the lifetime; ``deleted``:
-        whether the account is gone; ``sessions``: whether any is open."""
+        whether the account is gone; ``sessions``: whether any is open.
+        None (cannot tell yet) while another connection of the store's own
+        account is open: its change may still land."""
         parts = split_account(username)
         if parts is None:
             return None
 
         def body(cur):
+            if not self._settled(cur):
+                return None
             row = self._row(cur, *parts)
             if change == "deleted":
                 return "deleted" if row is None else "present"

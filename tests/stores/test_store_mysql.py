@@ -550,3 +550,35 @@ def test_the_pending_event_names_the_account_as_the_store_does(accounts_on, mctx
     accounts.block(mctx, admin, web, reason="x")
     pend, done = events(mctx)[-2:]
     assert (pend.outcome, pend.target, done.target) == ("pending", web, web)
+
+
+def test_an_account_with_another_sign_in_method_besides_its_password_is_not_reset(accounts_on, mctx):
+    """IDENTIFIED VIA unix_socket OR mysql_native_password: mysql.user shows
+    the native plugin, and ALTER USER … IDENTIFIED BY PASSWORD would leave
+    only the password (the server drops unix_socket)."""
+    admin = operator(mctx, "admin")
+    user = accounts_on.prefix + "both"
+    accounts_on.server.sql("CREATE USER %s@'127.0.0.1' IDENTIFIED VIA unix_socket OR mysql_native_password "
+                           "USING PASSWORD('an old password 1')", (user,))
+    name = f"{user}@127.0.0.1"
+    with pytest.raises(StoreRefused) as ei:
+        accounts.reset_password(mctx, admin, name, reason="x")
+    assert "more than one method" in ei.value.message
+    assert [m.get("plugin", "mysql_native_password") for m in accounts_on.priv(name)["auth_or"]] == \
+        ["unix_socket", "mysql_native_password"]
+    assert accounts_on.signs_in(name, "an old password 1")
+
+
+def test_probe_cannot_tell_while_another_connection_of_the_stores_account_is_open(accounts_on, mctx, store_admin):
+    """A console killed after sending ALTER USER leaves the server finishing
+    it: until that connection is gone, what the server shows is not the answer."""
+    web = accounts_on.make("web")
+    other = accounts_on.connect(store_admin, ADMIN_PASSWORD)  # as a killed console's connection still is
+    try:
+        assert mctx.store.probe(web, "blocked") is None
+    finally:
+        other.close()
+    deadline = time.monotonic() + 10
+    while mctx.store.probe(web, "blocked") is None:
+        assert time.monotonic() < deadline, "the closed connection never left the process list"
+    assert mctx.store.probe(web, "blocked") == "active"
