@@ -111,3 +111,13 @@ def test_the_native_store_on_the_servers_mysql_database_says_how_to_open_its_acc
         assert err["error_code"] == "FOREIGN_STORE" and "--store mysql-users" in err["error_msg"], (args, err)
     after = mariadb_server.sql("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql'")
     assert after == before  # nothing was added to it
+
+
+def test_the_native_store_on_a_server_url_without_a_database_says_how_to_open_its_accounts(
+        run, mariadb_server, store_admin):
+    server = store_url(mariadb_server, store_admin).rsplit("/", 1)[0] + "/"
+    for args in (("users", "list"), ("init", "--admin", "x")):
+        r = run("--db", server, *args, "--json", store=False)  # the later --db wins
+        assert r.exit_code == 1, args
+        err = json.loads(r.stdout)
+        assert err["error_code"] == "FOREIGN_STORE" and "--store mysql-users" in err["error_msg"], (args, err)
