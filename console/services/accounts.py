@@ -114,6 +114,24 @@ def _call(fn: Callable, *args: Any) -> Any:
 # -- what the store can do ------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StoreInfo:
+    """What the screens say of the store itself."""
+
+    #: ``store = "…"`` in the settings.
+    name: str
+    #: Where the accounts are, free of any secret ("Redis ACL users on host:6379").
+    where: str
+    #: Whether its accounts carry names and email addresses (a database
+    #: server's accounts are a name only).
+    has_profile: bool
+
+
+def store_info(ctx: ServiceContext) -> StoreInfo:
+    store = _store(ctx)
+    return StoreInfo(store.name, store.where, store.has_profile)
+
+
 def capabilities(ctx: ServiceContext) -> dict[str, str | None]:
     """Each account action → None when the store can do it, else why not."""
     store = _store(ctx)

@@ -99,6 +99,8 @@ def _rules(value: Any) -> str:
 
 class RedisAclStore(Store):
     name = "redis-acl"
+    #: An ACL user is a name only.
+    has_profile = False
     unsupported = UNSUPPORTED
     says = {
         "block": "Redis: ACL SETUSER … off, and CLIENT KILL USER",

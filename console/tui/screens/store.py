@@ -69,7 +69,7 @@ class StoreUsersScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        store = self.app.ctx.store
+        store = accounts.store_info(self.app.ctx)
         self._columns = COLUMNS if store.has_profile else COLUMNS_NAME_ONLY
         if not store.has_profile:
             self.query_one("#store-search", Input).placeholder = "search the account's name"
