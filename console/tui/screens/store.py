@@ -210,10 +210,11 @@ class StoreAccountScreen(Screen):
             return
         self.detail = d
         a = d.account
+        profile = [part for text in (a.display_name, f"<{a.email}>" if a.email else "") if text
+                   for part in ("  ", plain(text))]  # a store's account may have neither
         self.query_one("#store-title", Static).update(Content.assemble(
             plain(a.username, "bold"), "  ", (a.kind, "bold"), "  ",
-            plain("blocked" if a.blocked else "active", "$error" if a.blocked else "$success"), "  ",
-            plain(a.display_name), "  ", plain(f"<{a.email}>" if a.email else "")))
+            plain("blocked" if a.blocked else "active", "$error" if a.blocked else "$success"), *profile))
         lines = [_row(label, value) for label, value in a.details]
         lines += [_row("warning", f, "$warning") for f in a.flags]
         self.query_one("#store-account", Static).update(Content("\n").join(lines))
