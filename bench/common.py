@@ -52,7 +52,8 @@ def database(users: int = MILLION, name: str | None = None) -> Path:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         ctx.engine.dispose()
         tmp.rename(path)
-        Path(f"{tmp}.auditkey").rename(f"{path}.auditkey")  # the audit key beside the database it signs
+        # The audit key goes with its database (context(): "<database>.auditkey").
+        Path(f"{tmp}.auditkey").rename(f"{path}.auditkey")
         print(f"# built {path.name} ({users:,} users) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     engine = db.make_engine(f"sqlite:///{path}")
     try:  # a cached database from an older userdesk: migrate it (a no-op when current)
@@ -96,23 +97,149 @@ def emit(measure: str, value: float, floor: float, goal: float, *, valid: bool =
     return line
 
 
-def compare_searches(measure: str, ctx: ServiceContext, actor, django: Callable[[str], object], **extra) -> dict:
-    """Measure 3 on a backend: for each of SEARCH_QUERIES, the service's page and
-    count (as the console asks) against ``django(q)``; emits the medians and the
-    median ratio (goal 0.02)."""
+def interleaved(ours: Callable[[], object], theirs: Callable[[], object], *, rounds: int,
+                warmup: int = 1, before: Callable[[], object] | None = None) -> tuple[list[float], list[float]]:
+    """Time ``ours`` and ``theirs`` alternately (A B A B …), so both sides see
+    the same machine, load and caches; the seconds of each call, in pairs.
+    ``before``: run once after the warm-up, before the timed rounds."""
+    for _ in range(warmup):
+        ours()
+        theirs()
+    if before is not None:
+        before()
+    a, b = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        ours()
+        a.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        theirs()
+        b.append(time.perf_counter() - t0)
+    return a, b
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def spread(ours: list[float], theirs: list[float]) -> dict:
+    """Min–max of both sides (ms) and the worst round: the pair whose ratio was highest."""
+    worst = max(range(len(ours)), key=lambda i: ours[i] / theirs[i])
+    return {"value_min_max_ms": [_ms(min(ours)), _ms(max(ours))],
+            "floor_min_max_ms": [_ms(min(theirs)), _ms(max(theirs))],
+            "worst_ratio": round(ours[worst] / theirs[worst], 5),
+            "worst_ms": [_ms(ours[worst]), _ms(theirs[worst])]}
+
+
+ROUNDS = int(os.environ.get("USERDESK_BENCH_ROUNDS", "0")) or None
+
+#: The slow corners of issue 14 and searches that find nothing, timed with
+#: SEARCH_QUERIES in measures 3 and 3b: no-hit searches (3+ characters, made of
+#: rare and of common trigrams), and searches of one and two characters.
+CORNER_QUERIES = ["mail.example.org", "zzqxj", "nobody.here", "qx", "xq", "a", "z", "an", "zh"]
+
+
+def compare_with_admin(suffix: str, ctx: ServiceContext, actor, admin, **extra) -> list[dict]:
+    """Measures 3c, 3d and 3 (``suffix`` names the backend): userdesk's service
+    calls, as the console makes them, against the real Django admin's
+    changelist (``admin``: a signed-in ``django.test.Client``, see
+    djangoadmin.py), interleaved, each Django response checked against what
+    userdesk found:
+
+    - first page: ``list_users`` (100 rows, the console's page) + ``count_users``
+      vs ``/admin/auth/user/`` (100 rows, the count, the total);
+    - a deep page: ``list_users`` by cursor + ``count_users`` vs ``?p=9000``
+      (depth 899,900; at fewer users, nine tenths down);
+    - search: ``list_users(search=q)`` + ``count_users(search=q)`` vs ``?q=q``,
+      for SEARCH_QUERIES + CORNER_QUERIES; the median over the queries of each
+      side's median, the worst query beside it."""
     import statistics
 
-    from console.services import listing
+    from sqlalchemy import text
 
-    def service(q: str) -> None:
-        listing.list_users(ctx, actor, search=q, limit=100)
-        listing.count_users(ctx, actor, search=q)
+    import djangoadmin
+    from console.services import listing, pagination
+    from console.services import search as search_index
 
-    ratios, ours, theirs = [], [], []
-    for q in SEARCH_QUERIES:
-        ours.append(median_time(lambda: service(q), repeat=15))
-        theirs.append(median_time(lambda: django(q), repeat=3, warmup=1))
+    page_rounds = ROUNDS or 15
+    search_rounds = ROUNDS or 5
+    lines = []
+    limit = djangoadmin.PER_PAGE  # the console's page (tui/widgets/userlist.py PAGE) and UserAdmin's list_per_page
+    total = listing.count_users(ctx, actor).value
+    clear_total = lambda: ctx._cache.pop("users.total", None)  # noqa: E731 - so one timed round counts for real
+
+    # 3c. The first page.
+    first = listing.list_users(ctx, actor, limit=limit)
+    html = djangoadmin.get(admin)
+    assert djangoadmin.count_of(html) == total, (djangoadmin.count_of(html), total)
+    assert djangoadmin.usernames_of(html) == [u.username for u in first.items], "first pages differ"
+
+    def ours_first() -> None:
+        listing.list_users(ctx, actor, limit=limit)
+        listing.count_users(ctx, actor)
+
+    a, b = interleaved(ours_first, lambda: djangoadmin.get(admin), rounds=page_rounds, before=clear_total)
+    lines.append(emit(f"first_page_service_vs_django_admin{suffix}", statistics.median(a), statistics.median(b), 0.1,
+                      rounds=page_rounds, users=total, **spread(a, b), **extra))
+
+    # 3d. A deep page, at the same depth on both sides.
+    p = min(9000, total * 9 // 10 // limit)
+    depth = (p - 1) * limit
+    with ctx.engine.connect() as conn:  # setup only: the key just before that depth
+        key = conn.execute(text("SELECT lower(username), id FROM users ORDER BY lower(username), id "
+                                "LIMIT 1 OFFSET :d"), {"d": depth - 1}).one()
+    cursor = pagination.encode(*key)
+    deep = listing.list_users(ctx, actor, cursor=cursor, limit=limit)
+    html = djangoadmin.get(admin, f"?p={p}")
+    assert djangoadmin.usernames_of(html) == [u.username for u in deep.items], f"page {p} differs"
+
+    def ours_deep() -> None:
+        listing.list_users(ctx, actor, cursor=cursor, limit=limit)
+        listing.count_users(ctx, actor)
+
+    a, b = interleaved(ours_deep, lambda: djangoadmin.get(admin, f"?p={p}"), rounds=page_rounds)
+    lines.append(emit(f"deep_page_service_vs_django_admin{suffix}", statistics.median(a), statistics.median(b), 0.1,
+                      page=p, depth=depth, rounds=page_rounds, users=total, **spread(a, b), **extra))
+
+    # 3. Searches, the slow corners among them.
+    dialect = ctx.engine.dialect.name
+    queries = SEARCH_QUERIES + CORNER_QUERIES
+    ours, theirs, ratios, all_a, all_b, hits = [], [], [], [], [], {}
+    for q in queries:
+        page = listing.list_users(ctx, actor, search=q, limit=limit)
+        n = listing.count_users(ctx, actor, search=q)
+        html = djangoadmin.get(admin, f"?q={q}")
+        theirs_n = djangoadmin.count_of(html)
+        if "prefix" in search_index.kind_of(dialect, q):  # userdesk: a prefix; Django: a substring (a superset)
+            assert theirs_n >= n.value, (q, theirs_n, n)
+        elif n.at_least:
+            assert theirs_n >= n.value, (q, theirs_n, n)
+        else:
+            assert theirs_n == n.value, (q, "Django", theirs_n, "userdesk", n.value)
+            if n.value <= limit:
+                assert sorted(djangoadmin.usernames_of(html)) == sorted(u.username for u in page.items), q
+        hits[q] = [f"{n.value}+" if n.at_least else n.value, theirs_n]
+
+        def service(q: str = q) -> None:
+            listing.list_users(ctx, actor, search=q, limit=limit)
+            listing.count_users(ctx, actor, search=q)
+
+        a, b = interleaved(service, lambda q=q: djangoadmin.get(admin, f"?q={q}"), rounds=search_rounds)
+        ours.append(statistics.median(a))
+        theirs.append(statistics.median(b))
         ratios.append(ours[-1] / theirs[-1])
-    return emit(measure, statistics.median(ours), statistics.median(theirs), 0.02,
-                median_ratio=round(statistics.median(ratios), 5), worst_ratio=round(max(ratios), 5),
-                worst_query=SEARCH_QUERIES[ratios.index(max(ratios))], queries=len(SEARCH_QUERIES), **extra)
+        all_a += a
+        all_b += b
+    w = ratios.index(max(ratios))
+    slowest = ours.index(max(ours))
+    lines.append(emit(
+        f"search_service_vs_django_admin{suffix}", statistics.median(ours), statistics.median(theirs), 0.02,
+        median_ratio=round(statistics.median(ratios), 5), worst_query=queries[w], worst_ratio=round(ratios[w], 5),
+        worst_ms=[_ms(ours[w]), _ms(theirs[w])], slowest_query=queries[slowest],
+        slowest_ms=[_ms(ours[slowest]), _ms(theirs[slowest])],
+        value_min_max_ms=[_ms(min(all_a)), _ms(max(all_a))], floor_min_max_ms=[_ms(min(all_b)), _ms(max(all_b))],
+        queries=len(queries), rounds=search_rounds, users=total,
+        per_query={q: {"ms": [_ms(o), _ms(t)], "ratio": round(r, 5), "hits": hits[q]}
+                   for q, o, t, r in zip(queries, ours, theirs, ratios)},
+        **extra))
+    return lines

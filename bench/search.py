@@ -1,23 +1,20 @@
-"""3. Substring search through the service (page + count, as the console asks)
-vs the Django-admin query shape: LIKE '%q%' on username OR email OR display
-name, COUNT(*), and the page by OFFSET. Median ratio over 24 varied queries
-(goal: <= 0.02, i.e. 50x faster)."""
+"""3, 3c, 3d. userdesk's service calls, as the console makes them, against the
+real Django admin (Django from PyPI: pip install -e '.[bench]') serving the
+same users from SQLite, through Django's test client, interleaved (A B A B):
 
-import sqlite3
+- 3c: the first page (100 rows and the count) vs /admin/auth/user/ (goal <= 0.1);
+- 3d: a page at depth 899,900 by cursor vs ?p=9000 (goal <= 0.1);
+- 3: search (page + count) vs ?q= for 24 searches and 9 slow corners (no hits,
+  1 and 2 characters), median ratio (goal <= 0.02), worst query beside it.
 
-from common import admin, compare_searches, context, database
+The Django project, its database and the checks of its answers: djangoadmin.py."""
 
-DJANGO_WHERE = "lower(username) LIKE ? OR lower(email) LIKE ? OR lower(display_name) LIKE ?"
+from common import admin, compare_with_admin, context, database
+
+import djangoadmin
 
 path = database()
+django_db = djangoadmin.sqlite_database(path)
+djangoadmin.project(djangoadmin.sqlite_settings(django_db))
 ctx = context(path)
-raw = sqlite3.connect(path)
-
-
-def django(q: str) -> None:
-    like = (f"%{q}%",) * 3
-    raw.execute(f"SELECT COUNT(*) FROM users WHERE {DJANGO_WHERE}", like).fetchone()
-    raw.execute(f"SELECT * FROM users WHERE {DJANGO_WHERE} ORDER BY id DESC LIMIT 100 OFFSET 100", like).fetchall()
-
-
-compare_searches("search_service_vs_django_like_count_offset", ctx, admin(ctx), django)
+compare_with_admin("", ctx, admin(ctx), djangoadmin.client(), django=djangoadmin.django_version())

@@ -1,26 +1,28 @@
-"""3b. Measure 3 on PostgreSQL: substring search through the service (page +
-count, as the console asks) vs the query Django's admin sends to PostgreSQL for
-`search_fields` with icontains: UPPER(col::text) LIKE UPPER('%q%') on
-username OR email OR display name, COUNT(*), and the page by OFFSET. Median
-ratio over the same 24 queries (goal: <= 0.02).
+"""3b (and 3c, 3d on PostgreSQL). The comparisons of search.py on PostgreSQL:
+userdesk's service calls against the real Django admin, both on the same
+server, the same users in each one's own database, interleaved (A B A B).
+Search: the 24 searches and the slow corners, median ratio (goal <= 0.02).
 
-The million users are copied from the cached SQLite demo database into a
-throwaway cluster (tests/pgcluster.py: initdb, loopback, deleted afterwards),
-or into the server of USERDESK_BENCH_POSTGRES (a postgresql+psycopg:// URL
-whose user may create databases). Without PostgreSQL it prints a skip line."""
+The users are copied from the cached SQLite demo database into a throwaway
+cluster (tests/pgcluster.py: initdb, loopback, deleted afterwards), or into
+the server of USERDESK_BENCH_POSTGRES (a postgresql+psycopg:// URL whose user
+may create databases): userdesk's schema, and a Django project
+(djangoadmin.py) migrated there by Django, auth_user filled by COPY; both
+tables VACUUM ANALYZEd. Without PostgreSQL it prints a skip line."""
 
 import os
 import sqlite3
 import sys
 import time
 
-from common import HERE, compare_searches, database
+from common import HERE, compare_with_admin, database
 
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+import djangoadmin  # noqa: E402
 import pgcluster  # noqa: E402
 from console import db  # noqa: E402
 from console.config import Settings  # noqa: E402
@@ -30,15 +32,13 @@ from console.services import auth, listing  # noqa: E402
 from console.services.context import ServiceContext  # noqa: E402
 
 MEASURE = "search_service_vs_django_admin_on_postgresql"
-DJANGO_WHERE = ("UPPER(username::text) LIKE UPPER(%s) OR UPPER(email::text) LIKE UPPER(%s) "
-                "OR UPPER(display_name::text) LIKE UPPER(%s)")
 COLUMNS = ("id, username, email, display_name, role, source, password_hash, password_changed_at, "
            "password_expires_at, must_change_password, blocked, blocked_reason, blocked_at, failed_logins, "
            "locked_until, last_login_at, created_at, updated_at, version")
 
 
-def server() -> tuple[str, pgcluster.Cluster | None]:
-    """(URL of an empty database named for this run, the cluster we started or None)."""
+def server() -> tuple[str, str, pgcluster.Cluster | None]:
+    """(URL of an empty database for userdesk, one for Django, the cluster we started or None)."""
     given = os.environ.get("USERDESK_BENCH_POSTGRES")
     if given:
         u = make_url(given)
@@ -48,11 +48,13 @@ def server() -> tuple[str, pgcluster.Cluster | None]:
     else:
         cluster = pgcluster.start()
         admin = cluster.admin()
-    name = f"userdesk_bench_{os.getpid()}"
+    names = f"userdesk_bench_{os.getpid()}", f"django_bench_{os.getpid()}"
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = cluster.url(name) if cluster else make_url(given).set(database=name).render_as_string(hide_password=False)
-    return url, cluster
+        for name in names:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    urls = [cluster.url(name) if cluster else make_url(given).set(database=name).render_as_string(hide_password=False)
+            for name in names]
+    return urls[0], urls[1], cluster
 
 
 def load(ctx: ServiceContext, url: str) -> float:
@@ -75,7 +77,7 @@ def load(ctx: ServiceContext, url: str) -> float:
 
 def main() -> None:
     try:
-        url, cluster = server()
+        url, django_url, cluster = server()
     except (pgcluster.PostgresUnavailable, psycopg.Error) as exc:
         print(f'{{"measure": "{MEASURE}", "skipped": "no PostgreSQL: {str(exc)[:120]}"}}')
         return
@@ -87,19 +89,20 @@ def main() -> None:
         actor = auth.trusted_operator(ctx, "demo-admin")
         total = listing.count_users(ctx, actor).value
         print(f"# copied {total:,} users into PostgreSQL in {seconds:.0f} s", file=sys.stderr)
-        u = make_url(url)
-        raw = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database,
-                              autocommit=True)
 
-        def django(q: str) -> None:
-            like = (f"%{q}%",) * 3
-            raw.execute(f"SELECT COUNT(*) FROM users WHERE {DJANGO_WHERE}", like).fetchone()
-            raw.execute(f"SELECT * FROM users WHERE {DJANGO_WHERE} ORDER BY id DESC LIMIT 100 OFFSET 100",
-                        like).fetchall()
+        u = make_url(django_url)
+        djangoadmin.project(djangoadmin.postgres_settings(u.host, u.port, u.username, u.password, u.database))
+        started = time.perf_counter()
+        djangoadmin.migrate()
+        n = djangoadmin.load_postgres(database())
+        print(f"# migrated Django {djangoadmin.django_version()} and copied {n:,} users into auth_user in "
+              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
 
-        compare_searches(MEASURE, ctx, actor, django, users=total,
-                         server=cluster.version if cluster else "USERDESK_BENCH_POSTGRES")
-        raw.close()
+        compare_with_admin("_on_postgresql", ctx, actor, djangoadmin.client(), django=djangoadmin.django_version(),
+                           server=cluster.version if cluster else "USERDESK_BENCH_POSTGRES")
+        from django.db import connections
+
+        connections.close_all()
         ctx.engine.dispose()
     finally:
         if cluster is not None:

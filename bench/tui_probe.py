@@ -1,6 +1,7 @@
 """Run in a subprocess by tui_paint.py: start the console (or a bare Textual app
-importing the same libraries) headless at 80x24, print when the first page of
-users is painted, and the peak resident memory, then exit."""
+importing the same libraries: ``bare``; or importing Textual only: ``textual``)
+headless at 80x24, print when the first page of users is painted, and the peak
+resident memory, then exit."""
 
 import resource
 import sys
@@ -9,19 +10,23 @@ import time
 T0 = time.perf_counter()
 mode, path = sys.argv[1], sys.argv[2]
 
-# The same libraries in both modes: every module outside ``console`` that the
-# console has loaded by its first paint (tui_paint.py checks the two sets agree).
-import concurrent.futures.thread  # noqa: E402,F401
-import sqlite3  # noqa: E402,F401
-import tomllib  # noqa: E402,F401
+# ``bare`` loads the same libraries as the console: every module outside
+# ``console`` that the console has loaded by its first paint (tui_paint.py
+# checks the two sets agree). ``textual`` loads Textual only; ``console`` what
+# the console imports itself.
+if mode == "bare":
+    import concurrent.futures.thread  # noqa: E402,F401
+    import gzip  # noqa: E402,F401
+    import sqlite3  # noqa: E402,F401
+    import tomllib  # noqa: E402,F401
 
-import argon2  # noqa: E402,F401
-import platformdirs  # noqa: E402,F401
-import pyperclip  # noqa: E402,F401
-import sqlalchemy.dialects.sqlite  # noqa: E402,F401
-import sqlmodel  # noqa: E402,F401
+    import argon2  # noqa: E402,F401
+    import platformdirs  # noqa: E402,F401
+    import pyperclip  # noqa: E402,F401
+    import regex  # noqa: E402,F401
+    import sqlalchemy.dialects.sqlite  # noqa: E402,F401
+    import sqlmodel  # noqa: E402,F401
 import textual  # noqa: E402,F401
-import zxcvbn  # noqa: E402,F401
 from textual.app import App  # noqa: E402
 from textual.widgets import DataTable, Footer, Header  # noqa: E402
 
@@ -101,4 +106,4 @@ async def run_console() -> None:
 
 import asyncio  # noqa: E402
 
-asyncio.run(run_bare() if mode == "bare" else run_console())
+asyncio.run(run_console() if mode == "console" else run_bare())

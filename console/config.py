@@ -93,7 +93,12 @@ def desk_url_for(store: str, database_url: str) -> str:
     return f"sqlite:///{data_dir() / 'desks' / f'{store}-{key}.db'}"
 
 
-STORE_NAMES = ("native", "django", "postgres-roles")
+#: The policy preset of a store whose system has rules of its own (the seed
+#: documents': GaussDB's for a MySQL instance, DCS's for a Redis one), used when
+#: the profile names none.
+STORE_POLICY = {"mysql-users": "gaussdb", "redis-acl": "dcs"}
+
+STORE_NAMES = ("native", "django", "postgres-roles", "redis-acl", "mysql-users", "ldap")
 
 
 class Settings(BaseModel):
@@ -103,8 +108,17 @@ class Settings(BaseModel):
     #: (a Django project's users, in the database at ``database_url``).
     #: ``postgres-roles``: a PostgreSQL server's login roles, through the admin
     #: connection ``database_url`` names (its password from the URL, PGPASSFILE /
-    #: ~/.pgpass or PGPASSWORD).
-    store: Literal["native", "django", "postgres-roles"] = "native"
+    #: ~/.pgpass or PGPASSWORD). ``redis-acl``: a Redis server's ACL users,
+    #: through ``database_url`` = redis://admin@host:6379/0 (rediss:// for TLS;
+    #: the password from the URL, redis_password_file or REDISCLI_AUTH).
+    #: ``mysql-users``: a MariaDB server's user@host accounts, through the admin
+    #: connection ``database_url`` names (its password from the URL, MYSQL_PWD
+    #: or an option file: ``?read_default_file=PATH``, else ~/.my.cnf).
+    #: ``ldap``: people in an LDAP directory (OpenLDAP + ppolicy) at
+    #: ``database_url`` (ldap://HOST with StartTLS, or ldaps://HOST), bound as
+    #: ``ldap_bind_dn`` (its password from ldap_bind_password_file or the
+    #: environment).
+    store: Literal["native", "django", "postgres-roles", "redis-acl", "mysql-users", "ldap"] = "native"
     database_url: str = Field(default_factory=default_database_url)
     #: The desk (operators, audit) of a foreign store; default: a private SQLite
     #: file per store database in the data directory (desk_url_for). The native
@@ -114,6 +128,9 @@ class Settings(BaseModel):
     #: by its owner only, or else from the environment variable named here.
     django_secret_key_file: str | None = None
     django_secret_key_env: str = "DJANGO_SECRET_KEY"
+    #: redis-acl: the store connection's password, from a file only its owner
+    #: may read, when the URL has none (else REDISCLI_AUTH, as redis-cli).
+    redis_password_file: str | None = None
     #: Django: the project's password-reset confirm address; {uidb64} and {token}.
     django_reset_url: str = "http://localhost:8000/accounts/reset/{uidb64}/{token}/"
     #: Django: PASSWORD_RESET_TIMEOUT (seconds; shown with a link) and TIME_ZONE
@@ -123,6 +140,31 @@ class Settings(BaseModel):
     #: Django: the hasher new passwords are written with; ``auto``: the one the
     #: project's most recent sign-in left (Django's first PASSWORD_HASHERS entry).
     django_hasher: Literal["auto", "pbkdf2_sha256", "argon2", "bcrypt_sha256", "scrypt"] = "auto"
+    #: LDAP: the DN userdesk binds as, and its password: from a file readable by
+    #: its owner only, or else the environment variable named here.
+    ldap_bind_dn: str | None = None
+    ldap_bind_password_file: str | None = None
+    ldap_bind_password_env: str = "USERDESK_LDAP_PASSWORD"
+    #: LDAP: where the people are, which entries are people, and their attributes.
+    ldap_people_base: str | None = None
+    ldap_people_filter: str = "(objectClass=inetOrgPerson)"
+    ldap_username_attribute: str = Field("uid", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    ldap_email_attribute: str = Field("mail", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    ldap_name_attribute: str = Field("cn", pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    #: LDAP: TLS. ldaps:// always; ldap:// with StartTLS (``auto``: except on
+    #: loopback); the CA file that signed the server's certificate (else the
+    #: system's). A bind over cleartext off loopback needs ldap_allow_cleartext.
+    ldap_starttls: Literal["auto", "always", "never"] = "auto"
+    ldap_ca_file: str | None = None
+    ldap_allow_cleartext: bool = False
+    #: LDAP: the policy entry slapd applies where an entry names none
+    #: (ppolicy_default: in the server's configuration, which a client cannot
+    #: read), for the expiry (pwdMaxAge); and the groups whose members count as
+    #: admins (helpdesk operators may not change them).
+    ldap_default_policy_dn: str | None = None
+    ldap_admin_groups: list[str] = Field(default_factory=list)
+    #: LDAP: entries per page of the paged-results control.
+    ldap_page_size: int = Field(500, ge=1, le=10000)
     #: Connection pool of a server database (PostgreSQL), per console process:
     #: connections kept open, extra ones allowed under load, seconds to wait for
     #: one, and seconds after which a connection is replaced (0: never).
@@ -130,7 +172,10 @@ class Settings(BaseModel):
     db_max_overflow: int = Field(5, ge=0, le=100)
     db_pool_timeout: float = Field(10.0, gt=0, le=600)
     db_pool_recycle: int = Field(1800, ge=0, le=86400)
-    #: Password policy preset (see ``console.security.policy.PRESETS``) ...
+    #: Password policy preset (see ``console.security.policy.PRESETS``); when
+    #: not given, the store's own rules where the seeds give them
+    #: (STORE_POLICY: ``gaussdb`` for mysql-users, ``dcs`` for redis-acl), else
+    #: ``nist`` ...
     policy: str = "nist"
     #: ... and per-field overrides, e.g. ``{min_length = 12, history = 10}``.
     policy_overrides: dict[str, Any] = Field(default_factory=dict)
@@ -229,6 +274,13 @@ class Settings(BaseModel):
             raise ValueError(f"unknown time zone {v!r} (Django's TIME_ZONE, e.g. UTC or Europe/Berlin)") from None
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _store_policy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("policy") is None and data.get("store") in STORE_POLICY:
+            data = {**data, "policy": STORE_POLICY[data["store"]]}
+        return data
+
     @field_validator("policy")
     @classmethod
     def _known_policy(cls, v: str) -> str:
@@ -269,6 +321,16 @@ class Settings(BaseModel):
             raise ValueError(f"policy_overrides: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _ldap_url_is_the_ldap_store(self) -> "Settings":
+        ldap_url = self.database_url.lower().startswith(("ldap://", "ldaps://"))
+        if ldap_url and self.store != "ldap":
+            raise ValueError("database_url is an LDAP directory: open its people as a store with `userdesk --store "
+                             "ldap --db URL` (and ldap_bind_dn, ldap_people_base; userdesk adds nothing to it)")
+        if self.store == "ldap" and not ldap_url:
+            raise ValueError("store ldap: database_url must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]")
+        return self
+
     # -- derived ---------------------------------------------------------------
 
     @property
@@ -285,19 +347,22 @@ class Settings(BaseModel):
         """Django's SECRET_KEY, from the key file (refused unless only its owner
         may read it) or the environment; None when neither is given."""
         if self.django_secret_key_file:
-            path = Path(self.django_secret_key_file).expanduser()
-            try:
-                mode = path.stat().st_mode
-                if mode & 0o077:
-                    raise ConfigError(f"django_secret_key_file {path}: readable by others "
-                                      f"(mode {mode & 0o777:o}); chmod 600 it")
-                key = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"django_secret_key_file {path}: cannot be read ({exc.strerror})") from None
-            if not key:
-                raise ConfigError(f"django_secret_key_file {path}: empty")
-            return key
+            return _owner_only_secret("django_secret_key_file", self.django_secret_key_file)
         return os.environ.get(self.django_secret_key_env) or None
+
+    def redis_password(self) -> str | None:
+        """The redis-acl connection's password from ``redis_password_file``
+        (refused unless only its owner may read it); None when not set."""
+        if not self.redis_password_file:
+            return None
+        return _owner_only_secret("redis_password_file", self.redis_password_file)
+
+    def ldap_bind_password(self) -> str | None:
+        """The bind DN's password, from its file (refused unless only its owner
+        may read it) or the environment; None when neither is given."""
+        if self.ldap_bind_password_file:
+            return _owner_only_secret("ldap_bind_password_file", self.ldap_bind_password_file)
+        return os.environ.get(self.ldap_bind_password_env) or None
 
     def password_policy(self) -> Policy:
         return get_policy(self.policy, self.policy_overrides)
@@ -321,6 +386,24 @@ class Settings(BaseModel):
         # Percent-encoded: a '+' in a username would read as a space in a query
         # string, and a stored name with '&' or '/' must not add parts to the link.
         return self.ticket_url_template.format(token=quote(token, safe=""), username=quote(username, safe=""))
+
+
+def _owner_only_secret(setting: str, name: str) -> str:
+    """A secret from a file only its owner may read (a store's key or
+    password file): the file's text but its final line break (a password may
+    begin or end with a space); refused when others may read it, unreadable
+    or empty."""
+    path = Path(name).expanduser()
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise ConfigError(f"{setting} {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
+        value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{setting} {path}: cannot be read ({exc.strerror})") from None
+    if not value:
+        raise ConfigError(f"{setting} {path}: empty")
+    return value
 
 
 def _coerce_env(name: str, raw: str) -> Any:

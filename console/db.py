@@ -27,6 +27,9 @@ def make_engine(url: str, *, echo: bool = False, settings: "Settings | None" = N
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError("database_url: not a database URL (e.g. sqlite:///path/to/userdesk.db)") from None
+    if parsed.drivername in ("redis", "rediss"):
+        raise ConfigError("database_url: a Redis server holds no userdesk tables; to manage its ACL users open it "
+                          "as a store: `userdesk --store redis-acl --db URL init --admin NAME`")
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         path = None
@@ -139,5 +142,9 @@ def describe(url: str) -> str:
     if backend == "sqlite":
         name = Path(parsed.database).name if parsed.database and parsed.database != ":memory:" else "in memory"
         return f"SQLite · {name}"
+    if backend in ("redis", "rediss"):  # the redis-acl store: a server, its users not in any database number
+        return f"Redis{' (TLS)' if backend == 'rediss' else ''} · {parsed.host}:{parsed.port or 6379}"
+    if backend in ("ldap", "ldaps"):  # the ldap store's directory (console/stores/ldap.py)
+        return f"LDAP directory · {parsed.host}{f':{parsed.port}' if parsed.port else ''}"
     where = f" on {parsed.host}" if parsed.host else ""
     return f"{'PostgreSQL' if backend == 'postgresql' else backend} · {parsed.database or ''}{where}"

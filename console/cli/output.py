@@ -6,7 +6,6 @@ Every command ends in :func:`emit`; user-controlled text goes through
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +27,8 @@ def emit(as_json: bool, data: Any, text: str | Callable[[], None], *, indent: in
     ``data`` may be a function returning the value, so what only the JSON form
     holds (a revealed one-time secret) is computed only when JSON is printed."""
     if as_json:
+        import json
+
         typer.echo(json.dumps(jsonable(data() if callable(data) else data), indent=indent))
     elif callable(text):
         text()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Optional
@@ -48,8 +47,11 @@ def root(
     database: Optional[str] = typer.Option(None, "--db", help="Database URL, overriding the config."),
     store: Optional[str] = typer.Option(None, "--store", envvar="USERDESK_STORE",
                                         help="Where the accounts are: 'native' (userdesk's tables), 'django' "
-                                             "(the Django project whose database --db names) or 'postgres-roles' "
-                                             "(the login roles of the PostgreSQL server --db names)."),
+                                             "(the Django project whose database --db names), 'postgres-roles' "
+                                             "(the login roles of the PostgreSQL server --db names), 'redis-acl' "
+                                             "(the ACL users of the Redis server --db names), 'mysql-users' "
+                                             "(the user@host accounts of the MariaDB server --db names) or 'ldap' "
+                                             "(the people of the LDAP directory --db names: ldap:// or ldaps://)."),
     operator: Optional[str] = typer.Option(None, "--operator", envvar="USERDESK_OPERATOR",
                                            help="Operator to sign in as."),
     password_stdin: bool = typer.Option(False, "--password-stdin",
@@ -67,6 +69,8 @@ def root(
 
 def log_to(path: Path) -> None:
     """The console's log: its owner's only, as the database is."""
+    import logging
+
     keep_private(path)
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

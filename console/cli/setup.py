@@ -23,7 +23,7 @@ def init(
     as_json: bool = JSON,
 ) -> None:
     """Create the schema and the first admin. Its generated password is printed once."""
-    from console.services import audit, database, setup
+    from console.services import accounts, audit, database, setup
     st = state()
     result = setup.initialize(st.ctx(), admin, email=email)
 
@@ -31,7 +31,7 @@ def init(
         settings = st.settings()
         if settings.foreign_store:
             typer.echo(f"desk ready: {safe(database.describe(settings.desk_database_url()))}, for the {settings.store} "
-                       f"store at {safe(st.ctx().store.where)}")
+                       f"store at {safe(accounts.store_info(st.ctx()).where)}")
         else:
             typer.echo(f"database ready: {safe(database.describe(settings.database_url))}")
         key = audit.key_status(st.ctx(), local_reader())

@@ -59,9 +59,7 @@ class State:
 
     def close(self) -> None:
         if self._ctx is not None:
-            self._ctx.engine.dispose()
-            if self._ctx.store is not None:
-                self._ctx.store.close()
+            self._ctx.close()
 
     # stdin: read as bytes, line by line, decoded strictly so bad bytes are a clear error
     def stdin_line(self, field: str) -> str:
@@ -91,7 +89,7 @@ class State:
 
         ctx = self.ctx()
         database.check_schema(ctx)
-        if ctx.store is not None:
+        if ctx.settings.foreign_store:
             accounts.settle_pending(ctx)  # what a crash left pending (docs/architecture.md)
         return ctx
 

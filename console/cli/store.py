@@ -88,14 +88,22 @@ def _refuse_also(ctx, actor, username: str, also: tuple[Action, ...], expiry: in
         accounts.refuse(ctx, actor, act, username, **kw)
 
 
-def _must_change_after(ctx, actor, username: str, must_change: bool | None, **kw) -> None:
+def _must_change_after(ctx, actor, username: str, must_change: bool | None, **kw):
     """``--must-change`` on a store that has the flag: set once the password is
     (a new password clears it where the store has it, so ``--no-must-change``
-    asks for nothing more)."""
+    asks for nothing more). Returns (whether it is set, the error that stopped
+    it): the new password is shown either way, so an error is raised only
+    after it."""
     from console.services import accounts
+    from console.services.errors import ServiceError
 
-    if must_change:
+    if not must_change:
+        return False, None
+    try:
         accounts.force_change(ctx, actor, username, **kw)
+    except ServiceError as err:
+        return False, err
+    return True, None
 
 
 def reset_password(username: str, *, reason: str | None, identity_check: str | None, as_json: bool,
@@ -111,13 +119,16 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
     _refuse_also(ctx, actor, username, also, expiry, reason=reason, identity_check=identity_check)
     r = accounts.reset_password(ctx, actor, username, reason=reason, identity_check=identity_check,
                                 expiry_days=expiry if Action.EXPIRE in also else None)
-    _must_change_after(ctx, actor, username, must_change, reason=reason, identity_check=identity_check)
+    forced, err = _must_change_after(ctx, actor, username, must_change, reason=reason, identity_check=identity_check)
     emit(as_json,
          lambda: {"username": r.account.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
-                  "sessions_revoked": r.sessions_revoked, "written_as": r.written_as},
+                  "sessions_revoked": r.sessions_revoked, "written_as": r.written_as, "must_change": forced},
          lambda: print_reset(r.account.username, r.password,
-                             f"Shown once ({r.entropy_bits:.0f} bits), written as {r.written_as}. "
-                             f"Ended {r.sessions_revoked} session(s)."))
+                             f"Shown once ({r.entropy_bits:.0f} bits), written as {r.written_as}."
+                             + (f" Ended {r.sessions_revoked} session(s)." if r.sessions_revoked is not None else "")
+                             + (" Must choose a new password at the next sign-in." if forced else "")))
+    if err is not None:  # the password is set and shown; the must-change flag is not
+        raise err
 
 
 def set_password(username: str, password_of, *, reason: str | None, identity_check: str | None, as_json: bool,
@@ -141,8 +152,12 @@ def set_password(username: str, password_of, *, reason: str | None, identity_che
                 raise
             for f in err.failures:
                 typer.echo(f"  ✗ {f.text}", err=True)
-    _must_change_after(ctx, actor, username, must_change, reason=reason, identity_check=identity_check)
-    emit(as_json, lambda: account_dict(a), lambda: typer.echo(f"password set for {safe(a.username)}"))
+    forced, err = _must_change_after(ctx, actor, username, must_change, reason=reason, identity_check=identity_check)
+    emit(as_json, lambda: {**account_dict(a), "must_change": forced},
+         lambda: typer.echo(f"password set for {safe(a.username)}"
+                            + ("; must choose a new password at the next sign-in" if forced else "")))
+    if err is not None:
+        raise err
 
 
 def change(act: Action, username: str, *, reason: str | None, identity_check: str | None, as_json: bool) -> None:

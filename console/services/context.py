@@ -129,6 +129,12 @@ class ServiceContext:
             self._audit_key = key
         return key
 
+    def close(self) -> None:
+        """Let go of the desk's connections and the store's."""
+        self.engine.dispose()
+        if self.store is not None:
+            self.store.close()
+
     @property
     def store_name(self) -> str:
         return self.store.name if self.store is not None else "native"

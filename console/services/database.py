@@ -29,6 +29,8 @@ def check_schema(ctx: ServiceContext) -> None:
     """Raise unless the database is at this console's schema version
     (NOT_INITIALIZED, SCHEMA_OUTDATED or SCHEMA_NEWER, each saying what to run;
     FOREIGN_STORE for another system's account store, saying how to open it)."""
+    if ctx.engine.dialect.name in ("mysql", "mariadb") and not ctx.engine.url.database:
+        refuse_foreign(ctx)  # a server with no database named: there is no schema to check
     try:
         schema.check(ctx.engine)
     except NotInitialized:

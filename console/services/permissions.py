@@ -113,13 +113,17 @@ def denial(actor: Actor, action: Action, target_role: str | None) -> str | None:
 
 #: Actions that must record why when the ``reason_required`` setting is on.
 REASON_ACTIONS = {Action.RESET_PASSWORD: "to reset a password", Action.SET_PASSWORD: "to set a password"}
+#: Actions that always record why, whoever takes them (the reason is shown on the account).
+ALWAYS_REASON = {Action.BLOCK: "is required to block an account"}
 
 
 def reason_needed(actor: Actor, action: Action, *, reason_required: bool) -> str | None:
     """Why ``actor`` must give a reason for ``action`` (the message when it is
     missing), or None: everything helpdesk does, and a password reset or set
-    while the ``reason_required`` setting is on. The application (``system``)
-    and reading never need one."""
+    while the ``reason_required`` setting is on, and a block always. Reading
+    never needs one; the application (``system``) only for a block."""
+    if action in ALWAYS_REASON:
+        return ALWAYS_REASON[action]
     if action is Action.VIEW or actor.is_system:
         return None
     if actor.role == "helpdesk":

@@ -49,6 +49,13 @@ def refuse_foreign(ctx: ServiceContext) -> None:
 
     from console.stores.django import looks_like_django
 
+    mysql = ctx.engine.dialect.name in ("mysql", "mariadb")
+    if mysql and not ctx.engine.url.database:  # a server, no database named: nothing of userdesk's to read
+        raise ForeignStore(
+            "this URL names a MariaDB server but no database: to manage the server's user@host accounts open it as a "
+            "store with `userdesk --store mysql-users --db URL/mysql init --admin NAME`; userdesk's own tables need "
+            "a database of their own (CREATE DATABASE userdesk, and its URL)"
+        )
     try:
         tables = set(inspect(ctx.engine).get_table_names())
     except NotInitialized:
@@ -66,6 +73,12 @@ def refuse_foreign(ctx: ServiceContext) -> None:
             "manage the server's login roles open it as a store with `userdesk --store postgres-roles --db URL init "
             "--admin NAME`; to keep userdesk's own accounts on this server, create a database for them "
             "(CREATE DATABASE userdesk) and give its URL"
+        )
+    if mysql and ctx.engine.url.database == "mysql" and "users" not in tables:
+        raise ForeignStore(
+            "this is the MariaDB server's system database (mysql), not a database of userdesk's: to manage the "
+            "server's user@host accounts open it as a store with `userdesk --store mysql-users --db URL init "
+            "--admin NAME`"
         )
 
 

@@ -79,6 +79,17 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class Written:
+    """What ``write_credential`` did, where a store has more to say than the
+    sessions it ended (a bare int means only that)."""
+
+    sessions: int = 0
+    #: Added to the credential's description, for the audit and the screen
+    #: ("; the server's policy set pwdReset: …").
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Link:
     """A reset link the store's own system redeems."""
 
@@ -96,6 +107,13 @@ class Store(ABC):
     where: str = ""
     #: Action → why this store cannot do it.
     unsupported: Mapping[str, str] = {}
+    #: Action → how this store does it, in its own words ("PostgreSQL: DROP
+    #: ROLE, refused while the role owns anything"), for the danger zone; short,
+    #: and only where the action's own explanation leaves it open.
+    says: Mapping[str, str] = {}
+    #: Whether its accounts have a display name and an email (else the list
+    #: gives their columns' width to the account's name: MySQL's user@host).
+    has_profile: bool = True
 
     def reason_unsupported(self, action: str) -> str | None:
         return self.unsupported.get(action)
@@ -119,9 +137,10 @@ class Store(ABC):
         work is done here, before any transaction)."""
 
     @abstractmethod
-    def write_credential(self, username: str, credential: Credential) -> int:
+    def write_credential(self, username: str, credential: Credential) -> "int | Written":
         """Store the new credential (ending the account's sessions where the
-        store has them); returns the sessions ended. A store that can
+        store has them); returns the sessions ended, or a ``Written`` with a
+        note on what the server did besides. A store that can
         ``expire`` also takes ``expires_at=`` (a datetime, or None: never),
         which services pass only to such a store."""
 
@@ -149,6 +168,12 @@ class Store(ABC):
         """The password stops being accepted at ``when`` (None: never);
         ``probe(…, "expiry")`` reads it back."""
         raise StoreError(self.unsupported.get("expire", "this store has no password expiry"))
+
+    def expected_expiry(self, when: datetime | None) -> str:
+        """What ``probe(…, "expiry")`` reads back once ``set_expiry(when)``
+        took (a store whose expiry is not a date says it its own way: MySQL's
+        ``expired``)."""
+        return expiry_probe(when)
 
     def require_change(self, username: str) -> None:
         """The account must choose a new password at its next sign-in

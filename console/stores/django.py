@@ -100,6 +100,11 @@ def _session_user(data: str | None) -> str | None:
 class DjangoStore(Store):
     name = "django"
     unsupported = UNSUPPORTED
+    says = {
+        "block": "Django: is_active = False, and its django_session rows deleted",
+        "unblock": "Django: is_active = True",
+        "revoke_sessions": "Django: its django_session rows deleted",
+    }
 
     def __init__(self, url: str, *, secret_key: str | None = None, reset_url: str = "",
                  reset_timeout_seconds: int = 259200, time_zone: str = "UTC", hasher: str = "auto",

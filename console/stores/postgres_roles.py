@@ -28,9 +28,9 @@ from sqlalchemy.exc import ArgumentError
 from console.stores.base import Account, AccountPage, Credential, Store, StoreError, expiry_probe
 
 UNSUPPORTED = {
-    "force_change": "PostgreSQL has no must-change flag: a role cannot be made to change its password at sign-in",
     "issue_ticket": "PostgreSQL has no reset links: reset the password or set one",
     "email_ticket": "PostgreSQL has no reset links: reset the password or set one",
+    "force_change": "PostgreSQL has no must-change flag: a role cannot be made to change its password at sign-in",
     "unlock": "PostgreSQL has no lockout after failed sign-ins (block and unblock with NOLOGIN / LOGIN instead)",
     "create": "create roles with CREATE ROLE (psql or your provisioning): userdesk resets and locks existing ones",
     "set_role": "role attributes (SUPERUSER, CREATEROLE, memberships) are changed with ALTER ROLE and GRANT",
@@ -38,9 +38,18 @@ UNSUPPORTED = {
     "revoke_ticket": "PostgreSQL has no reset links",
 }
 
+SAYS = {
+    "expire": "PostgreSQL: VALID UNTIL now",
+    "block": "PostgreSQL: NOLOGIN, and pg_terminate_backend on its sessions",
+    "unblock": "PostgreSQL: LOGIN",
+    "revoke_sessions": "PostgreSQL: pg_terminate_backend on each of its backends",
+    "delete": "PostgreSQL: DROP ROLE, refused while the role owns anything",
+}
+
 #: Columns every read takes from pg_roles (r) for an account.
 _COLUMNS = sql.SQL(
-    "r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolconnlimit, {valid} AS rolvaliduntil, "
+    "r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, "
+    "r.rolconnlimit, {valid} AS rolvaliduntil, "
     "coalesce(shobj_description(r.oid, 'pg_authid'), '') AS comment")
 #: VALID UNTIL as Python can hold it: 'infinity' (no expiry) is NULL, '-infinity' long past.
 _VALID = sql.SQL("CASE WHEN r.rolvaliduntil = 'infinity' THEN NULL WHEN r.rolvaliduntil = '-infinity' "
@@ -97,6 +106,7 @@ def password_type(stored: str | None) -> str:
 class PostgresRolesStore(Store):
     name = "postgres-roles"
     unsupported = UNSUPPORTED
+    says = SAYS
 
     def __init__(self, url: str, *, connect_timeout: int = 10, clock=None) -> None:
         try:
@@ -208,8 +218,9 @@ class PostgresRolesStore(Store):
 
     def _account(self, r, *, member_of: list[str] | None = None, sessions: int | None = None,
                  stored=...) -> Account:
-        name, canlogin, superuser, createrole, createdb, connlimit, valid_until, comment = r
-        kind = "superuser" if superuser else "createrole" if createrole else "login" if canlogin else "nologin"
+        name, canlogin, superuser, createrole, createdb, replication, bypassrls, connlimit, valid_until, comment = r
+        kind = ("superuser" if superuser else "createrole" if createrole else "replication" if replication
+                else "login" if canlogin else "nologin")
         details = [
             ("can log in", "yes" if canlogin else "no (NOLOGIN)"),
             ("valid until", _when(valid_until)),
@@ -217,6 +228,9 @@ class PostgresRolesStore(Store):
             ("create role", "yes" if createrole else "no"),
             ("create db", "yes" if createdb else "no"),
         ]
+        if replication or bypassrls:
+            details.append(("also", ", ".join(w for w, on in (("REPLICATION", replication), ("BYPASSRLS", bypassrls))
+                                              if on)))
         if member_of is not None:
             details.append(("member of", ", ".join(member_of) if member_of else "none"))
         details.append(("connection limit", "none" if connlimit < 0 else str(connlimit)))
@@ -237,7 +251,7 @@ class PostgresRolesStore(Store):
             flags.append("userdesk's own connection role: no action is taken on it here")
         if sessions is not None:
             details.append(("sessions", str(sessions)))
-        return Account(username=name, email=None, display_name=comment, role="admin" if (superuser or createrole)
+        return Account(username=name, email=None, display_name=comment, role="admin" if (superuser or createrole or replication or bypassrls)
                        else "member", kind=kind, blocked=not canlogin, details=tuple(details), flags=tuple(flags),
                        sessions=sessions)
 

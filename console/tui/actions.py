@@ -23,7 +23,6 @@ class ActionSpec:
     run: Runner
     #: Extra fields: expiry, must_change, lifetime, role, password, confirm_username.
     fields: tuple[str, ...] = ()
-    reason_required: bool = False
     destructive: bool = False
     #: The result carries a one-time secret to reveal.
     reveals: bool = False
@@ -104,7 +103,7 @@ ACTIONS: dict[Action, ActionSpec] = {
         "Blocks the account: sign-in is refused, sessions are revoked and reset tickets cancelled. "
         "The reason is shown on the account.",
         lambda c, a, u, v: users.block_user(c, a, u.username, **_common(v, u)),
-        reason_required=True, destructive=True, said=lambda r, name: f"{name} is blocked and signed out"),
+        destructive=True, said=lambda r, name: f"{name} is blocked and signed out"),
     Action.UNBLOCK: ActionSpec(
         "Unblock", "allow sign-in again",
         "Lifts the block; the user can sign in with their current password.",
@@ -151,14 +150,12 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         fields=("password",)),
     Action.FORCE_CHANGE: ActionSpec(
         "Force change", "require a new password at next sign-in",
-        "The store makes the user choose a new password at the next sign-in (MySQL: PASSWORD EXPIRE; LDAP: "
-        "pwdReset).",
+        "The store makes the user choose a new password at the next sign-in.",
         lambda c, a, u, v: accounts.force_change(c, a, u.username, **_why(v)),
         said=lambda r, name: f"{name} must choose a new password at the next sign-in"),
     Action.EXPIRE: ActionSpec(
         "Expire password", "stop accepting it now",
-        "Expires the password in the store now (PostgreSQL: VALID UNTIL now): the next sign-in with it is "
-        "refused until it is reset.",
+        "Expires the password in the store now: the next sign-in with it is refused until it is reset.",
         lambda c, a, u, v: accounts.expire(c, a, u.username, **_why(v)),
         said=lambda r, name: f"the password of {name} is expired"),
     Action.ISSUE_TICKET: ActionSpec(
@@ -177,8 +174,8 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         lambda c, a, u, v: accounts.revoke_sessions(c, a, u.username, **_why(v)), said=_sessions_ended),
     Action.BLOCK: ActionSpec(
         "Block", "no sign-in until unblocked",
-        "Deactivates the account in the store: sign-in is refused and its sessions end.",
-        lambda c, a, u, v: accounts.block(c, a, u.username, **_why(v)), reason_required=True, destructive=True,
+        "Blocks the account in the store: sign-in is refused and its sessions end.",
+        lambda c, a, u, v: accounts.block(c, a, u.username, **_why(v)), destructive=True,
         said=lambda r, name: f"{name} is blocked and signed out"),
     Action.UNBLOCK: ActionSpec(
         "Unblock", "allow sign-in again",
@@ -187,13 +184,13 @@ STORE_ACTIONS: dict[Action, ActionSpec] = {
         said=lambda r, name: f"{name} can sign in again"),
     Action.UNLOCK: ActionSpec(
         "Unlock", "clear the lockout after failed sign-ins",
-        "Clears the store's lockout after failed sign-ins (LDAP: pwdAccountLockedTime and pwdFailureTime).",
+        "Clears the store's lockout after failed sign-ins.",
         lambda c, a, u, v: accounts.unlock(c, a, u.username, **_why(v)),
         said=lambda r, name: f"{name} is unlocked; failed sign-ins cleared"),
     Action.DELETE: ActionSpec(
         "Delete account", "remove it from the store",
-        "Deletes the account in the store (PostgreSQL: DROP ROLE, refused while the role owns anything) and ends "
-        "its sessions. This cannot be undone: type the username to confirm.",
+        "Deletes the account in the store and ends its sessions. This cannot be undone: type the username to "
+        "confirm.",
         lambda c, a, u, v: accounts.delete(c, a, u.username, reason=v.get("reason") or None),
         fields=("confirm_username",), destructive=True, said=lambda r, name: f"{name} is deleted"),
 }

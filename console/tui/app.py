@@ -117,7 +117,7 @@ class UserdeskApp(App):
         from console.tui.screens.users import DEFAULT_QUERY, UsersScreen
         from console.tui.widgets.userlist import UserList
 
-        if self.ctx.store is not None:  # a foreign store: its own list (console/tui/screens/store.py)
+        if self.ctx.settings.foreign_store:  # a foreign store: its own list (console/tui/screens/store.py)
             from console.tui.screens.store import StoreUsersScreen
 
             if isinstance(self.screen, SignInScreen):
@@ -152,8 +152,8 @@ class UserdeskApp(App):
             parts.append(f"{self.actor.username} ({self.actor.role})")
         if self.ctx.settings.read_only:
             parts.append("READ-ONLY")
-        if self.ctx.store is not None:
-            parts.append(self.ctx.store.name)
+        if self.ctx.settings.foreign_store:
+            parts.append(self.ctx.store_name)
         return " · ".join(parts)
 
     # -- themes ----------------------------------------------------------------------------

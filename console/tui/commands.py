@@ -45,7 +45,7 @@ class UserdeskCommands(Provider):
             if score > 0:
                 yield Hit(score, plain(title), callback, text=title, help=markup_safe(help_))
         app = self.app
-        if len(query.strip()) < 2 or app.actor is None or app.ctx.store is not None:
+        if len(query.strip()) < 2 or app.actor is None or app.ctx.settings.foreign_store:
             return  # (a foreign store's list has its own search)
         try:
             page = await asyncio.to_thread(listing.list_users, app.ctx, app.actor, search=query.strip(), limit=8)

@@ -262,3 +262,17 @@ def test_a_server_database_gets_the_configured_pool(settings):
                 c.close()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("store, preset", [("redis-acl", "dcs"), ("postgres-roles", "nist"), ("native", "nist")])
+def test_a_store_with_rules_of_its_own_gets_its_preset_unless_the_profile_names_one(tmp_path, store, preset):
+    """Redis (DCS) and MySQL (GaussDB) have the seeds' own password rules; a
+    policy the operator names always wins."""
+    env = {"USERDESK_STORE": store, "USERDESK_DATABASE_URL": "redis://admin@127.0.0.1:1/0" if store == "redis-acl"
+           else "postgresql+psycopg://admin@127.0.0.1/postgres" if store == "postgres-roles"
+           else f"sqlite:///{tmp_path / 'u.db'}"}
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    assert load_settings(config_path=empty, env=env).policy == preset
+    assert load_settings(config_path=empty, env={**env, "USERDESK_POLICY": "django"}).policy == "django"
+    assert load_settings(config_path=empty, env=env, overrides={"policy": "milvus"}).policy == "milvus"

@@ -253,6 +253,19 @@ def test_a_superuser_or_createrole_role_is_refused_to_helpdesk_and_allowed_to_ad
     assert roles.signs_in(root, r.password.reveal())
 
 
+@pytest.mark.parametrize("attribute", ["REPLICATION", "BYPASSRLS"])
+def test_a_replication_or_bypassrls_role_counts_as_admin(roles, pctx, attribute):
+    """Either reads every row of the server (a replica, or past row security):
+    a helpdesk operator may not take it over with a reset."""
+    hd = operator(pctx, "helpdesk")
+    name = roles.make(attribute.lower(), options=f"LOGIN {attribute}")
+    acc = accounts.get_account(pctx, hd, name)
+    assert acc.role == "admin" and dict(acc.details)["also"] == attribute
+    with pytest.raises(PermissionDenied):
+        accounts.reset_password(pctx, hd, name, reason="x", identity_check="badge")
+    assert roles.signs_in(name, "an old password 1")
+
+
 def test_the_connections_own_role_is_refused_with_a_reason(roles, pctx, store_admin):
     admin = operator(pctx, "admin")
     for act, call in ((Action.RESET_PASSWORD, lambda: accounts.reset_password(pctx, admin, store_admin, reason="x")),

@@ -72,8 +72,13 @@ async def test_delete_from_the_danger_zone_drops_the_role_and_returns_to_the_lis
         await tui.wait_for(pilot, lambda: account.detail is not None, what="the role")
         danger = account.query_one(OptionList)
         danger.highlighted = [o.id for o in danger.options].index(Action.DELETE.value)
+        await tui.wait_for(pilot, lambda: "PostgreSQL: DROP ROLE" in tui.text(account, "#store-danger-help"),
+                           what="what the server will do")
+        assert fit.misfits(app) == []
         await pilot.press("enter")
-        await tui.wait_screen(pilot, ActionDialog)
+        dialog = await tui.wait_screen(pilot, ActionDialog)
+        assert "DROP ROLE, refused while the role owns anything" in tui.text(dialog, "#action-explanation")
+        assert fit.misfits(app) == []
         await tui.fill(pilot, "#f-reason", "retired")
         await tui.fill(pilot, "#f-confirm", name)
         await tui.confirm(pilot)

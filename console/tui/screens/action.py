@@ -75,8 +75,6 @@ class ActionDialog(ModalScreen):
     @property
     def reason_required(self) -> str | None:
         """Why this action must record a reason (the services' rule), or None."""
-        if self.spec.reason_required:
-            return "is required to block an account"
         return reason_needed(self.app.actor, self.action_, reason_required=self.app.ctx.settings.reason_required)
 
     def compose(self) -> ComposeResult:
@@ -314,7 +312,8 @@ class ActionDialog(ModalScreen):
             self.dismiss(True)
             self.app.push_screen(RevealScreen(result.password, kind="password", username=u.username,
                                               note=f"{result.entropy_bits:.0f} bits · written as {result.written_as}"
-                                                   f" · ended {result.sessions_revoked} session(s)"))
+                                                   + (f" · ended {result.sessions_revoked} session(s)"
+                                                      if result.sessions_revoked is not None else "")))
             return
         if isinstance(result, ResetLink):
             self.dismiss(True)

@@ -5,6 +5,8 @@ call of console.services.accounts, run in a worker."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -25,6 +27,8 @@ PAGE = 50
 DEBOUNCE = 0.25
 #: Column widths that fit 80 columns with a scrollbar; a longer value ends in "…".
 COLUMNS = (("username", 16), ("name", 14), ("email", 20), ("kind", 9), ("status", 7))
+#: The same for a store whose accounts have no name or email (MySQL's user@host).
+COLUMNS_NAME_ONLY = (("username", 52), ("kind", 9), ("status", 7))
 #: The danger zone's actions, in order (block or unblock, whichever applies).
 DANGER = (Action.RESET_PASSWORD, Action.SET_PASSWORD, Action.ISSUE_TICKET, Action.EMAIL_TICKET,
           Action.REVOKE_SESSIONS, Action.BLOCK, Action.UNBLOCK, Action.FORCE_CHANGE, Action.EXPIRE, Action.UNLOCK,
@@ -52,6 +56,7 @@ class StoreUsersScreen(Screen):
         self._cursor: dict = {}
         self._debounce: Timer | None = None
         self._count: Count | None = None
+        self._columns = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -64,9 +69,12 @@ class StoreUsersScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in COLUMNS:
+        store = accounts.store_info(self.app.ctx)
+        self._columns = COLUMNS if store.has_profile else COLUMNS_NAME_ONLY
+        if not store.has_profile:
+            self.query_one("#store-search", Input).placeholder = "search the account's name"
+        for label, width in self._columns:
             table.add_column(label, width=width)
-        store = self.app.ctx.store
         self.query_one("#store-where", Static).update(plain(store.where, "dim"))
         self.action_refresh()
 
@@ -91,9 +99,10 @@ class StoreUsersScreen(Screen):
         table = self.query_one(DataTable)
         table.clear()
         for a in page.items:
-            table.add_row(*(cell(clip(v, w)) for v, (_, w) in zip(
-                (a.username, a.display_name, a.email, a.kind, "blocked" if a.blocked else "active"), COLUMNS)),
-                key=a.username)
+            values = (a.username, a.display_name, a.email, a.kind, "blocked" if a.blocked else "active")
+            if self._columns is COLUMNS_NAME_ONLY:
+                values = (values[0], *values[3:])
+            table.add_row(*(cell(clip(v, w)) for v, (_, w) in zip(values, self._columns)), key=a.username)
         self._status()
 
     def _counted(self, count: Count) -> None:
@@ -201,10 +210,11 @@ class StoreAccountScreen(Screen):
             return
         self.detail = d
         a = d.account
+        profile = [part for text in (a.display_name, f"<{a.email}>" if a.email else "") if text
+                   for part in ("  ", plain(text))]  # a store's account may have neither
         self.query_one("#store-title", Static).update(Content.assemble(
             plain(a.username, "bold"), "  ", (a.kind, "bold"), "  ",
-            plain("blocked" if a.blocked else "active", "$error" if a.blocked else "$success"), "  ",
-            plain(a.display_name), "  ", plain(f"<{a.email}>" if a.email else "")))
+            plain("blocked" if a.blocked else "active", "$error" if a.blocked else "$success"), *profile))
         lines = [_row(label, value) for label, value in a.details]
         lines += [_row("warning", f, "$warning") for f in a.flags]
         self.query_one("#store-account", Static).update(Content("\n").join(lines))
@@ -255,7 +265,13 @@ class StoreAccountScreen(Screen):
         act = Action(options.get_option_at_index(options.highlighted).id)
         why = self.detail.unavailable.get(act.value)
         # Unavailable: only why (what the action would do elsewhere is beside the point).
-        box.update(plain("Unavailable: " + why, "$error") if why else plain(STORE_ACTIONS[act].explanation))
+        box.update(plain("Unavailable: " + why, "$error") if why else plain(self.spec(act).explanation))
+
+    def spec(self, act: Action) -> ActionSpec:
+        """The action as this store does it: its explanation with the store's own words."""
+        spec = STORE_ACTIONS[act]
+        how = self.detail.how.get(act.value) if self.detail is not None else None
+        return replace(spec, explanation=f"{spec.explanation} ({how})") if how else spec
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         from console.tui.screens.action import ActionDialog
@@ -267,7 +283,7 @@ class StoreAccountScreen(Screen):
         if why:
             self.app.notify(f"{STORE_ACTIONS[act].title}: unavailable — {why}", markup=False, severity="warning")
             return
-        self.app.push_screen(ActionDialog(act, self.detail.account, spec=STORE_ACTIONS[act]),
+        self.app.push_screen(ActionDialog(act, self.detail.account, spec=self.spec(act)),
                              callback=self._after)
 
     def _after(self, result) -> None:

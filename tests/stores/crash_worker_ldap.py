@@ -1,0 +1,44 @@
+"""Run by tests/stores/test_store_ldap_crash.py in a subprocess, to be killed
+with SIGKILL at a random moment: resets the passwords of random people in an
+LDAP directory through the ldap store, forever, printing each password only
+once its service call has returned (the server confirmed it), one line each,
+flushed:
+
+    reset <uid> <password>
+
+Usage: python crash_worker_ldap.py LDAP_URL DESK_URL BIND_DN PASSWORD_FILE BASE POLICY_DN SEED UID...
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from console.config import Settings  # noqa: E402
+from console.security.hashing import Argon2Params  # noqa: E402
+from console.services import accounts, auth  # noqa: E402
+from console.services.context import ServiceContext  # noqa: E402
+
+
+def main() -> None:
+    url, desk, bind_dn, pw_file, base, policy, seed, names = (*sys.argv[1:7], int(sys.argv[7]), sys.argv[8:])
+    rng = random.Random(seed)
+    ctx = ServiceContext.from_settings(
+        Settings(store="ldap", database_url=url, desk_url=desk, ldap_bind_dn=bind_dn, ldap_bind_password_file=pw_file,
+                 ldap_people_base=base, ldap_default_policy_dn=policy, trusted_operator=True),
+        argon2_params=Argon2Params.cheapest())
+    admin = auth.trusted_operator(ctx, "crash-admin")
+    print("ready", flush=True)
+    while True:
+        name = rng.choice(names)
+        result = accounts.reset_password(ctx, admin, name, reason="crash test")
+        time.sleep(rng.random() * 0.004)  # widen the gap between the change and the print
+        print(f"reset {name} {result.password.reveal()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Run by tests/stores/test_store_redis_crash.py in a subprocess, to be
+killed with SIGKILL at a random moment: resets the passwords of random Redis
+ACL users through the redis-acl store, forever, printing each password only
+once its service call has returned (the server confirmed it), one line each,
+flushed:
+
+    reset <user> <password>
+
+Usage: python crash_worker_redis.py SERVER_URL DESK_URL SEED USER..."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from console.config import Settings  # noqa: E402
+from console.security.hashing import Argon2Params  # noqa: E402
+from console.services import accounts, auth  # noqa: E402
+from console.services.context import ServiceContext  # noqa: E402
+
+
+def main() -> None:
+    url, desk, seed, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+    rng = random.Random(seed)
+    ctx = ServiceContext.from_settings(Settings(store="redis-acl", database_url=url, desk_url=desk,
+                                                trusted_operator=True),
+                                       argon2_params=Argon2Params.cheapest())
+    admin = auth.trusted_operator(ctx, "crash-admin")
+    print("ready", flush=True)
+    while True:
+        name = rng.choice(names)
+        result = accounts.reset_password(ctx, admin, name, reason="crash test")
+        time.sleep(rng.random() * 0.004)  # widen the gap between the change and the print
+        print(f"reset {name} {result.password.reveal()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
