@@ -78,7 +78,9 @@ async def test_the_list_shows_the_users_and_where_the_cursor_is(tui, admin, make
         text = tui.screen_text(app)
         for name in ("bob", "carol", "dave", "Carol Example"):
             assert name in text
-        assert "of 4" in tui.text(app, "#users-position")  # exact: the whole list is loaded
+        # exact: the whole list is loaded (the count is its own worker: awaited, not raced)
+        await tui.wait_for(pilot, lambda: "of 4" in tui.text(app, "#users-position"),
+                           what=lambda: tui.text(app, "#users-position"))
         # The header line is drawn, then one line per user.
         assert "USERNAME" in text and "STATUS" in text
 
