@@ -1,4 +1,4 @@
-"""14a. `userdesk reset-password USER` from the shell, process against
+"""14d. `userdesk reset-password USER` from the shell, process against
 process, against a process that does one argon2id hash with the same
 parameters (the configured, real ones): interleaved A B A B, the median and
 the worst of each (goal: median ratio <= 1.5).
@@ -63,7 +63,7 @@ def main() -> None:
             if i:
                 ours.append(a)
                 theirs.append(b)
-        emit("14a: userdesk reset-password (a process) vs a process doing one argon2id hash",
+        emit("14d: userdesk reset-password (a process) vs a process doing one argon2id hash",
              statistics.median(ours), statistics.median(theirs), 1.5, worst=round(max(ours), 4),
              worst_floor=round(max(theirs), 4), argon2=f"t={p.time_cost} m={p.memory_cost}KiB p={p.parallelism}")
 

@@ -2,7 +2,7 @@
 1M database vs a bare Textual app importing the same libraries and painting a
 static table (goal: <= 1.3).
 5. Peak RSS of that console run at 1M users vs at 1,000 users (goal: <= 1.1).
-14b. The same first paint from process start vs a bare Textual app that imports
+14e. The same first paint from process start vs a bare Textual app that imports
 Textual only (goal: <= 1.5): what the console's own libraries and work cost.
 Each run is a fresh process, the sides interleaved (A B C A B C); medians and
 the worst of each."""
@@ -43,7 +43,7 @@ emit("tui_first_paint_1m_vs_bare_textual", statistics.median(t for t, _ in conso
      statistics.median(t for t, _ in bare), 1.3, valid=LIBRARIES["console"] <= LIBRARIES["bare"],
      libraries_only_console=sorted(LIBRARIES["console"] - LIBRARIES["bare"]),
      libraries_only_bare=sorted(LIBRARIES["bare"] - LIBRARIES["console"]))
-emit("14b: tui_first_paint_1m_vs_textual_only", statistics.median(t for t, _ in console),
+emit("14e: tui_first_paint_1m_vs_textual_only", statistics.median(t for t, _ in console),
      statistics.median(t for t, _ in textual_only), 1.5, worst=round(max(t for t, _ in console), 4),
      worst_floor=round(max(t for t, _ in textual_only), 4))
 emit("tui_peak_rss_1m_vs_1k", statistics.median(r for _, r in console), statistics.median(r for _, r in small_runs),
