@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from console import schema
 from console.config import audit_keys_dir
 from console.models import AuditEvent, AuditHead
 from console.services import audit, auditlog, database, users
@@ -209,7 +210,7 @@ def test_a_log_written_before_keys_is_signed_by_the_upgrade_that_brings_them(ctx
     to_0005(ctx)
     fresh = make_ctx()
     done = database.upgrade_schema(fresh)
-    assert (done.before.current, done.after.current, done.signed) == ("0005", "0006", 6)
+    assert (done.before.current, done.after.current, done.signed) == ("0005", schema.HEAD, 6)
     assert audit.verify_chain(fresh, SYSTEM) == audit.ChainReport(True, 7)  # and its own audit.sign event
     assert database.upgrade_schema(fresh).signed == 0
     users.block_user(fresh, SYSTEM, "u1", reason="x")

@@ -30,6 +30,16 @@ def main() -> None:
                                                 trusted_operator=True),
                                        argon2_params=Argon2Params.cheapest())
     admin = auth.trusted_operator(ctx, "crash-admin")
+    real_write = ctx.store.write_credential
+
+    def write_then_wait(*args, **kwargs):
+        """The server's answer takes a moment to come back (a network between):
+        kills land between the change and its outcome too, not only around them."""
+        done = real_write(*args, **kwargs)
+        time.sleep(rng.random() * 0.004)
+        return done
+
+    ctx.store.write_credential = write_then_wait
     print("ready", flush=True)
     while True:
         name = rng.choice(names)
