@@ -104,6 +104,9 @@ LIST_INDEX_WHERE = {
 }
 
 
+_LIST_INDEX_NAMES = {"ix_users_name_state", "ix_users_role_name", *LIST_INDEX_WHERE}
+
+
 def _list_index(name: str, *lead) -> Index:
     names = {getattr(c, "key", None) for c in lead}
     cover = [getattr(User, c) for c in STATE_COLUMNS if c not in names]
@@ -112,21 +115,36 @@ def _list_index(name: str, *lead) -> Index:
     return Index(name, *lead, *cover, **kw)
 
 
-_NAME = (func.lower(User.username), User.id)
-#: Username order, every row: the views that match most accounts.
-_list_index("ix_users_name_state", *_NAME)
-#: One role, by username (and the operators' list).
-_list_index("ix_users_role_name", User.role, *_NAME)
-#: The rare states, by username: blocked, must change, external, never signed in.
-_list_index("ix_users_blocked_name", *_NAME)
-_list_index("ix_users_must_change_name", *_NAME)
-_list_index("ix_users_external_name", *_NAME)
-_list_index("ix_users_never_name", *_NAME)
-#: The states that come and go with time, as ranges of their timestamps: the
-#: accounts locked at a moment are ``locked_until > now``, the expired ones
-#: ``password_expires_at <= now`` (so a lockout that passes stops showing).
-_list_index("ix_users_locked_until", User.locked_until, User.id)
-_list_index("ix_users_password_expires_at", User.password_expires_at, User.id)
+_LIST_INDEXES: list[Index] = []
+
+
+def declare_list_indexes() -> list[Index]:
+    """The list's indexes, declared on the users table when first asked for
+    (by the migrations' environment and Alembic's comparison with the
+    migrations), not at import: their partial conditions name PostgreSQL's
+    dialect, which SQLAlchemy would otherwise load into every start of the
+    console (0007 makes them; the list names them in INDEXED BY)."""
+    if _LIST_INDEXES:
+        return _LIST_INDEXES
+    by_name = (func.lower(User.username), User.id)
+    #: Username order, every row: the views that match most accounts.
+    _list_index("ix_users_name_state", *by_name)
+    #: One role, by username (and the operators' list).
+    _list_index("ix_users_role_name", User.role, *by_name)
+    #: The rare states, by username: blocked, must change, external, never signed in.
+    _list_index("ix_users_blocked_name", *by_name)
+    _list_index("ix_users_must_change_name", *by_name)
+    _list_index("ix_users_external_name", *by_name)
+    _list_index("ix_users_never_name", *by_name)
+    #: The states that come and go with time, as ranges of their timestamps: the
+    #: accounts locked at a moment are ``locked_until > now``, the expired ones
+    #: ``password_expires_at <= now`` (so a lockout that passes stops showing).
+    _list_index("ix_users_locked_until", User.locked_until, User.id)
+    _list_index("ix_users_password_expires_at", User.password_expires_at, User.id)
+    _LIST_INDEXES.extend(ix for ix in User.__table__.indexes if ix.name in _LIST_INDEX_NAMES)
+    return _LIST_INDEXES
+
+
 #: The narrowest index of every row (one byte a row): SQLite counts all
 #: accounts by walking its pages (a tenth of the username index's).
 Index("ix_users_count", User.blocked)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from console import models  # noqa: F401  (registers the tables)
+from console import models  # registers the tables
 from console.schema import include_object
+
+models.declare_list_indexes()  # the list's partial indexes, as the migrations make them
 
 
 def run() -> None:

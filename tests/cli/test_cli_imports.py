@@ -53,3 +53,15 @@ def test_users_show_loads_no_textual(cli_env, cli, initialized):
     mods = loaded(["users", "show", "root"], env={**os.environ, **cli_env})
     assert "sqlalchemy" in mods  # it did read the database
     assert not {m for m in mods if m == "textual" or m.startswith(("textual.", "console.tui"))}
+
+
+@pytest.mark.sqlite_only
+def test_a_sqlite_database_loads_no_other_dialect(cli_env, cli, initialized):
+    """SQLAlchemy loads a dialect's module for any index that names it: the
+    list's partial indexes are declared for the migrations only, so a command
+    on SQLite never pays for PostgreSQL's (nor MySQL's) dialect."""
+    import os
+
+    mods = loaded(["users", "list"], env={**os.environ, **cli_env})
+    assert "sqlalchemy.dialects.sqlite" in mods  # it did read the database
+    assert not {m for m in mods if m.startswith(("sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.mysql"))}
