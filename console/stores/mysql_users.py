@@ -89,6 +89,25 @@ _FROM = ("mysql.user u JOIN mysql.global_priv g ON g.Host = u.Host AND g.User = 
 _GONE = {1053, 1077, 1152, 1158, 1159, 1160, 1161, 1184, 1927}
 
 
+#: TLS to the server, from the URL's query (PyMySQL's own names): the CA,
+#: a client certificate and key, and whether to verify the server's
+#: certificate and name (``?ssl_ca=/etc/ssl/ca.pem&ssl_verify_identity=true``).
+_TLS_FILES = ("ssl_ca", "ssl_cert", "ssl_key")
+_TLS_FLAGS = ("ssl_verify_cert", "ssl_verify_identity")
+
+
+def _owner_only(path: str) -> None:
+    """An option file that holds the store account's password is read only
+    when no one else may read it."""
+    try:
+        mode = Path(path).expanduser().stat().st_mode
+    except OSError as exc:
+        raise StoreError(f"the option file {path}: cannot be read ({exc.strerror})", refused=False) from None
+    if mode & 0o077:
+        raise StoreError(f"the option file {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it",
+                         refused=False)
+
+
 def split_account(username: str) -> tuple[str, str] | None:
     """``user@host`` → (user, host), at the last ``@`` (a host has none)."""
     user, sep, host = username.rpartition("@")
@@ -185,11 +204,20 @@ class MySQLUsersStore(Store):
         option_file = query.pop("read_default_file", None)
         if option_file is None and (Path.home() / ".my.cnf").is_file():
             option_file = str(Path.home() / ".my.cnf")
+        if option_file is not None:
+            _owner_only(option_file)
+        unix_socket = query.pop("unix_socket", None)
+        tls = {k: query.pop(k) for k in _TLS_FILES if k in query}
+        tls.update({k: query.pop(k).lower() in ("1", "true", "yes", "on") for k in _TLS_FLAGS if k in query})
+        if query:  # anything else would be dropped without a word (TLS, say, believed on)
+            raise StoreError(f"database_url: unknown option(s) {', '.join(sorted(query))}: the mysql-users store "
+                             f"takes {', '.join(('read_default_file', 'unix_socket', *_TLS_FILES, *_TLS_FLAGS))}",
+                             refused=False)
         password = u.password if u.password is not None else os.environ.get("MYSQL_PWD")
         self._params = {k: v for k, v in {
             "host": u.host, "port": u.port, "user": u.username, "password": password,
-            "database": u.database or "mysql", "unix_socket": query.pop("unix_socket", None),
-            "read_default_file": option_file, "connect_timeout": connect_timeout}.items() if v is not None}
+            "database": u.database or "mysql", "unix_socket": unix_socket,
+            "read_default_file": option_file, "connect_timeout": connect_timeout, **tls}.items() if v is not None}
         self.where = f"MariaDB users on {u.host or 'the local socket'}{':' + str(u.port) if u.port else ''}"
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         with self._connect() as conn, conn.cursor() as cur:

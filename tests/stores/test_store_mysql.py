@@ -463,6 +463,11 @@ def test_the_connections_password_comes_from_the_url_or_an_option_file_and_never
     option_file.chmod(0o600)
     assert MySQLUsersStore(f"{bare}?read_default_file={option_file}").current_user == store_admin
     (tmp_path / ".my.cnf").write_text(f"[client]\npassword = {ADMIN_PASSWORD}\n")
+    (tmp_path / ".my.cnf").chmod(0o644)
+    with pytest.raises(StoreError) as ei:  # a password file others may read is not used
+        MySQLUsersStore(bare)
+    assert "readable by others" in ei.value.message and ADMIN_PASSWORD not in ei.value.message
+    (tmp_path / ".my.cnf").chmod(0o600)
     store = MySQLUsersStore(bare)
     assert store.current_user == store_admin and "password" not in store.where
     monkeypatch.setenv("MYSQL_PWD", ADMIN_PASSWORD)
@@ -582,3 +587,11 @@ def test_probe_cannot_tell_while_another_connection_of_the_stores_account_is_ope
     while mctx.store.probe(web, "blocked") is None:
         assert time.monotonic() < deadline, "the closed connection never left the process list"
     assert mctx.store.probe(web, "blocked") == "active"
+
+
+def test_an_option_the_store_does_not_take_is_refused_not_dropped():
+    """?ssl=… (not PyMySQL's name) would be dropped without a word, and the
+    operator would believe the connection encrypted: refused, naming what is taken."""
+    with pytest.raises(StoreError) as ei:
+        MySQLUsersStore("mysql+pymysql://admin@db.example.org:3306/mysql?ssl=true")
+    assert "unknown option(s) ssl" in ei.value.message and "ssl_ca" in ei.value.message
