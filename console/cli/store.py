@@ -119,14 +119,24 @@ def reset_password(username: str, *, reason: str | None, identity_check: str | N
     _refuse_also(ctx, actor, username, also, expiry, reason=reason, identity_check=identity_check)
     r = accounts.reset_password(ctx, actor, username, reason=reason, identity_check=identity_check,
                                 expiry_days=expiry if Action.EXPIRE in also else None)
-    forced, err = _must_change_after(ctx, actor, username, must_change, reason=reason, identity_check=identity_check)
-    emit(as_json,
-         lambda: {"username": r.account.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
-                  "sessions_revoked": r.sessions_revoked, "written_as": r.written_as, "must_change": forced},
-         lambda: print_reset(r.account.username, r.password,
-                             f"Shown once ({r.entropy_bits:.0f} bits), written as {r.written_as}."
-                             + (f" Ended {r.sessions_revoked} session(s)." if r.sessions_revoked is not None else "")
-                             + (" Must choose a new password at the next sign-in." if forced else "")))
+
+    def show(forced: bool) -> None:
+        emit(as_json,
+             lambda: {"username": r.account.username, "password": r.password.reveal(), "entropy_bits": r.entropy_bits,
+                      "sessions_revoked": r.sessions_revoked, "written_as": r.written_as, "must_change": forced},
+             lambda: print_reset(r.account.username, r.password,
+                                 f"Shown once ({r.entropy_bits:.0f} bits), written as {r.written_as}."
+                                 + (f" Ended {r.sessions_revoked} session(s)." if r.sessions_revoked is not None
+                                    else "")
+                                 + (" Must choose a new password at the next sign-in." if forced else "")))
+
+    try:
+        forced, err = _must_change_after(ctx, actor, username, must_change, reason=reason,
+                                         identity_check=identity_check)
+    except BaseException:  # interrupted, or an unforeseen failure: the password is set, so it is shown
+        show(False)
+        raise
+    show(forced)
     if err is not None:  # the password is set and shown; the must-change flag is not
         raise err
 

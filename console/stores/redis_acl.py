@@ -37,7 +37,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from console.stores.base import Account, AccountPage, Credential, Store, StoreError
+from console.stores.base import Account, AccountPage, Credential, Store, StoreError, Written
 
 UNSUPPORTED = {
     "issue_ticket": "Redis has no reset links: reset the password or set one",
@@ -387,8 +387,17 @@ class RedisAclStore(Store):
             sent.append(True)
             r.execute_command("ACL", "SETUSER", username, "resetpass", credential.value)
             self._save(r)
-            return self._kill(r, username)
+            return Written(self._kill(r, username), self._unsaved())
         return self._run(body, changing=True, secret=credential.value[1:])
+
+    def _unsaved(self) -> str:
+        """What the audit and the screen add to a new password that will not
+        outlive a restart of the server."""
+        if self.save_error is not None:
+            return f"; NOT SAVED ({self.save_error}): the old password is back if the server restarts"
+        if self.aclfile is None:
+            return "; not saved: the server has no aclfile, so the old password is back if it restarts"
+        return ""
 
     def set_blocked(self, username: str, blocked: bool) -> int:
         """``off`` (no new sign-in) and, since Redis leaves the connections a

@@ -299,6 +299,7 @@ def test_without_an_aclfile_changes_are_said_to_be_lost_at_restart_and_they_are(
         assert dict(acc.details)["saved"] == "no: changes are lost at restart (no aclfile)"
         r = accounts.reset_password(ctx, admin, name, reason="x")
         assert users.signs_in(name, r.password.reveal())
+        assert "not saved" in r.written_as and "not saved" in events(ctx)[-1].details  # shown and audited
         redis_conf_server.restart()  # the user made at run time is gone: nothing was saved
         assert users.getuser(name) is None
         assert users.signs_in(ADMIN, ADMIN_PASSWORD)  # redis.conf's own users are back as they were
@@ -316,6 +317,7 @@ def test_an_acl_save_that_fails_after_the_change_is_shown_not_reported_as_refuse
     try:
         r = accounts.reset_password(rctx, admin, name, reason="x")
         assert rusers.signs_in(name, r.password.reveal())  # the change holds in the running server
+        assert "NOT SAVED" in r.written_as and "NOT SAVED" in events(rctx)[-1].details  # shown and audited
         acc = accounts.get_account(rctx, admin, name)
         assert any("not saved to the aclfile" in f and "ACL SAVE failed" in f for f in acc.flags), acc.flags
         assert dict(acc.details)["saved"] == "no: the last ACL SAVE failed"
