@@ -347,7 +347,8 @@ class Settings(BaseModel):
         """Django's SECRET_KEY, from the key file (refused unless only its owner
         may read it) or the environment; None when neither is given."""
         if self.django_secret_key_file:
-            return _owner_only_secret("django_secret_key_file", self.django_secret_key_file)
+            # A key is never spaces at its ends (Django's own keys), so they go, as they always did here.
+            return _owner_only_secret("django_secret_key_file", self.django_secret_key_file, strip=True)
         return os.environ.get(self.django_secret_key_env) or None
 
     def redis_password(self) -> str | None:
@@ -388,17 +389,18 @@ class Settings(BaseModel):
         return self.ticket_url_template.format(token=quote(token, safe=""), username=quote(username, safe=""))
 
 
-def _owner_only_secret(setting: str, name: str) -> str:
+def _owner_only_secret(setting: str, name: str, *, strip: bool = False) -> str:
     """A secret from a file only its owner may read (a store's key or
     password file): the file's text but its final line break (a password may
-    begin or end with a space); refused when others may read it, unreadable
-    or empty."""
+    begin or end with a space; ``strip``: without spaces at its ends either);
+    refused when others may read it, unreadable or empty."""
     path = Path(name).expanduser()
     try:
         mode = path.stat().st_mode
         if mode & 0o077:
             raise ConfigError(f"{setting} {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
-        value = path.read_text(encoding="utf-8").rstrip("\r\n")
+        text = path.read_text(encoding="utf-8")
+        value = text.strip() if strip else text.rstrip("\r\n")
     except OSError as exc:
         raise ConfigError(f"{setting} {path}: cannot be read ({exc.strerror})") from None
     if not value:

@@ -229,7 +229,10 @@ class LdapStore(Store):
                              "ldap_allow_cleartext = true", refused=False)
         tls = None
         if ldaps or self._starttls:
-            tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file, version=ssl.PROTOCOL_TLS_CLIENT)
+            try:
+                tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file, version=ssl.PROTOCOL_TLS_CLIENT)
+            except lx.LDAPException as exc:  # a CA file that is missing or unreadable
+                raise StoreError(f"ldap_ca_file: {exc}", refused=False) from None
         self._server = ldap3.Server(host, port=port, use_ssl=ldaps, tls=tls, get_info=ldap3.NONE,
                                     connect_timeout=timeout)
         self._bind_dn, self._password, self._timeout = bind_dn, password, timeout
@@ -593,11 +596,13 @@ class LdapStore(Store):
             self._check(conn, bool(ok) and (conn.result or {}).get("result") == 0, sent=sent)
             try:
                 conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=["pwdReset"])
-                reset = _bool(_first(conn.response[0]["attributes"], "pwdReset")) if conn.response else None
+                # Absent is not set; only a read that failed leaves it unknown.
+                reset = _bool(_first(conn.response[0]["attributes"], "pwdReset")) is True if conn.response else None
             except lx.LDAPException:
                 reset = None
             said = ("; the server's policy (pwdMustChange) set pwdReset: a new password is required at the next bind"
-                    if reset is True else "; pwdReset not set: the password is usable as it is")
+                    if reset is True else "; pwdReset not set: the password is usable as it is" if reset is False
+                    else "; whether the server set pwdReset is unknown (it could not be read back)")
             return Written(0, said)  # known only once the server answered
         return self._run(body, changing=True)
 

@@ -221,15 +221,19 @@ class MySQLUsersStore(Store):
         self.where = f"MariaDB users on {u.host or 'the local socket'}{':' + str(u.port) if u.port else ''}"
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         with self._connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT CURRENT_USER(), VERSION()")
-            current, version = cur.fetchone()
-            if "mariadb" not in version.lower():
-                raise StoreError(f"{self.where}: the server is MySQL {version}; this store reads MariaDB's grant "
-                                 "tables (mysql.global_priv, MariaDB 10.4 and later)", refused=False)
-            user, host = current.rsplit("@", 1)
-            cur.execute("SELECT Create_user_priv, Process_priv FROM mysql.user WHERE User = %s AND Host = %s",
-                        (user, host))
-            row = cur.fetchone()
+            try:
+                cur.execute("SELECT CURRENT_USER(), VERSION()")
+                current, version = cur.fetchone()
+                if "mariadb" not in version.lower():
+                    raise StoreError(f"{self.where}: the server is MySQL {version}; this store reads MariaDB's "
+                                     "grant tables (mysql.global_priv, MariaDB 10.4 and later)", refused=False)
+                user, host = current.rsplit("@", 1)
+                cur.execute("SELECT Create_user_priv, Process_priv FROM mysql.user WHERE User = %s AND Host = %s",
+                            (user, host))
+                row = cur.fetchone()
+            except pymysql.err.MySQLError as exc:  # e.g. no SELECT on mysql.*: said, not a traceback
+                raise StoreError(f"{self.where}: the connection's account cannot read the server's accounts "
+                                 f"({_server_words(exc, (self._params.get('password'),))})", refused=False) from None
         self.current_user, self.server_version = current, version
         if row is None or row[0] != "Y":
             raise StoreError(f"{self.where}: the connection's account {current} has no CREATE USER privilege: it "

@@ -428,3 +428,12 @@ def test_a_bind_dn_under_slapds_default_size_limit_is_told_in_the_servers_words(
     assert ei.value.message == "LDAP refused: sizeLimitExceeded (4)"
     unlimited = make_lctx(ldap_page_size=100)  # the fixture's bind DN has limits … size=unlimited
     assert accounts.count_accounts(unlimited, operator(unlimited, "admin", "op-admin2")).value == 505
+
+
+def test_a_ca_file_that_cannot_be_read_is_a_clear_store_error(tmp_path):
+    from console.stores.ldap import LdapStore
+
+    with pytest.raises(StoreError) as ei:
+        LdapStore("ldaps://127.0.0.1:1", bind_dn="cn=x", password="a secret 1", base="dc=example,dc=org",
+                  ca_file=str(tmp_path / "missing-ca.pem"))
+    assert ei.value.message.startswith("ldap_ca_file:") and "a secret 1" not in ei.value.message
