@@ -80,7 +80,14 @@ SAYS = {
 NATIVE = "mysql_native_password"
 
 _ACCOUNT_COLUMNS = ("u.User, u.Host, u.Super_priv, u.Grant_priv, u.Create_user_priv, u.plugin, "
-                    "u.authentication_string, u.password_expired, g.Priv")
+                    "u.authentication_string, u.password_expired, g.Priv, "
+                    # Rights over others besides those three: writing the grant tables, globally or
+                    # on a database pattern that matches mysql, and a default role (whose rights are
+                    # not read here, so it counts as admin: the careful side).
+                    "(u.Insert_priv = 'Y' OR u.Update_priv = 'Y' OR u.Delete_priv = 'Y'), "
+                    "EXISTS (SELECT 1 FROM mysql.db d WHERE d.User = u.User AND d.Host = u.Host "
+                    "AND 'mysql' LIKE d.Db AND (d.Insert_priv = 'Y' OR d.Update_priv = 'Y' OR d.Delete_priv = 'Y')), "
+                    "u.default_role")
 _FROM = ("mysql.user u JOIN mysql.global_priv g ON g.Host = u.Host AND g.User = u.User "
          "WHERE coalesce(u.is_role, 'N') <> 'Y'")
 
@@ -365,11 +372,18 @@ class MySQLUsersStore(Store):
         return self._run(body)
 
     def _account(self, r, *, sessions: int | None = None, default_lifetime: int | None = None) -> Account:
-        user, host, super_priv, grant_priv, create_user, plugin, auth, _expired_col, priv_json = r
+        (user, host, super_priv, grant_priv, create_user, plugin, auth, _expired_col, priv_json, writes_all,
+         writes_mysql, default_role) = r
         priv = json.loads(priv_json or "{}")
         name = f"{user}@{host}"
         rights = [label for label, flag in (("SUPER", super_priv), ("GRANT OPTION", grant_priv),
                                             ("CREATE USER", create_user)) if flag == "Y"]
+        if writes_all:
+            rights.append("writes *.* (the grant tables too)")
+        elif writes_mysql:
+            rights.append("writes mysql.*")
+        if default_role:
+            rights.append(f"default role {default_role}")
         plugin = plugin or NATIVE
         blocked, expired = _blocked(priv), _expired(priv)
         lifetime = priv.get("password_lifetime", -1)

@@ -117,7 +117,7 @@ def test_detail_shows_lock_expiry_lifetime_plugin_rights_and_connections(account
     assert any("no password" in f for f in empty.flags)
     assert dict(empty.details)["lifetime"] == "server default (never)"
     for grant, rights in (("SUPER ON *.*", "SUPER"), ("CREATE USER ON *.*", "CREATE USER"),
-                          ("ALL PRIVILEGES ON *.*", "SUPER, CREATE USER")):
+                          ("ALL PRIVILEGES ON *.*", "SUPER, CREATE USER, writes *.* (the grant tables too)")):
         boss = accounts.get_account(mctx, admin, accounts_on.make("b" + str(len(rights)), grant=grant))
         assert boss.role == "admin" and boss.kind == "admin" and dict(boss.details)["admin rights"] == rights
     accounts_on.server.sql("INSTALL SONAME 'auth_ed25519'") if not accounts_on.server.sql(
@@ -337,6 +337,38 @@ def test_an_account_with_admin_rights_is_refused_to_helpdesk_and_allowed_to_admi
     assert accounts_on.signs_in(member, r.password.reveal())
     r = accounts.reset_password(mctx, admin, root, reason="x")
     assert accounts_on.signs_in(root, r.password.reveal())
+
+
+@pytest.mark.parametrize("grant, said", [("UPDATE ON *.*", "writes *.*"), ("INSERT ON mysql.*", "writes mysql.*"),
+                                         ("DELETE ON `mysq_`.*", "writes mysql.*")])
+def test_an_account_that_may_write_the_grant_tables_counts_as_admin(accounts_on, mctx, grant, said):
+    """Whoever may write mysql.* may give themselves any right: not a helpdesk's to reset."""
+    hd = operator(mctx, "helpdesk")
+    name = accounts_on.make("writer", grant=grant)
+    acc = accounts.get_account(mctx, hd, name)
+    assert acc.role == "admin" and said in dict(acc.details)["admin rights"]
+    with pytest.raises(PermissionDenied):
+        accounts.reset_password(mctx, hd, name, reason="x", identity_check="badge")
+    plain = accounts.get_account(mctx, hd, accounts_on.make("reader", grant="SELECT ON *.*"))
+    assert plain.role == "member"
+
+
+def test_an_account_with_a_default_role_counts_as_admin(accounts_on, mctx, mariadb_server):
+    role = f"{accounts_on.prefix}role"
+    with mariadb_server.admin() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE ROLE `{role}`")
+        cur.execute(f"GRANT SUPER ON *.* TO `{role}`")
+    name = accounts_on.make("roled")
+    user, host = name.rsplit("@", 1)
+    with mariadb_server.admin() as conn, conn.cursor() as cur:
+        cur.execute(f"GRANT `{role}` TO %s@%s", (user, host))
+        cur.execute(f"SET DEFAULT ROLE `{role}` FOR %s@%s", (user, host))
+    try:
+        acc = accounts.get_account(mctx, operator(mctx, "helpdesk"), name)
+        assert acc.role == "admin" and f"default role {role}" in dict(acc.details)["admin rights"]
+    finally:
+        with mariadb_server.admin() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP ROLE `{role}`")
 
 
 def test_the_connections_own_account_is_refused_with_a_reason(accounts_on, mctx, store_admin):
