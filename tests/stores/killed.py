@@ -1,14 +1,27 @@
-"""The SIGKILL half of the store crash tests: start a worker that resets
-passwords through a store, let it get going, kill it at a random moment."""
+"""The SIGKILL half of the store crash tests: start the worker
+(crash_worker_store.py) that resets passwords through a store, let it get
+going, kill it at a random moment."""
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+
+#: The one worker every store's crash test runs.
+WORKER = Path(__file__).resolve().parent / "crash_worker_store.py"
+
+
+def worker_args(settings, seed: int, names, *fields: str) -> list[str]:
+    """The worker's arguments: the store's settings (``store``,
+    ``database_url``, ``desk_url`` and ``fields``), the seed, the accounts."""
+    chosen = {k: getattr(settings, k) for k in ("store", "database_url", "desk_url", *fields)}
+    return [json.dumps(chosen), str(seed), *names]
 
 
 def run_until_killed(worker: Path, args: list[str], rng: random.Random) -> list[list[str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -18,11 +17,10 @@ from console.models import AuditEvent, PendingChange
 from console.services import accounts, audit, users
 from console.services.context import Actor
 
-from killed import run_until_killed
+from killed import WORKER, run_until_killed, worker_args
 
 from test_store_django import make_django_user
 
-WORKER = Path(__file__).resolve().parent / "crash_worker_django.py"
 ROUNDS = 10
 SYSTEM = Actor.system("test")
 
@@ -36,8 +34,8 @@ def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_sett
     rng = random.Random(20261201)
     printed_total = settled_total = 0
     for round_ in range(ROUNDS):
-        lines = run_until_killed(WORKER, [dj_settings.database_url, dj_settings.desk_url,
-                                          str(rng.randrange(10**6))], rng)
+        lines = run_until_killed(WORKER, worker_args(dj_settings, rng.randrange(10**6), [f"crash{i}" for i in range(4)],
+                                                      "policy"), rng)
         printed_total += len(lines)
         settled_total += len(accounts.settle_pending(dctx))
         with dctx.read_session() as s:

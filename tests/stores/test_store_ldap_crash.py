@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -18,11 +17,10 @@ from console.models import AuditEvent, PendingChange
 from console.services import accounts, audit, users
 from console.services.context import Actor
 
-from killed import run_until_killed
+from killed import WORKER, run_until_killed, worker_args
 
 from slapdserver import lctx, make_lctx, people, slapd  # noqa: F401  (fixtures)
 
-WORKER = Path(__file__).resolve().parent / "crash_worker_ldap.py"
 ROUNDS = 8
 SYSTEM = Actor.system("test")
 
@@ -34,9 +32,9 @@ def test_killed_at_random_moments_the_desk_and_the_directory_agree(people, lctx)
     rng = random.Random(20261206)
     settled = []
     for round_ in range(ROUNDS):
-        lines = run_until_killed(WORKER, [s.database_url, s.desk_url, s.ldap_bind_dn, s.ldap_bind_password_file,
-                                          s.ldap_people_base, s.ldap_default_policy_dn, str(rng.randrange(10**6)),
-                                          *names], rng)
+        lines = run_until_killed(WORKER, worker_args(s, rng.randrange(10**6), names, "ldap_bind_dn",
+                                                      "ldap_bind_password_file", "ldap_people_base",
+                                                      "ldap_default_policy_dn"), rng)
         settled += accounts.settle_pending(lctx)
         with lctx.read_session() as rs:
             assert rs.exec(select(PendingChange)).all() == [], f"round {round_}: a change is still unknown"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -18,11 +17,10 @@ from console.models import AuditEvent, PendingChange
 from console.services import accounts, audit, users
 from console.services.context import Actor
 
-from killed import run_until_killed
+from killed import WORKER, run_until_killed, worker_args
 
 from mariadb import accounts_on, make_mctx, mariadb_server, mctx, store_admin  # noqa: F401  (fixtures)
 
-WORKER = Path(__file__).resolve().parent / "crash_worker_mysql.py"
 ROUNDS = 8
 SYSTEM = Actor.system("test")
 
@@ -32,8 +30,7 @@ def test_killed_at_random_moments_the_desk_and_the_server_agree(accounts_on, mct
     names = [accounts_on.make(f"crash{i}") for i in range(3)]
     rng = random.Random(20261206)
     for round_ in range(ROUNDS):
-        lines = run_until_killed(WORKER, [mctx.settings.database_url, mctx.settings.desk_url,
-                                          str(rng.randrange(10**6)), *names], rng)
+        lines = run_until_killed(WORKER, worker_args(mctx.settings, rng.randrange(10**6), names), rng)
         accounts.settle_pending(mctx)
         with mctx.read_session() as s:
             assert s.exec(select(PendingChange)).all() == [], f"round {round_}: a change is still unknown"

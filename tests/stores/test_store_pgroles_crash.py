@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -17,11 +16,10 @@ from console.models import AuditEvent, PendingChange
 from console.services import accounts, audit, users
 from console.services.context import Actor
 
-from killed import run_until_killed
+from killed import WORKER, run_until_killed, worker_args
 
 from pgroles import make_pctx, pctx, pg_cluster, roles, store_admin  # noqa: F401  (fixtures)
 
-WORKER = Path(__file__).resolve().parent / "crash_worker_pgroles.py"
 ROUNDS = 8
 SYSTEM = Actor.system("test")
 
@@ -31,8 +29,7 @@ def test_killed_at_random_moments_the_desk_and_the_server_agree(roles, pctx):
     names = [roles.make(f"crash{i}") for i in range(3)]
     rng = random.Random(20261206)
     for round_ in range(ROUNDS):
-        lines = run_until_killed(WORKER, [pctx.settings.database_url, pctx.settings.desk_url,
-                                          str(rng.randrange(10**6)), *names], rng)
+        lines = run_until_killed(WORKER, worker_args(pctx.settings, rng.randrange(10**6), names), rng)
         accounts.settle_pending(pctx)
         with pctx.read_session() as s:
             assert s.exec(select(PendingChange)).all() == [], f"round {round_}: a change is still unknown"

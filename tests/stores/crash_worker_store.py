@@ -1,16 +1,16 @@
-"""Run by tests/stores/test_store_ldap_crash.py in a subprocess, to be killed
-with SIGKILL at a random moment: resets the passwords of random people in an
-LDAP directory through the ldap store, forever, printing each password only
-once its service call has returned (the server confirmed it), one line each,
-flushed:
+"""Run by the store crash tests (tests/stores/test_store_*_crash.py) in a
+subprocess, to be killed with SIGKILL at a random moment: resets the passwords
+of random accounts of a store, forever, printing each password only once its
+service call has returned (the store confirmed it), one line each, flushed:
 
-    reset <uid> <password>
+    reset <account> <password>
 
-Usage: python crash_worker_ldap.py LDAP_URL DESK_URL BIND_DN PASSWORD_FILE BASE POLICY_DN SEED UID...
-"""
+Usage: python crash_worker_store.py SETTINGS_JSON SEED ACCOUNT...
+(SETTINGS_JSON: the store's settings, as ``console.config.Settings`` takes them.)"""
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -25,12 +25,10 @@ from console.services.context import ServiceContext  # noqa: E402
 
 
 def main() -> None:
-    url, desk, bind_dn, pw_file, base, policy, seed, names = (*sys.argv[1:7], int(sys.argv[7]), sys.argv[8:])
+    settings, seed, names = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
     rng = random.Random(seed)
-    ctx = ServiceContext.from_settings(
-        Settings(store="ldap", database_url=url, desk_url=desk, ldap_bind_dn=bind_dn, ldap_bind_password_file=pw_file,
-                 ldap_people_base=base, ldap_default_policy_dn=policy, trusted_operator=True),
-        argon2_params=Argon2Params.cheapest())
+    ctx = ServiceContext.from_settings(Settings(**settings, trusted_operator=True),
+                                       argon2_params=Argon2Params.cheapest())
     admin = auth.trusted_operator(ctx, "crash-admin")
     real_write = ctx.store.write_credential
 
