@@ -40,3 +40,39 @@ def run_until_killed(worker: Path, args: list[str], rng: random.Random) -> list[
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     return [line.split() for line in (first + out).decode().splitlines(keepends=True) if line.endswith("\n")]
+
+
+def settle_and_check(ctx, lines: list[list[str]], accepts, round_: int) -> list:
+    """After a kill: settle what it left pending, then what must hold whatever
+    the moment was. None stays unknown; every pending event has exactly one
+    outcome; the audit chain is intact; and each account's last printed
+    password is the one the store accepts (``accepts(name, password)``),
+    unless a later reset of it reached the store (its outcome ok). Returns
+    what was settled."""
+    from sqlmodel import select
+
+    from console.models import AuditEvent, PendingChange
+    from console.services import accounts, audit
+    from console.services.context import Actor
+
+    settled = accounts.settle_pending(ctx)
+    with ctx.read_session() as s:
+        assert s.exec(select(PendingChange)).all() == [], f"round {round_}: a change is still unknown"
+        evs = list(s.exec(select(AuditEvent).where(AuditEvent.action == "password.reset").order_by(AuditEvent.seq)))
+    pend = [e for e in evs if e.outcome == "pending"]
+    outcomes = {}
+    for e in evs:
+        if e.outcome != "pending":
+            settles = json.loads(e.details)["settles"]
+            assert settles not in outcomes, f"round {round_}: two outcomes for event {settles}"
+            outcomes[settles] = e
+    assert set(outcomes) == {e.seq for e in pend}, f"round {round_}: a pending event without an outcome"
+    assert audit.verify_chain(ctx, Actor.system("test")).ok, f"round {round_}: the audit chain broke"
+    for name in {n for _, n, _ in lines}:
+        last = [pw for _, n, pw in lines if n == name][-1]
+        if accepts(name, last):
+            continue
+        mine = [e for e in pend if e.target == name]
+        last_ok = [e for e in mine if outcomes[e.seq].outcome == "ok"]
+        assert last_ok and last_ok[-1].seq == mine[-1].seq, f"round {round_}: {name}'s password lost"
+    return settled
