@@ -8,12 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from console import db
 from console.config import Settings
-from console.security.hashing import Argon2Params
-from console.services import users
-from console.services.context import Actor, ServiceContext
 
+import desks
 import django_project
 
 pytest.importorskip("django", reason="Django is a test dependency: pip install -e '.[test]'")
@@ -134,23 +131,18 @@ def dj_settings(tmp_path, dj, key_file) -> Settings:
 
 
 @pytest.fixture
-def dctx(dj_settings, clock):
+def open_desk(clock):
+    """``open_desk(settings)`` → a context on a store, its desk made (desks.py)."""
+    yield from desks.desks(clock)
+
+
+@pytest.fixture
+def dctx(dj_settings, open_desk):
     """A context on the Django store, its desk made (as ``init`` does)."""
-    c = ServiceContext.from_settings(dj_settings, argon2_params=Argon2Params.cheapest(), clock=clock)
-    db.create_schema(c.engine)
-    yield c
-    c.store.close()
-    c.engine.dispose()
+    return open_desk(dj_settings)
 
 
 @pytest.fixture
 def desk_operator(dctx):
     """Operators in the desk: ``desk_operator("admin")`` → an Actor."""
-    from console.services import auth
-
-    def make(role: str, name: str | None = None) -> Actor:
-        name = name or f"op-{role}"
-        made = users.create_user(dctx, Actor.system("test"), name, role=role, must_change=False)
-        return auth.sign_in(dctx, name, made.password.reveal())
-
-    return make
+    return lambda role, name=None: desks.operator(dctx, role, name)

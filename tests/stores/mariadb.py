@@ -29,11 +29,9 @@ from urllib.parse import quote
 import pymysql
 import pytest
 
-from console import db
 from console.config import Settings
-from console.security.hashing import Argon2Params
-from console.services import auth, users
-from console.services.context import Actor, ServiceContext
+from console.services.context import ServiceContext
+from desks import operator  # noqa: F401  (the tests take it from here)
 from ports import free_port
 
 ENV = "USERDESK_TEST_MARIADB"
@@ -234,20 +232,11 @@ def my_settings(tmp_path, server: Server, name: str, **kw) -> Settings:
 
 
 @pytest.fixture
-def make_mctx(tmp_path, mariadb_server, clock):
-    made: list[ServiceContext] = []
-
+def make_mctx(tmp_path, mariadb_server, open_desk):
     def make(name: str, **kw) -> ServiceContext:
-        c = ServiceContext.from_settings(my_settings(tmp_path, mariadb_server, name, **kw),
-                                         argon2_params=Argon2Params.cheapest(), clock=clock)
-        db.create_schema(c.engine)
-        made.append(c)
-        return c
+        return open_desk(my_settings(tmp_path, mariadb_server, name, **kw))
 
-    yield make
-    for c in made:
-        c.store.close()
-        c.engine.dispose()
+    return make
 
 
 @pytest.fixture
@@ -257,7 +246,3 @@ def mctx(make_mctx, accounts_on, store_admin):
     return make_mctx(store_admin)
 
 
-def operator(ctx: ServiceContext, role: str, name: str | None = None) -> Actor:
-    name = name or f"op-{role}"
-    made = users.create_user(ctx, Actor.system("test"), name, role=role, must_change=False)
-    return auth.sign_in(ctx, name, made.password.reveal())

@@ -13,11 +13,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from console import db
 from console.config import Settings
-from console.security.hashing import Argon2Params
-from console.services import auth, users
-from console.services.context import Actor, ServiceContext
+from console.services.context import ServiceContext
+
+from desks import operator  # noqa: F401  (the tests take it from here)
 
 #: Members of this role sign in with a checked password (pg_hba.conf, first line).
 CHECKED = "userdesk_pw_checked"
@@ -128,20 +127,11 @@ def pg_settings(tmp_path, cluster, user: str, **kw) -> Settings:
 
 
 @pytest.fixture
-def make_pctx(tmp_path, pg_cluster, clock):
-    made: list[ServiceContext] = []
-
+def make_pctx(tmp_path, pg_cluster, open_desk):
     def make(user: str, **kw) -> ServiceContext:
-        c = ServiceContext.from_settings(pg_settings(tmp_path, pg_cluster, user, **kw),
-                                         argon2_params=Argon2Params.cheapest(), clock=clock)
-        db.create_schema(c.engine)
-        made.append(c)
-        return c
+        return open_desk(pg_settings(tmp_path, pg_cluster, user, **kw))
 
-    yield make
-    for c in made:
-        c.store.close()
-        c.engine.dispose()
+    return make
 
 
 @pytest.fixture
@@ -150,7 +140,3 @@ def pctx(make_pctx, store_admin):
     return make_pctx(store_admin)
 
 
-def operator(ctx: ServiceContext, role: str, name: str | None = None) -> Actor:
-    name = name or f"op-{role}"
-    made = users.create_user(ctx, Actor.system("test"), name, role=role, must_change=False)
-    return auth.sign_in(ctx, name, made.password.reveal())

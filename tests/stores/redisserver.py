@@ -35,12 +35,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from console import db
 from console.config import Settings
-from console.security.hashing import Argon2Params
-from console.services import auth, users
-from console.services.context import Actor, ServiceContext
+from console.services.context import ServiceContext
 
+from desks import operator  # noqa: F401  (the tests take it from here)
 from ports import free_port
 
 ENV = "USERDESK_TEST_REDIS"
@@ -261,20 +259,11 @@ def redis_settings(tmp_path, server: Server, **kw) -> Settings:
 
 
 @pytest.fixture
-def make_rctx(tmp_path, clock):
-    made: list[ServiceContext] = []
-
+def make_rctx(tmp_path, open_desk):
     def make(server: Server, **kw) -> ServiceContext:
-        c = ServiceContext.from_settings(redis_settings(tmp_path, server, **kw),
-                                         argon2_params=Argon2Params.cheapest(), clock=clock)
-        db.create_schema(c.engine)
-        made.append(c)
-        return c
+        return open_desk(redis_settings(tmp_path, server, **kw))
 
-    yield make
-    for c in made:
-        c.store.close()
-        c.engine.dispose()
+    return make
 
 
 @pytest.fixture
@@ -283,7 +272,3 @@ def rctx(make_rctx, redis_server, rusers):
     return make_rctx(redis_server)
 
 
-def operator(ctx: ServiceContext, role: str, name: str | None = None) -> Actor:
-    name = name or f"op-{role}"
-    made = users.create_user(ctx, Actor.system("test"), name, role=role, must_change=False)
-    return auth.sign_in(ctx, name, made.password.reveal())

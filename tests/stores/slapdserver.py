@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from desks import operator  # noqa: F401  (the tests take it from here)
 from ports import free_port
 
 ENV = "USERDESK_TEST_SLAPD"
@@ -337,39 +338,17 @@ def ldap_settings(tmp_path: Path, server: Slapd, people: People, *, dn: str = AD
 
 
 @pytest.fixture
-def make_lctx(tmp_path, slapd, people, clock):
-    from console import db
-    from console.security.hashing import Argon2Params
-    from console.services.context import ServiceContext
-
-    made = []
-
+def make_lctx(tmp_path, slapd, people, open_desk):
     def make(dn: str = ADMIN_DN, **kw):
-        c = ServiceContext.from_settings(ldap_settings(tmp_path, slapd, people, dn=dn, **kw),
-                                         argon2_params=Argon2Params.cheapest(), clock=clock)
-        db.create_schema(c.engine)
-        made.append(c)
-        return c
+        return open_desk(ldap_settings(tmp_path, slapd, people, dn=dn, **kw))
 
-    yield make
-    for c in made:
-        c.store.close()
-        c.engine.dispose()
+    return make
 
 
 @pytest.fixture
 def lctx(make_lctx):
     """A context on the ldap store, bound as the password administrator."""
     return make_lctx()
-
-
-def operator(ctx, role: str, name: str | None = None):
-    from console.services import auth, users
-    from console.services.context import Actor
-
-    name = name or f"op-{role}"
-    made = users.create_user(ctx, Actor.system("test"), name, role=role, must_change=False)
-    return auth.sign_in(ctx, name, made.password.reveal())
 
 
 class CuttingProxy:
