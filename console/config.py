@@ -394,15 +394,16 @@ def _owner_only_secret(setting: str, name: str, *, strip: bool = False) -> str:
     password file): the file's text but its final line break (a password may
     begin or end with a space; ``strip``: without spaces at its ends either);
     refused when others may read it, unreadable or empty."""
+    from console.security.files import PrivateFileError, read_private
+
     path = Path(name).expanduser()
     try:
-        mode = path.stat().st_mode
-        if mode & 0o077:
-            raise ConfigError(f"{setting} {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it")
-        text = path.read_text(encoding="utf-8")
-        value = text.strip() if strip else text.rstrip("\r\n")
-    except OSError as exc:
-        raise ConfigError(f"{setting} {path}: cannot be read ({exc.strerror})") from None
+        text = read_private(path, setting).decode("utf-8")
+    except PrivateFileError as exc:
+        raise ConfigError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{setting} {path}: not UTF-8 text") from None
+    value = text.strip() if strip else text.rstrip("\r\n")
     if not value:
         raise ConfigError(f"{setting} {path}: empty")
     return value

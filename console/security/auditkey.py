@@ -17,6 +17,8 @@ import secrets
 from hashlib import sha256
 from pathlib import Path
 
+from console.security.files import PrivateFileError, read_private
+
 
 __all__ = ["AuditKey", "KeyFileError", "KEY_BYTES"]
 
@@ -73,16 +75,11 @@ class AuditKey:
         """The key in ``path``; refused unless only its owner may read it
         (the mode of the file opened, not of whatever the path names later)."""
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as fh:
-                mode = os.fstat(fh.fileno()).st_mode
-                if mode & 0o077:
-                    raise KeyFileError(f"audit key file {path}: readable by others (mode {mode & 0o777:o}); "
-                                       "chmod 600 it")
-                content = fh.read(4096).decode("ascii")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KeyFileError(f"audit key file {path}: cannot be read "
-                               f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+            content = read_private(path, "audit key file", nofollow=True, limit=4096).decode("ascii")
+        except PrivateFileError as exc:
+            raise KeyFileError(str(exc)) from None
+        except UnicodeDecodeError:
+            raise KeyFileError(f"audit key file {path}: cannot be read (UnicodeDecodeError)") from None
         return cls.from_text(content, where=f"audit key file {path}")
 
     def write(self, path: Path) -> None:

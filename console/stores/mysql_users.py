@@ -52,6 +52,7 @@ import pymysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from console.security.files import PrivateFileError, read_private
 from console.stores.base import Account, AccountPage, Credential, Store, StoreError
 
 UNSUPPORTED = {
@@ -105,14 +106,11 @@ _TLS_FLAGS = ("ssl_verify_cert", "ssl_verify_identity")
 
 def _owner_only(path: str) -> None:
     """An option file that holds the store account's password is read only
-    when no one else may read it."""
+    when no one else may read it (PyMySQL reads it; this checks it first)."""
     try:
-        mode = Path(path).expanduser().stat().st_mode
-    except OSError as exc:
-        raise StoreError(f"the option file {path}: cannot be read ({exc.strerror})", refused=False) from None
-    if mode & 0o077:
-        raise StoreError(f"the option file {path}: readable by others (mode {mode & 0o777:o}); chmod 600 it",
-                         refused=False)
+        read_private(Path(path).expanduser(), "the option file")
+    except PrivateFileError as exc:
+        raise StoreError(str(exc), refused=False) from None
 
 
 def split_account(username: str) -> tuple[str, str] | None:
