@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from console.services.errors import NoChange, ServiceError, WeakPassword
 from console.services.permissions import Action, reason_needed
@@ -22,6 +22,7 @@ from console.tui.clipboard import TMUX_FIX, TmuxState
 from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
 from console.tui.widgets.checklist import PolicyChecklist
+from console.tui.widgets.footer import Footer
 
 LIFETIMES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "24 hours"))
 

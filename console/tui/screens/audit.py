@@ -10,12 +10,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from console.services import audit
 from console.services.views import AuditView, Page
 from console.tui.keys import HELP_KEYS
 from console.tui.text import cell, clip, plain, safe, when
+from console.tui.widgets.footer import Footer
 
 PAGE = 100
 MAX_ROWS = 1000

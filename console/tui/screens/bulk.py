@@ -10,13 +10,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
 from console.services import bulk
 from console.services.errors import ServiceError
 from console.services.listing import UserFilter
 from console.services.validation import ROLES
 from console.tui.text import plain, safe
+from console.tui.widgets.footer import Footer
 
 PREVIEW_DELAY = 0.3
 

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.widgets.tabbed_content import ContentTabs
 
@@ -17,6 +17,7 @@ from console.services.permissions import Action
 from console.tui.actions import ACTIONS, ActionSpec
 from console.tui.screens.audit import AuditEventScreen, EventTable, outcome_mark
 from console.tui.text import cell, clip, plain, relative, safe, when
+from console.tui.widgets.footer import Footer
 
 #: Column widths that fit 80 columns with a scrollbar; a longer value ends in
 #: "…" (an activity row opens whole with Enter). None: as wide as the values.

@@ -16,10 +16,11 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, Tabs
+from textual.widgets import Static, Tabs
 
 from console.services.permissions import Action, who_may
 from console.tui.text import plain
+from console.tui.widgets.footer import Footer
 
 #: Textual's own widgets whose keys are worth telling (the tab bar's ←/→), with
 #: their titles; the editing and scrolling keys of inputs and tables are the usual ones.

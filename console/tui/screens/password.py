@@ -7,13 +7,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from console.services import passwords
 from console.services.errors import AuthFailed, LockedOut, ServiceError, WeakPassword
 from console.tui.widgets.checklist import PolicyChecklist
 from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
+from console.tui.widgets.footer import Footer
 
 
 class ChangePasswordScreen(ModalScreen):

@@ -13,11 +13,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.services.views import OneTimeSecret
 from console.tui.keys import HELP_KEYS
 from console.tui.text import plain
+from console.tui.widgets.footer import Footer
 
 GROUP = 4
 GROUPS_PER_LINE = 6

@@ -6,11 +6,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from console.services import auth, database
 from console.services.errors import LockedOut, ServiceError
 from console.tui.text import plain, when
+from console.tui.widgets.footer import Footer
 
 
 class SignInScreen(Screen):

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.services import accounts
@@ -22,6 +22,7 @@ from console.services.permissions import Action
 from console.services.views import Count, Page
 from console.tui.actions import STORE_ACTIONS, ActionSpec
 from console.tui.text import cell, clip, plain
+from console.tui.widgets.footer import Footer
 
 PAGE = 50
 DEBOUNCE = 0.25

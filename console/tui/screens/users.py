@@ -8,11 +8,12 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from console.services.listing import UserFilter
 from console.services.views import Page, UserView
 from console.tui.text import plain
+from console.tui.widgets.footer import Footer
 from console.tui.widgets.searchbox import SearchBox
 from console.tui.widgets.userlist import EMAIL, NAME, Query, UserList
 from console.tui.widgets.viewpicker import ViewMenu, ViewPicker

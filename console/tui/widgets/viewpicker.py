@@ -14,10 +14,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Footer, OptionList
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from console.tui.keys import HELP_KEYS
+from console.tui.widgets.footer import Footer
 
 
 class ViewMenu(ModalScreen[str | None]):
