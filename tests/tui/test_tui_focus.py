@@ -260,3 +260,35 @@ async def test_jumping_to_a_user_from_the_palette_replaces_the_account_on_screen
         assert len(app.screen_stack) == depth
         await pilot.press("escape")
         await tui.wait_screen(pilot, UsersScreen)
+
+
+async def test_the_footer_keeps_its_keys_until_what_it_shows_changes(tui, admin, make_user):
+    from textual.widgets._footer import FooterKey
+
+    make_user("bob")
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        screen = await tui.wait_screen(pilot, UsersScreen)
+        await tui.wait_for(pilot, lambda: screen.query(FooterKey), what="the footer's keys")
+        await tui.settle(pilot)
+
+        def shown() -> list[FooterKey]:
+            return list(screen.query(FooterKey))
+
+        def described(keys) -> set[str]:  # (the palette's key, which the footer always adds, aside)
+            return {k.description for k in keys if k.action != "command_palette"}
+
+        def bound() -> set[str]:  # what the screen's active bindings say the footer shows
+            return {b.description for _, b, _, _ in screen.active_bindings.values() if b.show}
+
+        keys = shown()
+        assert described(keys) == bound() and "Open" in described(keys)
+        screen.refresh_bindings()  # as a focus move or a key does: nothing it shows has changed
+        await tui.settle(pilot)
+        assert shown() == keys  # the same widgets, not rebuilt
+        await pilot.press("slash")  # into the search box: other keys
+        await tui.wait_for(pilot, lambda: "Clear" in described(shown()), what="the search box's keys")
+        assert described(shown()) == bound() and "Open" not in described(shown())
+        await pilot.press("escape")  # back to the rows: their keys again
+        await tui.wait_for(pilot, lambda: "Open" in described(shown()), what="the rows' keys")
+        assert described(shown()) == bound()
