@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import shutil
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import typer.testing
 from sqlalchemy import inspect, text
 
 from console import db
@@ -63,7 +66,28 @@ class Operator(NamedTuple):
 SYSTEM = Actor.system("test")
 
 
+def _command_once(get_command):
+    """Typer builds an app's click command (every parameter of every command,
+    from its annotations) on each ``CliRunner.invoke``: about 60 ms, which a
+    process of the real CLI pays once. The tests build it once per app."""
+    built: dict[int, object] = {}
+
+    def command(app):
+        if id(app) not in built:
+            built[id(app)] = (app, get_command(app))  # the app kept alive, so its id is not reused
+        return built[id(app)][1]
+
+    return command
+
+
+typer.testing._get_command = _command_once(typer.testing._get_command)
+
+
 TEMPLATE = "userdesk_template"
+#: A copy of TEMPLATE migrated to this console's schema: what a test's
+#: database starts from when the test asks for ``ctx`` (which migrates it
+#: anyway), so the migrations run once per worker rather than once per test.
+MIGRATED = "userdesk_template_migrated"
 
 
 def _xdist_controller(config) -> bool:
@@ -87,6 +111,29 @@ def pytest_configure(config) -> None:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")
         with postgres.psycopg.connect(cluster.url(TEMPLATE).replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        with cluster.admin() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {MIGRATED}")
+            conn.execute(f"CREATE DATABASE {MIGRATED} TEMPLATE {TEMPLATE}")
+        _migrate(cluster.url(MIGRATED))
+
+
+def _migrate(url: str) -> None:
+    """Bring the database at ``url`` to this console's schema, as ``ctx`` does."""
+    engine = db.make_engine(url)
+    try:
+        db.create_schema(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated(tmp_path_factory) -> Path:
+    """A SQLite file at this console's schema, copied for each test that asks
+    for ``ctx`` (as MIGRATED is on PostgreSQL)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    _migrate(f"sqlite:///{path}")
+    assert not path.with_name(path.name + "-wal").exists()  # every page in the file itself
+    return path
 
 
 def pytest_unconfigure(config) -> None:
@@ -176,13 +223,17 @@ def settings(tmp_path, backend, request) -> Settings:
     other values says so: ``@pytest.mark.settings(password_expiry_days=760)``."""
     marker = request.node.get_closest_marker("settings")
     extra = dict(marker.kwargs) if marker else {}
+    migrated = "ctx" in request.fixturenames  # ctx would migrate it: start from a migrated copy
     if backend == "sqlite":
-        yield Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", **extra)
+        path = tmp_path / "t.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_migrated"), path)
+        yield Settings(database_url=f"sqlite:///{path}", **extra)
         return
     cluster = request.config.userdesk_pg
     name = f"t_{uuid.uuid4().hex[:16]}"
     with cluster.admin() as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {MIGRATED if migrated else TEMPLATE}")
     yield Settings(database_url=cluster.url(name), **extra)
     with cluster.admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
