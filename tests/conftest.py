@@ -170,6 +170,36 @@ def pytest_report_header(config) -> str:
     return f"databases: SQLite and PostgreSQL {cluster.version} on {cluster.host}:{cluster.port}"
 
 
+#: Seconds each test file took (tests/durations.json: ``pytest --durations=0``'s
+#: setup, call and teardown times summed per file, from a run on a quiet 2-core
+#: machine); a file not in it counts as its tests times its directory's typical
+#: test (a TUI test drives an app through its screens, a security test checks
+#: a function).
+_DURATIONS = Path(__file__).with_name("durations.json")
+_PER_TEST = {"tui": 2.0, "snapshots": 3.0, "stores": 1.1, "cli": 0.5, "services": 0.25, "security": 0.02}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The slowest files first. pytest-xdist hands each worker a whole file at
+    a time (``--dist loadfile``); with a long file (the TUI's take minutes) at
+    the end, one worker would run the last of it while the other idled, so the
+    long ones go first and the many short ones fill in at the end
+    (``--no-loadscope-reorder`` keeps this order rather than one by number of
+    tests). Only the order changes: every test runs."""
+    import json
+
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    measured = json.loads(_DURATIONS.read_text()) if _DURATIONS.exists() else {}
+
+    def cost(path: str) -> float:
+        parts = path.split("/")
+        return measured.get(path, len(files[path]) * _PER_TEST.get(parts[1] if len(parts) > 2 else "", 0.25))
+
+    items[:] = [item for path in sorted(files, key=cost, reverse=True) for item in files[path]]
+
+
 def pytest_generate_tests(metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         has_pg = metafunc.config.userdesk_pg is not None
