@@ -116,6 +116,8 @@ def upgrade(engine: Engine, revision: str = "head") -> State:
     if not st.known:
         raise SchemaNewer(f"this database's schema ({st.current}) is newer than this userdesk (built for "
                           f"{st.head}): upgrade userdesk, not the database")
+    if revision == "head" and st.up_to_date:
+        return st  # nothing to do: Alembic (and its reading of every migration) not loaded
     from alembic import command
 
     with engine.begin() as conn:
