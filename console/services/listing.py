@@ -396,6 +396,8 @@ TOTAL_TTL = 60.0
 
 def _count_statement(kind: str | None, shape: UserFilter):
     stmt = _filtered(select(literal_column("1")).select_from(User), shape, None)
+    if kind == "like_prefix" and shape == UserFilter():  # PostgreSQL: each prefix index alone, capped; their union
+        return search_index.prefix_count(stmt, COUNT_CAP + 1)
     if kind is not None:
         stmt, _ = search_index.apply(stmt, kind)
     return select(func.count()).select_from(stmt.limit(literal_column(str(COUNT_CAP + 1))).subquery())
