@@ -114,3 +114,35 @@ def test_postgresql_answers_each_kind_of_search_from_its_index(ctx, admin, peopl
     [(sql, params)] = ran
     plan = _explain(ctx, sql, params)
     assert all(f"ix_users_{c}_prefix" in plan for c in ("username", "email", "display_name")), plan
+
+
+@pytest.mark.parametrize("few", [1, listing.FEW_MATCHES], ids=["many-walk-by-id", "few-read-by-id"])
+def test_a_search_with_a_filter_pages_the_same_whichever_way_it_is_read(ctx, admin, make_user, few, monkeypatch):
+    """PostgreSQL reads the page of a search with a filter from the ids of all
+    its matches when they are few, else in id order; either way, forward and
+    back, the pages are the matches in id order."""
+    for i in range(12):
+        make_user(f"user{i:02d}", email=f"u{i}@example.org", display_name=f"Name {i}",
+                  role="viewer" if i % 3 else "member", must_change=i % 4 == 1)
+    monkeypatch.setattr(listing, "FEW_MATCHES", few)
+    for q, f in (("user", F(role="viewer")), ("exa", F(must_change=True)), ("u1", F(role="viewer")),
+                 ("nobody", F(role="viewer")), ("u", F(must_change=False))):
+        every = [u for u in listing.list_users(ctx, admin, limit=500).items]
+        want = [u.username for u in sorted(every, key=lambda u: u.id)
+                if (f.role is None or u.role == f.role)
+                and (f.must_change is None or u.must_change_password == f.must_change)
+                and (any(q in (v or "").lower() for v in (u.username, u.email, u.display_name)) if len(q) > 2
+                     else any((v or "").lower().startswith(q) for v in (u.username, u.email, u.display_name)))]
+        got, cursor = [], None
+        while True:
+            page = listing.list_users(ctx, admin, search=q, filter=f, cursor=cursor, limit=2)
+            got += [u.username for u in page.items]
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        assert got == want, (q, f)
+        back = listing.list_users(ctx, admin, search=q, filter=f, from_end=True, limit=2)
+        assert [u.username for u in back.items] == want[-2:], (q, f)
+        if back.prev_cursor:
+            before = listing.list_users(ctx, admin, search=q, filter=f, before=back.prev_cursor, limit=2)
+            assert [u.username for u in before.items] == want[-4:-2], (q, f)
