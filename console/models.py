@@ -149,7 +149,8 @@ def declare_list_indexes() -> list[Index]:
 #: accounts by walking its pages (a tenth of the username index's).
 Index("ix_users_count", User.blocked)
 # The search indexes of each backend (SQLite's FTS5 table, PostgreSQL's pg_trgm
-# GIN indexes) are made by the migrations, not described here: console/schema.py.
+# GIN index and prefix btrees) are made by the migrations, not described here:
+# console/schema.py UNMODELLED_INDEXES.
 
 
 class PasswordHistory(Table, table=True):

@@ -27,17 +27,19 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision this console was built for (the newest migration).
-HEAD = "0007"
+HEAD = "0008"
 #: The first migration: what a database made before migrations holds.
 BASELINE = "0001"
 
 
 #: Not in the models, made and kept by the migrations themselves: SQLite's
 #: full-text index (a virtual table and the shadow tables it keeps) and
-#: PostgreSQL's trigram indexes (describing those in the models would load
-#: SQLAlchemy's PostgreSQL dialect into every start of the console).
+#: PostgreSQL's search indexes, a trigram GIN index and three prefix btrees
+#: (0008; describing those in the models would load SQLAlchemy's PostgreSQL
+#: dialect into every start of the console).
 UNMODELLED_TABLES = ("users_fts",)
-UNMODELLED_INDEXES = ("ix_users_username_trgm", "ix_users_email_trgm", "ix_users_display_name_trgm")
+UNMODELLED_INDEXES = ("ix_users_search_trgm", "ix_users_username_prefix", "ix_users_email_prefix",
+                      "ix_users_display_name_prefix")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

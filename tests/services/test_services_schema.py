@@ -50,9 +50,11 @@ def test_the_migrations_build_what_the_models_describe(bare):
             assert {"users_fts_insert", "users_fts_update", "users_fts_delete"} <= {
                 r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
         else:
-            trgm = dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%_trgm'")).all())
-            assert set(trgm) == set(schema.UNMODELLED_INDEXES)
-            assert all("gin" in d and "gin_trgm_ops" in d for d in trgm.values())
+            defs = dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'users'")).all())
+            search = {n: d for n, d in defs.items() if "gin_trgm_ops" in d or "text_pattern_ops" in d}
+            assert set(search) == set(schema.UNMODELLED_INDEXES)  # 0008's, and no longer 0001's three
+            assert "USING gin" in search["ix_users_search_trgm"]
+            assert all("INCLUDE" in d for n, d in search.items() if n.endswith("_prefix"))
 
 
 def test_head_and_the_revision_files_are_alembics_own():
