@@ -83,7 +83,10 @@ def test_no_offset_in_any_listing_search_or_count(ctx, make_operator, statements
 
     if ctx.engine.dialect.name == "sqlite":
         assert any(re.search(r"\bOFFSET 0\b", s) for s in statements)  # the trace shows values
-    assert sum(bool(re.search(r"\bLIMIT 21\b", s)) for s in statements) >= 20  # the pages are among them
+    # The pages are among them: LIMIT 21, or on PostgreSQL a search with a filter (the attention order's ranks
+    # are filters) first reads the ids of its few matches (listing._few_ids).
+    pages = rf"\bLIMIT (21|{listing.FEW_MATCHES})\b"
+    assert sum(bool(re.search(pages, s)) for s in statements) >= 20
     assert [s for s in statements if skips_rows(s)] == []
 
 
