@@ -165,13 +165,16 @@ def compare_with_admin(suffix: str, ctx: ServiceContext, actor, admin, **extra) 
     search_rounds = ROUNDS or 5
     lines = []
     limit = djangoadmin.PER_PAGE  # the console's page (tui/widgets/userlist.py PAGE) and UserAdmin's list_per_page
-    total = listing.count_users(ctx, actor).value
+    counted = listing.count_users(ctx, actor)
+    total = counted.value
     clear_total = lambda: ctx._cache.pop("users.total", None)  # noqa: E731 - so one timed round counts for real
 
     # 3c. The first page.
     first = listing.list_users(ctx, actor, limit=limit)
     html = djangoadmin.get(admin)
-    assert djangoadmin.count_of(html) == total, (djangoadmin.count_of(html), total)
+    shown = djangoadmin.count_of(html)
+    # PostgreSQL's total is the planner's estimate from 100,000 accounts on, labelled "~" (listing.ESTIMATE_FROM)
+    assert shown == total if counted.exact else abs(shown - total) <= shown // 100, (shown, total, counted)
     assert djangoadmin.usernames_of(html) == [u.username for u in first.items], "first pages differ"
 
     def ours_first() -> None:
