@@ -170,15 +170,6 @@ def pytest_report_header(config) -> str:
     return f"databases: SQLite and PostgreSQL {cluster.version} on {cluster.host}:{cluster.port}"
 
 
-#: Seconds each test file took (tests/durations.json: ``pytest --durations=0``'s
-#: setup, call and teardown times summed per file, from a run on a quiet 2-core
-#: machine); a file not in it counts as its tests times its directory's typical
-#: test (a TUI test drives an app through its screens, a security test checks
-#: a function).
-_DURATIONS = Path(__file__).with_name("durations.json")
-_PER_TEST = {"tui": 2.0, "snapshots": 3.0, "stores": 1.1, "cli": 0.5, "services": 0.25, "security": 0.02}
-
-
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: half as many workers again as there are cores. A test
     spends about half its time waiting (on a database server, on the console's
@@ -190,6 +181,15 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, math.ceil(cores * 1.5))
+
+
+#: Seconds each test file took (tests/durations.json: ``pytest --durations=0``'s
+#: setup, call and teardown times summed per file, from a run on a quiet 2-core
+#: machine); a file not in it counts as its tests times its directory's typical
+#: test (a TUI test drives an app through its screens, a security test checks
+#: a function).
+_DURATIONS = Path(__file__).with_name("durations.json")
+_PER_TEST = {"tui": 2.0, "snapshots": 3.0, "stores": 1.1, "cli": 0.5, "services": 0.25, "security": 0.02}
 
 
 def pytest_collection_modifyitems(config, items) -> None:
