@@ -147,7 +147,7 @@ def measure_postgresql(users: int) -> dict[tuple[str, str], list[float]] | None:
             pg.commit()
             pg.autocommit = True
             pg.execute("VACUUM ANALYZE users")
-            # And again: right after the load the first pass leaves most pages not all-visible (a
+            # And again: right after the load the first pass left no page all-visible (0% measured; a
             # second one moments later marks them, as autovacuum does on a table in use), and a
             # count read from an index alone needs them marked; both sides alike.
             visible = "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class WHERE relname = 'users'"
