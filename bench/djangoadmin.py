@@ -186,9 +186,9 @@ def load_postgres(demo: Path) -> int:
         cur.execute("SELECT setval(pg_get_serial_sequence('auth_user', 'id'), (SELECT max(id) FROM auth_user))")
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE auth_user")
-        # And again: right after the load the first pass left no page all-visible (0% measured on the users copy; a
-        # second one moments later marks them, as autovacuum does on a table in use), and a
-        # count read from an index alone needs them marked; both sides alike.
+        # And again: right after the load the first pass left no page all-visible (0%, measured on
+        # userdesk's copy; a second one moments later marks them, as autovacuum does on a table in
+        # use), and a count read from an index alone needs them marked; both sides alike.
         cur.execute("VACUUM auth_user")
     return n
 
