@@ -29,7 +29,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from common import HERE, MILLION, admin, context, database, emit
+from common import HERE, MILLION, admin, context, copy_to_postgresql, database, emit
 
 from console.services import listing
 from console.services.listing import UserFilter as F
@@ -100,18 +100,11 @@ def measure(users: int) -> dict[tuple[str, str], list[float]]:
     return measure_on(ctx, admin(ctx), seeded_at(path))
 
 
-#: The users' columns copied into PostgreSQL (as bench/search_pg.py copies them).
-PG_COLUMNS = ("id, username, email, display_name, role, source, password_hash, password_changed_at, "
-              "password_expires_at, must_change_password, blocked, blocked_reason, blocked_at, failed_logins, "
-              "locked_until, last_login_at, created_at, updated_at, version")
-
-
 def measure_postgresql(users: int) -> dict[tuple[str, str], list[float]] | None:
     """The same cases on PostgreSQL: the cached demo's users copied into a
     throwaway cluster (tests/pgcluster.py: initdb, loopback, deleted after)."""
     sys.path.insert(0, str(HERE.parent / "tests"))
     import pgcluster
-    import psycopg
 
     from console import db
     from console.config import Settings
@@ -133,30 +126,9 @@ def measure_postgresql(users: int) -> dict[tuple[str, str], list[float]] | None:
         settings = Settings(database_url=url, trusted_operator=True, audit_key=AuditKey.generate().text())
         ctx = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest())
         db.create_schema(ctx.engine)
-        started = time.perf_counter()
         path = database(users)
-        src = sqlite3.connect(path)
-        u = ctx.engine.url
-        with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
-                             dbname=u.database) as pg:
-            with pg.cursor() as cur:
-                with cur.copy(f"COPY users ({PG_COLUMNS}) FROM STDIN") as copy:
-                    for row in src.execute(f"SELECT {PG_COLUMNS} FROM users"):
-                        copy.write_row(row)
-                cur.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))")
-            pg.commit()
-            pg.autocommit = True
-            pg.execute("VACUUM ANALYZE users")
-            # And again: right after the load the first pass left no page all-visible (0% measured; a
-            # second one moments later marks them, as autovacuum does on a table in use), and a
-            # count read from an index alone needs them marked; both sides alike.
-            visible = "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class WHERE relname = 'users'"
-            before = pg.execute(visible).fetchone()[0]
-            pg.execute("VACUUM users")
-            print(f"# pages all-visible after the first VACUUM {before:.0%}, after the second "
-                  f"{pg.execute(visible).fetchone()[0]:.0%}", file=sys.stderr)
-        src.close()
-        print(f"# copied the users into PostgreSQL in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        seconds = copy_to_postgresql(path, ctx.engine.url)
+        print(f"# copied the users into PostgreSQL in {seconds:.0f} s", file=sys.stderr)
         results = measure_on(ctx, auth.trusted_operator(ctx, "demo-admin"), seeded_at(path))
         ctx.engine.dispose()
         return results

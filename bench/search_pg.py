@@ -11,11 +11,10 @@ may create databases): userdesk's schema, and a Django project
 tables VACUUM ANALYZEd. Without PostgreSQL it prints a skip line."""
 
 import os
-import sqlite3
 import sys
 import time
 
-from common import HERE, compare_with_admin, database
+from common import HERE, compare_with_admin, copy_to_postgresql, database
 
 sys.path.insert(0, str(HERE.parent / "tests"))
 
@@ -32,10 +31,6 @@ from console.services import auth, listing  # noqa: E402
 from console.services.context import ServiceContext  # noqa: E402
 
 MEASURE = "search_service_vs_django_admin_on_postgresql"
-COLUMNS = ("id, username, email, display_name, role, source, password_hash, password_changed_at, "
-           "password_expires_at, must_change_password, blocked, blocked_reason, blocked_at, failed_logins, "
-           "locked_until, last_login_at, created_at, updated_at, version")
-
 
 def server() -> tuple[str, str, pgcluster.Cluster | None]:
     """(URL of an empty database for userdesk, one for Django, the cluster we started or None)."""
@@ -57,28 +52,6 @@ def server() -> tuple[str, str, pgcluster.Cluster | None]:
     return urls[0], urls[1], cluster
 
 
-def load(ctx: ServiceContext, url: str) -> float:
-    """Copy the users of the SQLite demo database; returns the seconds it took."""
-    started = time.perf_counter()
-    src = sqlite3.connect(database())
-    u = make_url(url)
-    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database) as pg:
-        with pg.cursor() as cur:
-            with cur.copy(f"COPY users ({COLUMNS}) FROM STDIN") as copy:
-                for row in src.execute(f"SELECT {COLUMNS} FROM users"):
-                    copy.write_row(row)
-            cur.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))")
-        pg.commit()
-        pg.autocommit = True
-        pg.execute("VACUUM ANALYZE users")
-        # And again: right after the load the first pass left no page all-visible (0% measured; a
-        # second one moments later marks them, as autovacuum does on a table in use), and a
-        # count read from an index alone needs them marked; both sides alike.
-        pg.execute("VACUUM users")
-    src.close()
-    return time.perf_counter() - started
-
-
 def main() -> None:
     try:
         url, django_url, cluster = server()
@@ -89,7 +62,7 @@ def main() -> None:
         settings = Settings(database_url=url, trusted_operator=True, audit_key=AuditKey.generate().text())
         ctx = ServiceContext.from_settings(settings, argon2_params=Argon2Params.cheapest())
         db.create_schema(ctx.engine)
-        seconds = load(ctx, url)
+        seconds = copy_to_postgresql(database(), ctx.engine.url)
         actor = auth.trusted_operator(ctx, "demo-admin")
         total = listing.count_users(ctx, actor).value
         print(f"# copied {total:,} users into PostgreSQL in {seconds:.0f} s", file=sys.stderr)
