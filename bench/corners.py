@@ -67,7 +67,8 @@ CASES += [
                                 must_change=False), "username"),
     ("expired+not locked+local", None, F(expired=True, locked=False, external=False), "username"),
 ]
-SEARCHES = ["a", "q", "an", "qx", "ana", "nova", "tanaka1", "exa", "mail.example.org", "zzqz", "lea."]
+SEARCHES = ["a", "q", "an", "qx", "ana", "nova", "tanaka1", "exa", "mail.example.org", "corp.example.org", "zzqz", "lea.",
+            "keller.example"]
 for _q in SEARCHES:
     CASES.append((f"search {_q!r}", _q, F(), "username"))
 CASES += [

@@ -3,10 +3,11 @@ capped counts, and the desk's operators. Changing them is services/users.py."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import ARRAY, Integer, String, any_, bindparam, case, func, literal_column, text
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, case, func, literal_column, or_, text
 from sqlmodel import select
 
 from console.models import LOCAL_SOURCE, User, UTCDateTime
@@ -183,6 +184,49 @@ def _many_starting(conn, values: dict) -> bool:
     return prepared.fetch(conn, query, values, one=True)[0] > COUNT_CAP
 
 
+def _sample(conn) -> list[str]:
+    """The searchable text of a sample of the accounts (search.sample_ranges:
+    a few runs of ids spread over them, each read by primary key), for
+    search.narrowing."""
+    # Each its own subquery: SQLite reads one min() or max() from the primary key's end, both together by a scan.
+    bounds = prepared.prepare(conn.dialect, ("users.id_bounds",), lambda: select(
+        select(func.min(User.id)).scalar_subquery(), select(func.max(User.id)).scalar_subquery()))
+    low, high = prepared.fetch(conn, bounds, {}, one=True)
+    if low is None:
+        return []
+    ranges = search_index.sample_ranges(low, high)
+
+    def build():
+        param = prepared.binder(None)
+        return select(User.username, User.email, User.display_name).select_from(User).where(
+            or_(*(User.id.between(param(f"lo{i}", Integer), param(f"hi{i}", Integer)) for i in range(len(ranges)))))
+
+    query = prepared.prepare(conn.dialect, ("users.sample", len(ranges)), build)
+    values = {k: v for i, (lo, hi) in enumerate(ranges) for k, v in ((f"lo{i}", lo), (f"hi{i}", hi))}
+    return [search_index.sample_text(*row) for row in prepared.fetch(conn, query, values)]
+
+
+def _narrow(conn, kind: str | None, q: str, values: dict) -> str | None:
+    """A search read from its candidates where search.narrowing says it is
+    slow as it is (common trigrams, few matches): returns its kind then
+    (``fts_ids``, ``trigram_ids``), ``values`` given the candidates' ids and
+    the test of each; else ``kind`` as it was. Once per service call: a page
+    in the attention order reads each rank from the same candidates."""
+    if kind not in ("fts", "trigram") or len(search_index.trigrams(q, kind)) < 3:
+        return kind
+    pair = search_index.narrowing(q, _sample(conn), kind)
+    if pair is None:
+        return kind
+    query = prepared.prepare(conn.dialect, ("users.candidates", kind), lambda: search_index.candidates(kind))
+    ids = [row[0] for row in prepared.fetch(conn, query, search_index.narrow_terms(kind, pair))]
+    if len(ids) > search_index.NARROW_CAP:
+        return kind
+    narrowed = f"{kind}_ids"
+    values.update(search_index.terms(narrowed, q))
+    values["search_ids"] = json.dumps(ids) if kind == "fts" else ids
+    return narrowed
+
+
 def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *, counting: bool = False):
     """SQLite: how a search with a filter is read, as (kind, index):
 
@@ -200,9 +244,13 @@ def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *,
       the accounts read by rowid only (``NOT INDEXED``), since the planner
       would otherwise drive the join from a filter's partial index and probe
       the full-text index once a row.
+    - a narrowed search (``fts_ids``): its candidates, each read by rowid and
+      tested for the search and the filter.
     Elsewhere: the search as it is, planned by the database."""
     if conn.dialect.name != "sqlite" or kind is None:
         return kind, None
+    if kind == "fts_ids":
+        return kind, prepared.NOT_INDEXED
     for which, ix in _TIMED:
         if getattr(f, which) is True and _few(conn, which, values["now"]):
             if kind == "fts":
@@ -313,7 +361,7 @@ def _rows_by_id(conn, ids: list[int], backwards: bool) -> list:
 
 def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, values: dict, n: int,
                q: str = "") -> list:
-    if kind is not None and conn.dialect.name == "postgresql" and f != UserFilter():
+    if kind not in (None, "trigram_ids") and conn.dialect.name == "postgresql" and f != UserFilter():
         ids = _few_ids(conn, mode, kind, f, values)
         if ids is not None:
             backwards = mode in ("before", "end")
@@ -414,6 +462,7 @@ def list_users(
         types = ((int,) if order == "attention" else ()) + ((int,) if kind else (str, int))
         values.update((f"k{i}", v) for i, v in enumerate(pagination.decode(cursor or before, types)))
     with reading_prepared(ctx, actor) as conn:
+        kind = _narrow(conn, kind, q, values)
         if order == "attention":
             rows = _read_attention(conn, mode, kind, f, values, limit + 1, q)
         else:
@@ -503,6 +552,7 @@ def count_users(
         kind = search_index.kind_of(dialect, q)
         values.update(search_index.terms(kind, q))
     with reading_prepared(ctx, actor) as conn:
+        kind = _narrow(conn, kind, q, values) if searching else kind
         if kind == "fts" and f == UserFilter():  # the index alone, no table lookups
             query = prepared.prepare(conn.dialect, ("users.count.fts",), lambda: select(func.count()).select_from(
                 search_index.matches().limit(literal_column(str(COUNT_CAP + 1))).subquery()))

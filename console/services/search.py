@@ -22,12 +22,21 @@ Search results are ordered by account id (creation order), paged by id; on
 SQLite that order comes straight out of the index, so a page costs the same at
 any depth.
 
+A search made only of common trigrams that matches few accounts (an address
+that is not there, ``mail.example.org``, where every account's address holds
+``example``) is where a trigram index is slowest: it reads the whole list of
+every one of its trigrams to find nothing (0.1–0.3 s at 1M). ``narrowing``
+picks, from a sample of the accounts, two of its trigrams that are seldom found
+together; the accounts holding both (kinds ``fts_ids`` and ``trigram_ids``,
+read from the same index) are then each tested for the whole search.
+
 Internal to the service layer (console/services/__init__.py lists the public API).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, and_, func, literal_column, or_, select, union
+from sqlalchemy import (ARRAY, Column, Integer, MetaData, String, Table, and_, any_, func, literal_column, or_, select,
+                        union)
 
 from sqlalchemy.orm import aliased
 
@@ -46,6 +55,20 @@ _COLUMNS = (User.username, User.email, User.display_name)
 SEPARATOR = r"\x1f"  # as SQL writes it in an E'' string
 SEARCH_TEXT_SQL = (f"lower(users.username || E'{SEPARATOR}' || coalesce(users.email, '') || E'{SEPARATOR}' || "
                    "users.display_name)")
+
+
+#: The sample ``narrowing`` plans from: this many runs of consecutive accounts,
+#: spread evenly over the ids, of this many ids each (reads by primary key).
+SAMPLE_RUNS = 8
+SAMPLE_RUN = 64
+#: A sample smaller than this says too little to plan from.
+SAMPLE_MIN = 64
+#: A trigram found in fewer than this share of the sample is rare: the search
+#: as it is reads its short list, fast.
+RARE_SHARE = 0.02
+#: A narrowing that finds more candidates than this gives way to the search as
+#: it is (the sample misled it).
+NARROW_CAP = 2000
 
 
 def _escape_like(q: str) -> str:
@@ -70,6 +93,60 @@ def kind_of(dialect: str, q: str) -> str:
     return "trigram" if dialect == "postgresql" else "like"
 
 
+def trigrams(q: str, kind: str = "fts") -> list[str]:
+    """The distinct trigrams of a search, folded, in order, that the index of
+    a search of ``kind`` holds: SQLite's full-text index every one, pg_trgm
+    (``trigram``) only those of three word characters (it splits text into
+    words at anything else, so a trigram with a dot in it is not in its index)."""
+    q = q.lower()
+    grams = dict.fromkeys(q[i:i + 3] for i in range(len(q) - 2))
+    return [g for g in grams if kind != "trigram" or g.isalnum()]
+
+
+def sample_text(username: str, email: str | None, display_name: str) -> str:
+    """One account's searchable text as a sample holds it: folded, its fields
+    apart (a trigram of the index never spans two fields)."""
+    return "\x1f".join(v.lower() for v in (username, email or "", display_name))
+
+
+def sample_ranges(low: int, high: int) -> list[tuple[int, int]]:
+    """The id ranges (first, last) a sample reads between the ids ``low`` and
+    ``high``: SAMPLE_RUNS runs of SAMPLE_RUN, spread evenly; all of them when
+    there are fewer."""
+    span = high - low + 1
+    if span <= SAMPLE_RUNS * SAMPLE_RUN:
+        return [(low, high)]
+    step = (span - SAMPLE_RUN) / (SAMPLE_RUNS - 1)
+    return [(low + round(k * step), low + round(k * step) + SAMPLE_RUN - 1) for k in range(SAMPLE_RUNS)]
+
+
+def narrowing(q: str, sample: list[str], kind: str = "fts") -> tuple[str, str] | None:
+    """Two trigrams of ``q`` (as the index of ``kind`` holds them: ``trigrams``)
+    to find its candidates by, or None to search for ``q`` as it is;
+    ``sample``: accounts' ``sample_text``.
+
+    A search is narrowed when the sample says it is slow as it is: it matches
+    no account of the sample (one with matches finds its first page and its
+    capped count early), and each of its trigrams is common (a rare one makes
+    the index's answer short). The two chosen are those found together in the
+    fewest accounts of the sample (none, or it is not narrowed), then the
+    rarer: "mai" and "org" for ``mail.example.org`` where addresses end in
+    ``mail.example.com`` or ``example.org``."""
+    grams = trigrams(q, kind)
+    if len(grams) < 3 or len(sample) < SAMPLE_MIN:
+        return None  # two trigrams: the search is that pair already
+    needle = q.lower()
+    if any(needle in text for text in sample):
+        return None
+    holding = {g: frozenset(i for i, text in enumerate(sample) if g in text) for g in grams}
+    if min(len(ids) for ids in holding.values()) < RARE_SHARE * len(sample):
+        return None
+    pairs = [(len(holding[a] & holding[b]), len(holding[a]) + len(holding[b]), a, b)
+             for i, a in enumerate(grams) for b in grams[i + 1:]]
+    together, _, a, b = min(pairs)
+    return (a, b) if together == 0 else None
+
+
 def uses_fts(dialect: str, q: str) -> bool:
     return kind_of(dialect, q) == "fts"
 
@@ -78,12 +155,40 @@ def _phrase(q: str) -> str:
     return '"' + q.lower().replace('"', '""') + '"'
 
 
+def narrow_terms(kind: str, pair: tuple[str, str]) -> dict[str, str]:
+    """The bind values of ``candidates`` for a search of ``kind`` (``fts`` or
+    ``trigram``) narrowed to the trigrams ``pair``."""
+    if kind == "fts":
+        return {"narrow_match": " AND ".join(_phrase(g) for g in pair)}
+    return {"narrow_a": f"%{_escape_like(pair[0])}%", "narrow_b": f"%{_escape_like(pair[1])}%"}
+
+
+def candidates(kind: str):
+    """The ids of the accounts holding both trigrams of a narrowing
+    (``narrow_terms``), up to NARROW_CAP + 1, from the search's own index:
+    SQLite's full-text index, or PostgreSQL's trigram index (a bitmap of the
+    two trigrams' lists)."""
+    param = prepared.binder(None)
+    cap = literal_column(str(NARROW_CAP + 1))
+    if kind == "fts":
+        return select(FTS.c.rowid).where(FTS.c.users_fts.op("MATCH")(param("narrow_match", String))).limit(cap)
+    text_ = literal_column(SEARCH_TEXT_SQL)
+    # A MATERIALIZED CTE, planned for all its rows (a bitmap of the two trigrams' lists) and read up to the cap:
+    # with the LIMIT on it, PostgreSQL estimates the two as independent (6% of the accounts), expects the cap
+    # within the first rows of the table, and scans all of it for the few there are (1.1 s at 1M, measured).
+    found = select(User.id).where(text_.like(param("narrow_a", String), escape="\\"),
+                                  text_.like(param("narrow_b", String), escape="\\")).cte("candidates")
+    return select(found.prefix_with("MATERIALIZED").c.id).limit(cap)
+
+
 def terms(kind: str, q: str) -> dict[str, str]:
-    """The bind values of a search of ``kind`` for ``q``."""
+    """The bind values of a search of ``kind`` for ``q`` (``fts_ids`` and
+    ``trigram_ids``: the test of each candidate; their ids, ``search_ids``,
+    come from ``candidates``)."""
     q = q.lower()
     if kind == "fts":
         return {"search_phrase": _phrase(q)}
-    if kind == "rows":
+    if kind in ("rows", "fts_ids"):
         return {"search_text": q}
     if kind in ("prefix", "prefix_ids"):
         return {"search_lo": q, "search_hi": _next_prefix(q)}
@@ -108,9 +213,15 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
     if kind == "fts":
         stmt = stmt.join(FTS, FTS.c.rowid == User.id).where(FTS.c.users_fts.op("MATCH")(param("search_phrase", String)))
         return stmt, FTS.c.rowid
-    if kind == "rows":  # a case-insensitive substring, as the trigram index matches it
+    if kind in ("rows", "fts_ids"):  # a case-insensitive substring, as the trigram index matches it
         needle = param("search_text", String)
+        if kind == "fts_ids":  # of the candidates only (a JSON array of ids), each read by rowid
+            ids = select(literal_column("value")).select_from(func.json_each(param("search_ids", String)))
+            stmt = stmt.where(User.id.in_(ids))
         return stmt.where(or_(*(func.instr(func.userdesk_fold(c), needle) > 0 for c in _COLUMNS))), User.id
+    if kind == "trigram_ids":  # of the candidates only, each tested on its row
+        stmt = stmt.where(User.id == any_(param("search_ids", ARRAY(Integer))))
+        return stmt.where(literal_column(SEARCH_TEXT_SQL).like(param("search_like", String), escape="\\")), User.id
     if kind == "prefix":
         lo, hi = param("search_lo", String), param("search_hi", String)
         return stmt.where(or_(*(and_(func.lower(c) >= lo, func.lower(c) < hi) for c in _COLUMNS))), User.id
