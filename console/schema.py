@@ -27,24 +27,31 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision this console was built for (the newest migration).
-HEAD = "0008"
+HEAD = "0009"
 #: The first migration: what a database made before migrations holds.
 BASELINE = "0001"
 
 
 #: Not in the models, made and kept by the migrations themselves: SQLite's
-#: full-text index (a virtual table and the shadow tables it keeps) and
+#: full-text index (a virtual table and the shadow tables it keeps),
 #: PostgreSQL's search indexes, a trigram GIN index and three prefix btrees
 #: (0008; describing those in the models would load SQLAlchemy's PostgreSQL
-#: dialect into every start of the console).
+#: dialect into every start of the console), and SQLite's search key, a
+#: generated column, and its partial indexes (0009; SQLite's alone).
 UNMODELLED_TABLES = ("users_fts",)
-UNMODELLED_INDEXES = ("ix_users_search_trgm", "ix_users_username_prefix", "ix_users_email_prefix",
-                      "ix_users_display_name_prefix")
+PG_SEARCH_INDEXES = ("ix_users_search_trgm", "ix_users_username_prefix", "ix_users_email_prefix",
+                     "ix_users_display_name_prefix")
+SQLITE_KEY_INDEXES = ("ix_users_key_role", "ix_users_key_blocked", "ix_users_key_must_change",
+                      "ix_users_key_external", "ix_users_key_never", "ix_users_key_locked")
+UNMODELLED_INDEXES = PG_SEARCH_INDEXES + SQLITE_KEY_INDEXES
+UNMODELLED_COLUMNS = ("search_key",)
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """For Alembic's comparisons: leave out what the models do not describe."""
     if type_ == "table" and name and name.startswith(UNMODELLED_TABLES):
+        return False
+    if type_ == "column" and name in UNMODELLED_COLUMNS:
         return False
     return not (type_ == "index" and name in UNMODELLED_INDEXES)
 

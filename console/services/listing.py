@@ -176,12 +176,51 @@ def _driver(conn, f: UserFilter, values: dict, *, counting: bool = False) -> str
     return "ix_users_name_state"
 
 
-def _many_starting(conn, values: dict) -> bool:
-    """SQLite, a search under three characters: do more than COUNT_CAP
-    accounts match? (Counted from the three lower() indexes alone.)"""
+def _starting(conn, values: dict) -> int:
+    """SQLite, a search under three characters: how many accounts match, up
+    to COUNT_CAP + 1 (counted from the three lower() indexes alone)."""
     query = prepared.prepare(conn.dialect, ("users.count", "prefix", UserFilter()),
                              lambda: _count_statement("prefix", UserFilter()))
-    return prepared.fetch(conn, query, values, one=True)[0] > COUNT_CAP
+    return prepared.fetch(conn, query, values, one=True)[0]
+
+
+def _few_found(conn, values: dict) -> bool:
+    """SQLite, a search of three characters or more: does it match KEY_FROM
+    accounts or fewer? (Counted from the full-text index alone, up to there.)"""
+    query = prepared.prepare(conn.dialect, ("users.few_found", KEY_FROM), lambda: select(func.count()).select_from(
+        search_index.matches().limit(literal_column(str(KEY_FROM + 1))).subquery()))
+    return prepared.fetch(conn, query, values, one=True)[0] <= KEY_FROM
+
+
+#: SQLite (0009): the rare states' partial indexes that carry the search key,
+#: in id order (the search's), the smaller first: (the filter's field, the
+#: index, its condition, which a read through it states as the index does, so
+#: that SQLite may use it; the filter's own condition implies it).
+KEY_INDEXES = (
+    ("role", "ix_users_key_role", "users.role <> 'member'"),
+    ("locked", "ix_users_key_locked", "users.locked_until IS NOT NULL"),
+    ("blocked", "ix_users_key_blocked", "users.blocked = 1"),
+    ("must_change", "ix_users_key_must_change", "users.must_change_password = 1"),
+    ("never_signed_in", "ix_users_key_never", "users.last_login_at IS NULL"),
+    ("external", "ix_users_key_external", f"users.source <> {_LOCAL}"),
+)
+KEY_INDEX_WHERE = {ix: where for _, ix, where in KEY_INDEXES}
+#: SQLite, a search with a filter that has a key index: a search matching at
+#: most this many accounts is read from its own index (each match's row
+#: tested for the filter: a few thousand lookups at most); more, and from the
+#: filter's key index (its entries tested, no row read but a page's).
+KEY_FROM = SMALL
+
+
+def _key_index(f: UserFilter, values: dict) -> str | None:
+    """SQLite: the key index of the filter's rarest state, if it has one."""
+    for field, ix, _ in KEY_INDEXES:
+        if field == "role":
+            if f.role is not None and values.get("role") != "member":
+                return ix
+        elif getattr(f, field) is True:
+            return ix
+    return None
 
 
 def _sample(conn) -> list[str]:
@@ -245,7 +284,13 @@ def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *,
       would otherwise drive the join from a filter's partial index and probe
       the full-text index once a row.
     - a narrowed search (``fts_ids``): its candidates, each read by rowid and
-      tested for the search and the filter.
+      tested for the search and the filter;
+    - a filter with a rare state that has a key index (KEY_INDEXES: a role
+      but member, locked, blocked, must change, never signed in, external):
+      a search matching at most KEY_FROM accounts from its own index, each
+      match's row tested for the filter; one matching more from the key
+      index (kinds ``key``, ``key_prefix``): each entry of the state tested
+      for the search and the rest of the filter, no row read but a page's;
     Elsewhere: the search as it is, planned by the database."""
     if conn.dialect.name != "sqlite" or kind is None:
         return kind, None
@@ -257,7 +302,16 @@ def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *,
                 kind = "rows"
                 values.update(search_index.terms(kind, q))
             return kind, ix
-    many = kind == "prefix" and _many_starting(conn, values)
+    starting = _starting(conn, values) if kind == "prefix" else None
+    many = starting is not None and starting > COUNT_CAP
+    key_ix = _key_index(f, values)
+    if key_ix is not None:
+        few = starting <= KEY_FROM if kind == "prefix" else _few_found(conn, values)
+        if few:  # each match's row tested for the filter
+            return ("prefix_ids" if kind == "prefix" else kind), prepared.NOT_INDEXED
+        kind = "key_prefix" if kind == "prefix" else "key"
+        values.update(search_index.terms(kind, q))
+        return kind, key_ix
     if f != UserFilter():
         driver = _driver(conn, f, values)
         if driver != "ix_users_name_state" and _at_most(conn, driver, f, values, COUNT_CAP):
@@ -289,13 +343,16 @@ def _at_most(conn, driver: str, f: UserFilter, values: dict, cap: int) -> bool:
     return prepared.fetch(conn, query, values, one=True)[0] <= cap
 
 
-def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, n: int):
+def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, n: int, where: str | None = None):
     """A list page's statement, from its shape only (prepared.py): bind
     parameters ``now``, ``role``, ``since``, the search terms and ``k0``… (the
     cursor); ``n`` rows, a literal (SQLite plans a bound LIMIT as if it were
-    unbounded, and may then scan the table rather than use an index)."""
+    unbounded, and may then scan the table rather than use an index);
+    ``where``: a key index's condition (KEY_INDEXES), which it reads through."""
     param = prepared.binder(None)
     stmt = _filtered(select(*UserView.columns()).select_from(User), shape, None)
+    if where is not None:
+        stmt = stmt.where(text(where))
     if kind is not None:
         stmt, id_col = search_index.apply(stmt, kind)
         cols = [id_col]
@@ -372,7 +429,8 @@ def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, val
         values = dict(values)
         kind, driver = _search_plan(conn, kind, f, values, q)
     shape = ("users.page", order, mode, kind, _shape_of(f), n)
-    query = prepared.prepare(conn.dialect, shape, lambda: _page_statement(order, mode, kind, _shape_of(f), n),
+    query = prepared.prepare(conn.dialect, shape, lambda: _page_statement(order, mode, kind, _shape_of(f), n,
+                                                                          KEY_INDEX_WHERE.get(driver)),
                              indexed_by=driver)
     return prepared.fetch(conn, query, values)
 
@@ -495,8 +553,10 @@ COUNT_CAP = 10_000
 TOTAL_TTL = 60.0
 
 
-def _count_statement(kind: str | None, shape: UserFilter):
+def _count_statement(kind: str | None, shape: UserFilter, where: str | None = None):
     stmt = _filtered(select(literal_column("1")).select_from(User), shape, None)
+    if where is not None:  # a key index's condition (_page_statement)
+        stmt = stmt.where(text(where))
     if kind == "like_prefix" and shape == UserFilter():  # PostgreSQL: each prefix index alone, capped; their union
         return search_index.prefix_count(stmt, COUNT_CAP + 1)
     if kind is not None:
@@ -562,7 +622,8 @@ def count_users(
             else:
                 kind, driver = _search_plan(conn, kind, f, values, q, counting=True)
             query = prepared.prepare(conn.dialect, ("users.count", kind, _shape_of(f)),
-                                     lambda: _count_statement(kind, _shape_of(f)), indexed_by=driver)
+                                     lambda: _count_statement(kind, _shape_of(f), KEY_INDEX_WHERE.get(driver)),
+                                     indexed_by=driver)
         n = prepared.fetch(conn, query, values, one=True)[0]
     return Count(COUNT_CAP, at_least=True) if n > COUNT_CAP else Count(n)
 

@@ -35,8 +35,8 @@ Internal to the service layer (console/services/__init__.py lists the public API
 
 from __future__ import annotations
 
-from sqlalchemy import (ARRAY, Column, Integer, MetaData, String, Table, and_, any_, func, literal_column, or_, select,
-                        union)
+from sqlalchemy import (ARRAY, Column, Integer, LargeBinary, MetaData, String, Table, and_, any_, cast, func,
+                        literal_column, or_, select, union)
 
 from sqlalchemy.orm import aliased
 
@@ -71,6 +71,10 @@ RARE_SHARE = 0.02
 NARROW_CAP = 2000
 
 
+#: SQLite (0009): what comes before each field in ``users.search_key``.
+KEY_SEPARATOR = "\x1f"
+
+
 def _escape_like(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -83,8 +87,10 @@ def _next_prefix(q: str) -> str:
 def kind_of(dialect: str, q: str) -> str:
     """How ``q`` is searched on ``dialect``: ``fts`` or ``prefix`` (SQLite),
     ``trigram`` or ``like_prefix`` (PostgreSQL), ``like`` or ``like_prefix``
-    (elsewhere). (``rows``, SQLite: the substring of ``fts`` tested on each row
-    of a few a filter selects; listing.py.)"""
+    (elsewhere). (SQLite, with a filter, listing.py: ``rows``, the substring
+    of ``fts`` tested on each row of a few a filter selects; ``key`` and
+    ``key_prefix``, the same tested on the search key a rare state's index
+    carries.)"""
     short = len(q) < TRIGRAM
     if dialect == "sqlite":
         return "prefix" if short else "fts"
@@ -192,6 +198,10 @@ def terms(kind: str, q: str) -> dict[str, str]:
         return {"search_text": q}
     if kind in ("prefix", "prefix_ids"):
         return {"search_lo": q, "search_hi": _next_prefix(q)}
+    if kind == "key":
+        return {"search_key": q}
+    if kind == "key_prefix":  # the start of a field: after its separator
+        return {"search_key": KEY_SEPARATOR + q}
     if kind == "like_prefix":
         return {"search_like": f"{_escape_like(q)}%"}  # "like" and "trigram": "%q%", below
     return {"search_like": f"%{_escape_like(q)}%"}
@@ -219,6 +229,14 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
             ids = select(literal_column("value")).select_from(func.json_each(param("search_ids", String)))
             stmt = stmt.where(User.id.in_(ids))
         return stmt.where(or_(*(func.instr(func.userdesk_fold(c), needle) > 0 for c in _COLUMNS))), User.id
+    if kind in ("key", "key_prefix"):  # SQLite: the generated search key (0009), from a list index that carries it
+        needle = param("search_key", String)
+        key = literal_column("users.search_key")
+        # lower() folded ASCII only: a key with other characters (longer in bytes than in characters) is folded
+        # again, by the console's Unicode fold, as the full-text index folds it.
+        other = func.length(cast(key, LargeBinary)) != func.length(key)
+        return stmt.where(or_(func.instr(key, needle) > 0,
+                              and_(other, func.instr(func.userdesk_fold(key), needle) > 0))), User.id
     if kind == "trigram_ids":  # of the candidates only, each tested on its row
         stmt = stmt.where(User.id == any_(param("search_ids", ARRAY(Integer))))
         return stmt.where(literal_column(SEARCH_TEXT_SQL).like(param("search_like", String), escape="\\")), User.id

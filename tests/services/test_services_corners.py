@@ -120,18 +120,40 @@ def found(u, q: str) -> bool:
     return any(v.startswith(q) for v in fields) if len(q) < 3 else any(q in v for v in fields)
 
 
+@pytest.mark.parametrize("key_from", [listing.KEY_FROM, 0], ids=["search-from-its-index", "many-from-key-index"])
 @pytest.mark.parametrize("small", [listing.SMALL, 0], ids=["few-timed-tested-row-by-row", "many-from-search-index"])
 @pytest.mark.parametrize("cap", [listing.COUNT_CAP, 3], ids=["short-search-few", "short-search-many-table-order"])
-def test_searches_with_filters_and_orders_agree_with_the_accounts(ctx, admin, crowd, make_user, small, cap,
+def test_searches_with_filters_and_orders_agree_with_the_accounts(ctx, admin, crowd, make_user, small, cap, key_from,
                                                                  monkeypatch):
+    """Through each index a search with a filter can be read by: the search's
+    own (its matches' rows tested for the filter), a rare state's (its rows
+    tested for the search), and on SQLite a rare state's key index (its
+    entries tested against the search key, 0009, whose ASCII-only lower() is
+    folded again where a field holds other characters)."""
+    sqlite = ctx.engine.dialect.name == "sqlite"
+    if key_from == 0 and not sqlite:
+        pytest.skip("SQLite's key indexes (0009)")
     make_user("elodie", display_name="Élodie Ärger")  # folded as the full-text index folds it
+    make_user("kelvin", display_name="\u212aELVIN Moss", role="viewer", must_change=True)  # KELVIN SIGN: "k"
     with ctx.engine.begin() as conn:
-        conn.execute(text("UPDATE users SET locked_until = :t WHERE username = 'elodie'"),
+        conn.execute(text("UPDATE users SET locked_until = :t WHERE username IN ('elodie', 'kelvin')"),
                      {"t": (crowd + timedelta(minutes=30)).replace(tzinfo=None)})
     monkeypatch.setattr(listing, "SMALL", small)
+    monkeypatch.setattr(listing, "KEY_FROM", key_from)
+    monkeypatch.setattr(prepared, "_cache", type(prepared._cache)())  # KEY_FROM is a literal of a statement
+    plans: list[str] = []
+    real_plan = listing._search_plan
+
+    def plan(*a, **kw):
+        kind, driver = real_plan(*a, **kw)
+        plans.append(kind)
+        return kind, driver
+
+    monkeypatch.setattr(listing, "_search_plan", plan)
     full = listing.COUNT_CAP
-    for q in ("a", "bu", "user1", "ser0", "ÉLO", "rger"):
-        for f in (F(), F(locked=True), F(blocked=True), F(expired=True, external=False), F(blocked=False)):
+    for q in ("a", "bu", "user1", "ser0", "ÉLO", "rger", "elvi"):
+        for f in (F(), F(locked=True), F(blocked=True), F(expired=True, external=False), F(blocked=False),
+                  F(role="viewer"), F(must_change=True, expired=False), F(never_signed_in=True), F(external=True)):
             rows = [u for u in everyone(ctx, admin) if matches(u, f) and found(u, q)]
             by_id = [u.username for u in sorted(rows, key=lambda u: u.id)]
             by_rank = [u.username for u in sorted(rows, key=lambda u: (u.attention_rank, u.id))]
@@ -143,6 +165,8 @@ def test_searches_with_filters_and_orders_agree_with_the_accounts(ctx, admin, cr
             assert [u.username for u in walk_back(ctx, admin, search=q, filter=f, order="attention")] == by_rank
             monkeypatch.setattr(listing, "COUNT_CAP", full)
     assert [u.username for u in walk(ctx, admin, search="élo", filter=F(locked=True))] == ["elodie"]
+    assert [u.username for u in walk(ctx, admin, search="kelv", filter=F(role="viewer"))] == ["kelvin"]
+    assert ({"key", "key_prefix"} <= set(plans)) == (sqlite and key_from == 0)
 
 
 def test_a_lockout_that_passes_stops_showing_and_an_expiry_that_comes_starts(ctx, admin, crowd, clock):
@@ -317,6 +341,9 @@ def test_a_0006_database_with_accounts_is_upgraded_to_the_list_indexes(settings,
         if c.engine.dialect.name == "sqlite":
             made = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
             assert "ix_users_role" not in made
+            assert set(schema.SQLITE_KEY_INDEXES) <= made  # 0009's, over the accounts there
+            keys = dict(conn.execute(text("SELECT username, search_key FROM users")).all())
+            assert keys["dee"] == "\x1fdee\x1f\x1f"  # no email, no display name: empty fields, apart
         else:
             made = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'users'"))}
             assert "ix_users_role" not in made
@@ -341,5 +368,47 @@ def test_a_0006_database_with_accounts_is_upgraded_to_the_list_indexes(settings,
             left = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
         else:
             left = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'users'"))}
-    assert "ix_users_role" in left and not set(LIST_INDEXES) & left
+    assert "ix_users_role" in left and not set(LIST_INDEXES) & left and not set(schema.SQLITE_KEY_INDEXES) & left
+    if c.engine.dialect.name == "sqlite":
+        with c.engine.connect() as conn:
+            assert "search_key" not in {r[1] for r in conn.execute(text("PRAGMA table_xinfo(users)"))}
     c.engine.dispose()
+
+
+@pytest.mark.parametrize("f, ix", [(F(blocked=True), "ix_users_key_blocked"), (F(role="admin"), "ix_users_key_role"),
+                                   (F(locked=True, expired=False), "ix_users_key_locked"),
+                                   (F(external=True, never_signed_in=True), "ix_users_key_never")])
+@pytest.mark.parametrize("q", ["user", "a"])
+def test_a_search_matching_many_with_a_rare_state_reads_the_states_key_index_alone(ctx, admin, crowd, monkeypatch,
+                                                                                   f, ix, q):
+    """SQLite (0009): the count from the key index alone, and the page in id
+    order out of it (no sort), a row read only for each row of the page."""
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's key indexes (0009)")
+    monkeypatch.setattr(listing, "KEY_FROM", 0)  # the crowd's searches match few: read them as if many
+    monkeypatch.setattr(prepared, "_cache", type(prepared._cache)())
+    monkeypatch.setattr(listing, "SMALL", 0)  # locked: many, not read from its timestamps' range
+    ran: list[tuple[str, object]] = []
+    real = prepared.fetch
+
+    def spy(conn, query, values, **kw):
+        if f"INDEXED BY {ix}" in query.sql:
+            ran.append((query.sql, query.parameters(values)))
+        return real(conn, query, values, **kw)
+
+    monkeypatch.setattr(prepared, "fetch", spy)
+    listing.list_users(ctx, admin, search=q, filter=f, limit=100)
+    listing.count_users(ctx, admin, search=q, filter=f)
+    assert len(ran) == 2
+    with ctx.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        page, count = ([r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
+                       for sql, params in ran)
+        ops = raw.execute(f"EXPLAIN {ran[1][0]}", ran[1][1]).fetchall()  # (addr, opcode, p1, p2, p3, p4, …)
+    assert any(f"INDEX {ix}" in step for step in page) and not any("TEMP B-TREE" in p for p in page), page
+    assert any(f"INDEX {ix}" in step for step in count), count
+    # The count reads no row: SQLite does not call the index covering (the generated column names the fields it
+    # is made of), but every column it reads comes from the index's cursor (its key info "k(…)"), and the table's
+    # cursor is only positioned, lazily (DeferredSeek), never read.
+    index_cursors = {p1 for _, op, p1, _, _, p4, *_ in ops if op == "OpenRead" and str(p4).startswith("k(")}
+    assert index_cursors and {p1 for _, op, p1, *_ in ops if op == "Column"} <= index_cursors, ops
