@@ -36,14 +36,15 @@ BASELINE = "0001"
 #: full-text index (a virtual table and the shadow tables it keeps),
 #: PostgreSQL's search indexes, a trigram GIN index and three prefix btrees
 #: (0008; describing those in the models would load SQLAlchemy's PostgreSQL
-#: dialect into every start of the console), and SQLite's search key, a
-#: generated column, and its partial indexes (0009; SQLite's alone).
+#: dialect into every start of the console), and the search key, a generated
+#: column (virtual on SQLite, stored on PostgreSQL), and its partial indexes
+#: (0009).
 UNMODELLED_TABLES = ("users_fts",)
 PG_SEARCH_INDEXES = ("ix_users_search_trgm", "ix_users_username_prefix", "ix_users_email_prefix",
                      "ix_users_display_name_prefix")
-SQLITE_KEY_INDEXES = ("ix_users_key_role", "ix_users_key_blocked", "ix_users_key_must_change",
-                      "ix_users_key_external", "ix_users_key_never", "ix_users_key_locked")
-UNMODELLED_INDEXES = PG_SEARCH_INDEXES + SQLITE_KEY_INDEXES
+KEY_INDEXES = ("ix_users_key_role", "ix_users_key_blocked", "ix_users_key_must_change", "ix_users_key_external",
+               "ix_users_key_never", "ix_users_key_locked")
+UNMODELLED_INDEXES = PG_SEARCH_INDEXES + KEY_INDEXES
 UNMODELLED_COLUMNS = ("search_key",)
 
 

@@ -90,7 +90,8 @@ def kind_of(dialect: str, q: str) -> str:
     (elsewhere). (SQLite, with a filter, listing.py: ``rows``, the substring
     of ``fts`` tested on each row of a few a filter selects; ``key`` and
     ``key_prefix``, the same tested on the search key a rare state's index
-    carries.)"""
+    carries; PostgreSQL, with a filter: ``key_like`` and ``key_like_prefix``,
+    the same as LIKE on its stored key.)"""
     short = len(q) < TRIGRAM
     if dialect == "sqlite":
         return "prefix" if short else "fts"
@@ -202,6 +203,10 @@ def terms(kind: str, q: str) -> dict[str, str]:
         return {"search_key": q}
     if kind == "key_prefix":  # the start of a field: after its separator
         return {"search_key": KEY_SEPARATOR + q}
+    if kind == "key_like":
+        return {"search_key_like": f"%{_escape_like(q)}%"}
+    if kind == "key_like_prefix":
+        return {"search_key_like": f"%{KEY_SEPARATOR}{_escape_like(q)}%"}
     if kind == "like_prefix":
         return {"search_like": f"{_escape_like(q)}%"}  # "like" and "trigram": "%q%", below
     return {"search_like": f"%{_escape_like(q)}%"}
@@ -237,6 +242,9 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
         other = func.length(cast(key, LargeBinary)) != func.length(key)
         return stmt.where(or_(func.instr(key, needle) > 0,
                               and_(other, func.instr(func.userdesk_fold(key), needle) > 0))), User.id
+    if kind in ("key_like", "key_like_prefix"):  # PostgreSQL: the stored search key (0009), as a key index carries it
+        return stmt.where(literal_column("users.search_key").like(param("search_key_like", String), escape="\\")), \
+            User.id
     if kind == "trigram_ids":  # of the candidates only, each tested on its row
         stmt = stmt.where(User.id == any_(param("search_ids", ARRAY(Integer))))
         return stmt.where(literal_column(SEARCH_TEXT_SQL).like(param("search_like", String), escape="\\")), User.id

@@ -10,7 +10,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from console.services import listing, prepared, users
 from console.services.context import Actor
@@ -167,6 +167,7 @@ def test_searches_with_filters_and_orders_agree_with_the_accounts(ctx, admin, cr
     assert [u.username for u in walk(ctx, admin, search="élo", filter=F(locked=True))] == ["elodie"]
     assert [u.username for u in walk(ctx, admin, search="kelv", filter=F(role="viewer"))] == ["kelvin"]
     assert ({"key", "key_prefix"} <= set(plans)) == (sqlite and key_from == 0)
+    assert ({"key_like", "key_like_prefix"} <= set(plans)) == (not sqlite)  # PostgreSQL: with each key filter
 
 
 def test_a_lockout_that_passes_stops_showing_and_an_expiry_that_comes_starts(ctx, admin, crowd, clock):
@@ -341,12 +342,13 @@ def test_a_0006_database_with_accounts_is_upgraded_to_the_list_indexes(settings,
         if c.engine.dialect.name == "sqlite":
             made = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
             assert "ix_users_role" not in made
-            assert set(schema.SQLITE_KEY_INDEXES) <= made  # 0009's, over the accounts there
-            keys = dict(conn.execute(text("SELECT username, search_key FROM users")).all())
-            assert keys["dee"] == "\x1fdee\x1f\x1f"  # no email, no display name: empty fields, apart
         else:
             made = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'users'"))}
             assert "ix_users_role" not in made
+        assert set(schema.KEY_INDEXES) <= made  # 0009's, over the accounts there
+        assert "search_key" in {col["name"] for col in inspect(conn).get_columns("users")}
+        keys = dict(conn.execute(text("SELECT username, search_key FROM users")).all())
+        assert keys["dee"] == "\x1fdee\x1f\x1f"  # no email, no display name: empty fields, apart
     assert set(LIST_INDEXES) | {"ix_users_count"} <= made
     reader = Actor(None, "t", "viewer", "local")
 
@@ -368,10 +370,9 @@ def test_a_0006_database_with_accounts_is_upgraded_to_the_list_indexes(settings,
             left = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
         else:
             left = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'users'"))}
-    assert "ix_users_role" in left and not set(LIST_INDEXES) & left and not set(schema.SQLITE_KEY_INDEXES) & left
-    if c.engine.dialect.name == "sqlite":
-        with c.engine.connect() as conn:
-            assert "search_key" not in {r[1] for r in conn.execute(text("PRAGMA table_xinfo(users)"))}
+    assert "ix_users_role" in left and not set(LIST_INDEXES) & left and not set(schema.KEY_INDEXES) & left
+    with c.engine.connect() as conn:
+        assert "search_key" not in {col["name"] for col in inspect(conn).get_columns("users")}
     c.engine.dispose()
 
 

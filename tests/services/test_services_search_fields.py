@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from sqlalchemy import text
+
 from console.services import listing, prepared
 from console.services.errors import InvalidInput
 from console.services.listing import UserFilter as F
@@ -146,3 +148,37 @@ def test_a_search_with_a_filter_pages_the_same_whichever_way_it_is_read(ctx, adm
         if back.prev_cursor:
             before = listing.list_users(ctx, admin, search=q, filter=f, before=back.prev_cursor, limit=2)
             assert [u.username for u in before.items] == want[-4:-2], (q, f)
+
+
+@pytest.mark.parametrize("f, ix", [(F(blocked=True), "ix_users_key_blocked"), (F(role="viewer"), "ix_users_key_role"),
+                                   (F(locked=True), "ix_users_key_locked")])
+def test_postgresql_reads_a_search_with_a_rare_state_from_the_states_key_index(ctx, admin, make_user, monkeypatch,
+                                                                               f, ix):
+    """0009: the search as LIKE on the stored key, from the rare state's
+    partial index alone (an index-only scan, its filter on the key)."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plans (SQLite: test_services_corners.py)")
+    for i in range(30):
+        make_user(f"user{i:02d}", email=f"u{i}@example.org", role="viewer" if i % 3 else "member")
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET blocked = (id % 4 = 0), locked_until = now() + interval '1 hour' "
+                          "WHERE id % 5 = 0"))
+    with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE users"))
+    ran: list[tuple[str, object]] = []
+    real = prepared.fetch
+
+    def spy(conn, query, values, **kw):
+        if "search_key" in query.sql:
+            ran.append((query.sql, query.parameters(values)))
+        return real(conn, query, values, **kw)
+
+    monkeypatch.setattr(prepared, "fetch", spy)
+    for q in ("user", "us"):
+        ran.clear()
+        listing.list_users(ctx, admin, search=q, filter=f, limit=100)
+        listing.count_users(ctx, admin, search=q, filter=f)
+        assert len(ran) == 2, q
+        page, count = (_explain(ctx, sql, params) for sql, params in ran)
+        assert f"Scan using {ix}" in page and "Sort" not in page, page  # in id order, its rows read for the page
+        assert f"Index Only Scan using {ix}" in count, count
