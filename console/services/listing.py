@@ -366,14 +366,17 @@ def _at_most(conn, driver: str, f: UserFilter, values: dict, cap: int) -> bool:
     return prepared.fetch(conn, query, values, one=True)[0] <= cap
 
 
-def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, n: int, where: str | None = None):
+def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, n: int, where: str | None = None,
+                    ids_only: bool = False):
     """A list page's statement, from its shape only (prepared.py): bind
     parameters ``now``, ``role``, ``since``, the search terms and ``k0``… (the
     cursor); ``n`` rows, a literal (SQLite plans a bound LIMIT as if it were
     unbounded, and may then scan the table rather than use an index);
-    ``where``: a key index's condition (KEY_INDEXES), which it reads through."""
+    ``where``: a key index's condition (KEY_INDEXES), which it reads through;
+    ``ids_only``: the page's ids, not its rows."""
     param = prepared.binder(None)
-    stmt = _filtered(select(*UserView.columns()).select_from(User), shape, None)
+    columns = [User.id] if ids_only else UserView.columns()
+    stmt = _filtered(select(*columns).select_from(User), shape, None)
     if where is not None:
         stmt = stmt.where(text(where))
     if kind is not None:
@@ -452,6 +455,15 @@ def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, val
             backwards = mode in ("before", "end")
             return _rows_by_id(conn, sorted(ids, reverse=backwards)[:n], backwards)
     where = _key_where(conn.dialect.name, driver)
+    if kind in ("key_like", "key_like_prefix"):
+        # PostgreSQL tests a plain index scan's filter on the table's row, so a page whose matches are sparse in
+        # the state (expired and external: none of 80,000) read a row for each entry (0.17 s); its ids come from
+        # the index alone (an index-only scan, the filter on the index's entry), then their rows.
+        shape = ("users.page_ids", order, mode, kind, _shape_of(f), n, where)
+        query = prepared.prepare(conn.dialect, shape,
+                                 lambda: _page_statement(order, mode, kind, _shape_of(f), n, where, ids_only=True))
+        backwards = mode in ("before", "end")
+        return _rows_by_id(conn, [row[0] for row in prepared.fetch(conn, query, values)], backwards)
     shape = ("users.page", order, mode, kind, _shape_of(f), n)
     query = prepared.prepare(conn.dialect, shape + (where,),
                              lambda: _page_statement(order, mode, kind, _shape_of(f), n, where),

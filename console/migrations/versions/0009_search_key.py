@@ -25,7 +25,10 @@ Here:
   then id), ``ix_users_key_blocked``, ``ix_users_key_must_change``,
   ``ix_users_key_external``, ``ix_users_key_never`` (never signed in) and
   ``ix_users_key_locked`` (a lockout set, passed or not). On PostgreSQL the
-  key and states are INCLUDEd (an index-only scan, its filter on them).
+  key and states are INCLUDEd (an index-only scan, its filter on them), and
+  each index's condition also says ``search_key IS NOT NULL`` (always true),
+  which only a read that tests the key implies: PostgreSQL plans the others,
+  the views, as before (SQLite uses an index a read names).
 
 Revision ID: 0009
 Revises: 0008
@@ -68,7 +71,11 @@ def upgrade() -> None:
         if sqlite:
             op.execute(f"CREATE INDEX {name} ON users ({', '.join(lead)}, {rest}) WHERE {lite}")
         else:
-            op.execute(f"CREATE INDEX {name} ON users ({', '.join(lead)}) INCLUDE ({rest}) WHERE {pg}")
+            # "search_key IS NOT NULL" (always true): only a read that tests the key (LIKE implies it) may use
+            # the index; the others, a view, keep their own (the locked view read this one, in id order, and
+            # sorted 40,000 rows by name from the table: 0.1 s at 1M, measured).
+            op.execute(f"CREATE INDEX {name} ON users ({', '.join(lead)}) INCLUDE ({rest}) "
+                       f"WHERE {pg} AND search_key IS NOT NULL")
 
 
 def downgrade() -> None:
