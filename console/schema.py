@@ -36,9 +36,8 @@ BASELINE = "0001"
 #: full-text index (a virtual table and the shadow tables it keeps),
 #: PostgreSQL's search indexes, a trigram GIN index and three prefix btrees
 #: (0008; describing those in the models would load SQLAlchemy's PostgreSQL
-#: dialect into every start of the console), and the search key, a generated
-#: column (virtual on SQLite, stored on PostgreSQL), and its partial indexes
-#: (0009).
+#: dialect into every start of the console), and the search key's partial
+#: indexes and, on SQLite, its generated column (0009).
 UNMODELLED_TABLES = ("users_fts",)
 PG_SEARCH_INDEXES = ("ix_users_search_trgm", "ix_users_username_prefix", "ix_users_email_prefix",
                      "ix_users_display_name_prefix")

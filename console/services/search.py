@@ -55,6 +55,9 @@ _COLUMNS = (User.username, User.email, User.display_name)
 SEPARATOR = r"\x1f"  # as SQL writes it in an E'' string
 SEARCH_TEXT_SQL = (f"lower(users.username || E'{SEPARATOR}' || coalesce(users.email, '') || E'{SEPARATOR}' || "
                    "users.display_name)")
+#: PostgreSQL: the search key, as the key indexes are built on it (migration 0009): U+001F, then the three fields,
+#: each after a U+001F (SQLite: the generated column ``users.search_key``).
+KEY_SQL = f"(E'{SEPARATOR}' || {SEARCH_TEXT_SQL})"
 
 
 #: The sample ``narrowing`` plans from: this many runs of consecutive accounts,
@@ -91,7 +94,7 @@ def kind_of(dialect: str, q: str) -> str:
     of ``fts`` tested on each row of a few a filter selects; ``key`` and
     ``key_prefix``, the same tested on the search key a rare state's index
     carries; PostgreSQL, with a filter: ``key_like`` and ``key_like_prefix``,
-    the same as LIKE on its stored key.)"""
+    the same as LIKE on the key a rare state's index is built on.)"""
     short = len(q) < TRIGRAM
     if dialect == "sqlite":
         return "prefix" if short else "fts"
@@ -242,9 +245,8 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
         other = func.length(cast(key, LargeBinary)) != func.length(key)
         return stmt.where(or_(func.instr(key, needle) > 0,
                               and_(other, func.instr(func.userdesk_fold(key), needle) > 0))), User.id
-    if kind in ("key_like", "key_like_prefix"):  # PostgreSQL: the stored search key (0009), as a key index carries it
-        return stmt.where(literal_column("users.search_key").like(param("search_key_like", String), escape="\\")), \
-            User.id
+    if kind in ("key_like", "key_like_prefix"):  # PostgreSQL: the search key (0009), as a key index is built on it
+        return stmt.where(literal_column(KEY_SQL).like(param("search_key_like", String), escape="\\")), User.id
     if kind == "trigram_ids":  # of the candidates only, each tested on its row
         stmt = stmt.where(User.id == any_(param("search_ids", ARRAY(Integer))))
         return stmt.where(literal_column(SEARCH_TEXT_SQL).like(param("search_like", String), escape="\\")), User.id

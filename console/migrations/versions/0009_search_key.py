@@ -5,30 +5,36 @@ locked at a million) tested each of them on its row: a table lookup (and on
 SQLite the three fields folded), 60–170 ms at 1M for a page and its count.
 Here:
 
-- ``users.search_key``: U+001F, then the three fields lower-cased, each after
-  a U+001F. A search holds no U+001F (validation refuses control characters),
+- the search key: U+001F, then the three fields lower-cased, each after a
+  U+001F. A search holds no U+001F (validation refuses control characters),
   so a substring of the key never spans two fields, and U+001F followed by
   the search is a prefix of one of them.
-  - SQLite: a VIRTUAL generated column (computed when read, never stored:
-    nothing writes it, and nothing can let it go stale, whoever writes the
-    table). SQLite's lower() folds ASCII only; a key with other characters in
-    it (longer in bytes than in characters) is folded again by the console's
-    Unicode fold when tested (services/search.py).
-  - PostgreSQL: a STORED generated column (an index can carry a column, not
-    an expression, and still be read alone); its lower() folds as the
-    database's collation does, as the trigram search does. Adding it rewrites
-    the table (32 s at a million accounts, measured).
 - one partial index per rare state, in id order (the search's order), carrying
   the key and the state columns the filters test, so that a page is the first
   matches in the index and a count a scan of the state's entries, neither
   reading the table: ``ix_users_key_role`` (the roles but ``member``, by role
   then id), ``ix_users_key_blocked``, ``ix_users_key_must_change``,
   ``ix_users_key_external``, ``ix_users_key_never`` (never signed in) and
-  ``ix_users_key_locked`` (a lockout set, passed or not). On PostgreSQL the
-  key and states are INCLUDEd (an index-only scan, its filter on them), and
-  each index's condition also says ``search_key IS NOT NULL`` (always true),
-  which only a read that tests the key implies: PostgreSQL plans the others,
-  the views, as before (SQLite uses an index a read names).
+  ``ix_users_key_locked`` (a lockout set, passed or not).
+
+SQLite: the key is ``users.search_key``, a VIRTUAL generated column (computed
+when read, never stored: nothing writes it, and nothing can let it go stale,
+whoever writes the table), which the indexes carry (SQLite 3.40 reads an
+indexed column from the index, not an indexed expression). Its lower() folds
+ASCII only; a key with other characters in it (longer in bytes than in
+characters) is folded again by the console's Unicode fold when tested
+(services/search.py).
+
+PostgreSQL: the key is an expression the indexes are built on (no column: a
+stored one widened every row by the key, about a third, and plain searches,
+which recheck rows of the table, were 30–40% slower at 1M, measured); they
+INCLUDE the three fields, so that PostgreSQL reads the key from the index
+alone (an index-only scan needs every column the expression names). Its
+lower() folds as the database's collation does, as the trigram search does.
+Each index's condition also says the key IS NOT NULL (always true), which
+only a read that tests the key implies (LIKE is strict): PostgreSQL plans the
+others, the views, as before (the locked view had read one and sorted 40,000
+rows by name from the table: 0.1 s at 1M, measured).
 
 Revision ID: 0009
 Revises: 0008
@@ -46,8 +52,9 @@ depends_on = None
 
 KEY = ("char(31) || lower(username) || char(31) || lower(coalesce(email, '')) || char(31) || "
        "lower(display_name)")
-PG_KEY = (r"E'\x1f' || lower(username) || E'\x1f' || lower(coalesce(email, '')) || E'\x1f' || "
-          "lower(display_name)")
+#: As services/search.py KEY_SQL writes it (PostgreSQL matches the expression, not a name).
+PG_KEY = (r"E'\x1f' || lower(username || E'\x1f' || coalesce(email, '') || E'\x1f' || display_name)")
+TEXTS = ("username", "email", "display_name")
 STATE = ("role", "blocked", "must_change_password", "source", "locked_until", "password_expires_at")
 #: name: (leading columns, SQLite condition, PostgreSQL condition), as services/listing.py KEY_INDEXES names them.
 INDEXES = {
@@ -64,21 +71,17 @@ def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
         op.execute(f"ALTER TABLE users ADD COLUMN search_key TEXT GENERATED ALWAYS AS ({KEY}) VIRTUAL")
-    else:
-        op.execute(f"ALTER TABLE users ADD COLUMN search_key text GENERATED ALWAYS AS ({PG_KEY}) STORED")
     for name, (lead, lite, pg) in INDEXES.items():
-        rest = ", ".join(["search_key", *(c for c in STATE if c not in lead)])
+        state = [c for c in STATE if c not in lead]
         if sqlite:
-            op.execute(f"CREATE INDEX {name} ON users ({', '.join(lead)}, {rest}) WHERE {lite}")
+            op.execute(f"CREATE INDEX {name} ON users ({', '.join([*lead, 'search_key', *state])}) WHERE {lite}")
         else:
-            # "search_key IS NOT NULL" (always true): only a read that tests the key (LIKE implies it) may use
-            # the index; the others, a view, keep their own (the locked view read this one, in id order, and
-            # sorted 40,000 rows by name from the table: 0.1 s at 1M, measured).
-            op.execute(f"CREATE INDEX {name} ON users ({', '.join(lead)}) INCLUDE ({rest}) "
-                       f"WHERE {pg} AND search_key IS NOT NULL")
+            op.execute(f"CREATE INDEX {name} ON users ({', '.join(lead)}, ({PG_KEY})) "
+                       f"INCLUDE ({', '.join([*TEXTS, *state])}) WHERE {pg} AND ({PG_KEY}) IS NOT NULL")
 
 
 def downgrade() -> None:
     for name in INDEXES:
         op.execute(f"DROP INDEX {name}")
-    op.execute("ALTER TABLE users DROP COLUMN search_key")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE users DROP COLUMN search_key")
