@@ -218,6 +218,8 @@ def _key_where(dialect: str, ix: str | None) -> str | None:
         if name == ix:
             return lite if dialect == "sqlite" else pg
     return None
+
+
 #: SQLite, a search with a filter that has a key index: a search matching at
 #: most this many accounts is read from its own index (each match's row
 #: tested for the filter: a few thousand lookups at most); more, and from the
