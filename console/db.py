@@ -75,10 +75,16 @@ def create_file(engine: Engine) -> None:
 _OWN_TABLE = "users"
 
 
-def _fold(value: str | None) -> str | None:
+def fold(value: str) -> str:
     """Lower case, Unicode-aware (SQLite's lower() folds ASCII only), as the
-    full-text index folds what it indexes."""
-    return value.lower() if value is not None else None
+    full-text index folds what it indexes: one character for one, so a final
+    sigma is a sigma (Python lowers a capital one at a word's end to ς, the
+    full-text index folds both to σ)."""
+    return value.lower().replace("\u03c2", "\u03c3")
+
+
+def _fold(value: str | None) -> str | None:
+    return fold(value) if value is not None else None
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -460,12 +460,18 @@ def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, val
     if kind in ("key_like", "key_like_prefix"):
         # PostgreSQL tests a plain index scan's filter on the table's row, so a page whose matches are sparse in
         # the state (expired and external: none of 80,000) read a row for each entry (0.17 s); its ids come from
-        # the index alone (an index-only scan, the filter on the index's entry), then their rows.
-        shape = ("users.page_ids", order, mode, kind, _shape_of(f), n, where)
-        query = prepared.prepare(conn.dialect, shape,
-                                 lambda: _page_statement(order, mode, kind, _shape_of(f), n, where, ids_only=True))
+        # the index alone (an index-only scan, the filter on the index's entry), then their rows, in one
+        # statement (one snapshot: an account deleted in between cannot shorten the page).
         backwards = mode in ("before", "end")
-        return _rows_by_id(conn, [row[0] for row in prepared.fetch(conn, query, values)], backwards)
+
+        def build():
+            ids = _page_statement(order, mode, kind, _shape_of(f), n, where, ids_only=True).subquery("page_ids")
+            stmt = select(*UserView.columns()).select_from(User).where(User.id.in_(select(ids.c.id)))
+            return stmt.order_by(User.id.desc() if backwards else User.id)
+
+        query = prepared.prepare(conn.dialect, ("users.page_by_ids", order, mode, kind, _shape_of(f), n, where),
+                                 build)
+        return prepared.fetch(conn, query, values)
     shape = ("users.page", order, mode, kind, _shape_of(f), n)
     query = prepared.prepare(conn.dialect, shape + (where,),
                              lambda: _page_statement(order, mode, kind, _shape_of(f), n, where),

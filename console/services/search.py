@@ -40,6 +40,7 @@ from sqlalchemy import (ARRAY, Column, Integer, LargeBinary, MetaData, String, T
 
 from sqlalchemy.orm import aliased
 
+from console.db import fold
 from console.models import User
 from console.services import prepared
 
@@ -108,7 +109,7 @@ def trigrams(q: str, kind: str = "fts") -> list[str]:
     a search of ``kind`` holds: SQLite's full-text index every one, pg_trgm
     (``trigram``) only those of three word characters (it splits text into
     words at anything else, so a trigram with a dot in it is not in its index)."""
-    q = q.lower()
+    q = fold(q)
     grams = dict.fromkeys(q[i:i + 3] for i in range(len(q) - 2))
     return [g for g in grams if kind != "trigram" or g.isalnum()]
 
@@ -116,7 +117,7 @@ def trigrams(q: str, kind: str = "fts") -> list[str]:
 def sample_text(username: str, email: str | None, display_name: str) -> str:
     """One account's searchable text as a sample holds it: folded, its fields
     apart (a trigram of the index never spans two fields)."""
-    return "\x1f".join(v.lower() for v in (username, email or "", display_name))
+    return "\x1f".join(fold(v) for v in (username, email or "", display_name))
 
 
 def sample_ranges(low: int, high: int) -> list[tuple[int, int]]:
@@ -145,7 +146,7 @@ def narrowing(q: str, sample: list[str], kind: str = "fts") -> tuple[str, str] |
     grams = trigrams(q, kind)
     if len(grams) < 3 or len(sample) < SAMPLE_MIN:
         return None  # two trigrams: the search is that pair already
-    needle = q.lower()
+    needle = fold(q)
     if any(needle in text for text in sample):
         return None
     holding = {g: frozenset(i for i, text in enumerate(sample) if g in text) for g in grams}
@@ -199,11 +200,11 @@ def terms(kind: str, q: str) -> dict[str, str]:
     if kind == "fts":
         return {"search_phrase": _phrase(q)}
     if kind in ("rows", "fts_ids"):
-        return {"search_text": q}
+        return {"search_text": fold(q)}  # as each row's fields are folded (userdesk_fold)
     if kind in ("prefix", "prefix_ids"):
         return {"search_lo": q, "search_hi": _next_prefix(q)}
     if kind == "key":
-        return {"search_key": q}
+        return {"search_key": fold(q)}
     if kind == "key_prefix":  # the start of a field: after its separator
         return {"search_key": KEY_SEPARATOR + q}
     if kind == "key_like":
@@ -237,7 +238,10 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
             ids = select(literal_column("value")).select_from(func.json_each(param("search_ids", String)))
             stmt = stmt.where(User.id.in_(ids))
         return stmt.where(or_(*(func.instr(func.userdesk_fold(c), needle) > 0 for c in _COLUMNS))), User.id
-    if kind in ("key", "key_prefix"):  # SQLite: the generated search key (0009), from a list index that carries it
+    if kind == "key_prefix":  # SQLite: the start of a field in the search key, ASCII-folded as the lower() indexes
+        # that answer a prefix otherwise fold it (SQLite's lower()), so a prefix finds the same by either way
+        return stmt.where(func.instr(literal_column("users.search_key"), param("search_key", String)) > 0), User.id
+    if kind == "key":  # SQLite: the generated search key (0009), from a list index that carries it
         needle = param("search_key", String)
         key = literal_column("users.search_key")
         # lower() folded ASCII only: a key with other characters (longer in bytes than in characters) is folded

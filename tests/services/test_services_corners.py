@@ -381,7 +381,8 @@ def test_a_0006_database_with_accounts_is_upgraded_to_the_list_indexes(settings,
 
 @pytest.mark.parametrize("f, ix", [(F(blocked=True), "ix_users_key_blocked"), (F(role="admin"), "ix_users_key_role"),
                                    (F(locked=True, expired=False), "ix_users_key_locked"),
-                                   (F(external=True, never_signed_in=True), "ix_users_key_never")])
+                                   (F(external=True, never_signed_in=True), "ix_users_key_never"),
+                                   (F(role="admin", never_signed_in=False, inactive_days=30), "ix_users_key_role")])
 @pytest.mark.parametrize("q", ["user", "a"])
 def test_a_search_matching_many_with_a_rare_state_reads_the_states_key_index_alone(ctx, admin, crowd, monkeypatch,
                                                                                    f, ix, q):
@@ -416,3 +417,27 @@ def test_a_search_matching_many_with_a_rare_state_reads_the_states_key_index_alo
     # cursor is only positioned, lazily (DeferredSeek), never read.
     index_cursors = {p1 for _, op, p1, _, _, p4, *_ in ops if op == "OpenRead" and str(p4).startswith("k(")}
     assert index_cursors and {p1 for _, op, p1, *_ in ops if op == "Column"} <= index_cursors, ops
+
+
+def test_a_search_finds_the_same_through_a_key_index_as_through_its_own(ctx, admin, make_user, monkeypatch):
+    """The key path (SQLite: a search matching more than KEY_FROM) folds as the
+    other paths do: a prefix ASCII-only, as SQLite's lower() indexes answer it
+    (so "él" is no prefix of "Élodie" on either way), and three characters or
+    more as the full-text index folds them (a final capital sigma is a sigma)."""
+    sqlite = ctx.engine.dialect.name == "sqlite"
+    make_user("elodie", display_name="Élodie Roy", role="viewer")
+    make_user("odysseus", display_name="ΟΔΥΣΣΕΥΣ", role="viewer")
+    make_user("plain", display_name="Eleanor Ευσ", role="viewer")
+
+    def names(q, f):
+        return [u.username for u in walk(ctx, admin, search=q, filter=f)], \
+            listing.count_users(ctx, admin, search=q, filter=f).value
+
+    cases = [(q, f) for q in ("él", "ÉL", "ευσ", "ΕΥΣ", "eleanor", "roy") for f in (F(role="viewer"), F(external=False))]
+    own = {case: names(*case) for case in cases}
+    monkeypatch.setattr(listing, "KEY_FROM", -1)  # every search through the key index where the filter has one
+    monkeypatch.setattr(prepared, "_cache", type(prepared._cache)())
+    assert {case: names(*case) for case in cases} == own
+    if sqlite:
+        assert own["ευσ", F(role="viewer")] == (["odysseus", "plain"], 2)
+        assert own["él", F(role="viewer")] == ([], 0)

@@ -7,6 +7,7 @@ and in the attention order, on both databases."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text as sql
 
 from console.services import listing, prepared
 from console.services import search as search_index
@@ -77,7 +78,7 @@ def test_the_sample_is_runs_of_ids_spread_from_the_first_to_the_last():
 
 
 @pytest.fixture
-def people(make_user, monkeypatch):
+def people(ctx, make_user, monkeypatch):
     """60 accounts at mail.example.com and example.org, and in the middle (where
     a sample of two runs of 16 ids at the ends does not look) three that hold
     ``mail.example.org``: in an address, a display name in capitals, and a
@@ -94,6 +95,8 @@ def people(make_user, monkeypatch):
     make_user("decoy", email=f"decoy@{COM}", display_name="Example.org Fan", source="okta")
     for i in range(40, 60):
         make_user(f"p{i:02d}", email=f"p{i:02d}@{COM if i % 2 else ORG}", display_name=f"Person {i}", source="okta")
+    with ctx.engine.begin() as conn:  # one match blocked, for the blocked filter
+        conn.execute(sql("UPDATE users SET blocked = :b WHERE username = 'kai'"), {"b": True})
 
 
 @pytest.fixture
@@ -152,6 +155,7 @@ def test_a_narrowed_search_finds_what_the_search_as_it_is_finds(ctx, admin, peop
     assert found["mail.example.org", None, "username"] == ([["kai", "team"], ["mail.example.org"]],
                                                            ["team", "mail.example.org"], ["kai"], (3, False))
     assert found["mail.example.org", F(role="viewer"), "username"][0] == [["team"]]
+    assert found["mail.example.org", F(blocked=True), "username"][0] == [["kai"]]
     assert found["@example.com", None, "username"] == ([[]], [], None, (0, False))
 
     monkeypatch.setattr(search_index, "narrowing", lambda q, sample, kind="fts": None)

@@ -55,7 +55,9 @@ KEY = ("char(31) || lower(username) || char(31) || lower(coalesce(email, '')) ||
 #: As services/search.py KEY_SQL writes it (PostgreSQL matches the expression, not a name).
 PG_KEY = (r"E'\x1f' || lower(username || E'\x1f' || coalesce(email, '') || E'\x1f' || display_name)")
 TEXTS = ("username", "email", "display_name")
-STATE = ("role", "blocked", "must_change_password", "source", "locked_until", "password_expires_at")
+#: The columns the filters test (as 0007's list indexes carry them, and the last sign-in, which the attention
+#: order's last rank and "inactive for N days" test), so that no entry's row is read to test them.
+STATE = ("role", "blocked", "must_change_password", "source", "locked_until", "password_expires_at", "last_login_at")
 #: name: (leading columns, SQLite condition, PostgreSQL condition), as services/listing.py KEY_INDEXES names them.
 INDEXES = {
     "ix_users_key_role": (("role", "id"), "role <> 'member'", "role <> 'member'"),
