@@ -85,18 +85,24 @@ def _explain(ctx, sql: str, params) -> str:
     return plan
 
 
-def test_postgresql_answers_each_kind_of_search_from_its_index(ctx, admin, people, monkeypatch):
-    if ctx.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's search indexes (SQLite: test_services_corners.py)")
+def _spy(monkeypatch, wanted: str) -> list[tuple[str, object]]:
+    """The SQL and parameters of each prepared read, from now on, whose SQL holds ``wanted``."""
     ran: list[tuple[str, object]] = []
     real = prepared.fetch
 
     def spy(conn, query, values, **kw):
-        if "LIKE" in query.sql:
+        if wanted in query.sql:
             ran.append((query.sql, query.parameters(values)))
         return real(conn, query, values, **kw)
 
     monkeypatch.setattr(prepared, "fetch", spy)
+    return ran
+
+
+def test_postgresql_answers_each_kind_of_search_from_its_index(ctx, admin, people, monkeypatch):
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's search indexes (SQLite: test_services_corners.py)")
+    ran = _spy(monkeypatch, "LIKE")
     listing.list_users(ctx, admin, search="xyz@ex", limit=100)
     listing.count_users(ctx, admin, search="xyz@ex")
     assert len(ran) == 2
@@ -165,15 +171,7 @@ def test_postgresql_reads_a_search_with_a_rare_state_from_the_states_key_index(c
                           "WHERE id % 5 = 0"))
     with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE users"))
-    ran: list[tuple[str, object]] = []
-    real = prepared.fetch
-
-    def spy(conn, query, values, **kw):
-        if "search_key" in query.sql:
-            ran.append((query.sql, query.parameters(values)))
-        return real(conn, query, values, **kw)
-
-    monkeypatch.setattr(prepared, "fetch", spy)
+    ran = _spy(monkeypatch, "search_key_like")  # the key's LIKE (search.KEY_SQL)
     for q in ("user", "us"):
         ran.clear()
         listing.list_users(ctx, admin, search=q, filter=f, limit=100)
