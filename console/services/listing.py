@@ -184,12 +184,12 @@ def _starting(conn, values: dict) -> int:
     return prepared.fetch(conn, query, values, one=True)[0]
 
 
-def _few_found(conn, values: dict) -> bool:
-    """SQLite, a search of three characters or more: does it match KEY_FROM
-    accounts or fewer? (Counted from the full-text index alone, up to there.)"""
-    query = prepared.prepare(conn.dialect, ("users.few_found", KEY_FROM), lambda: select(func.count()).select_from(
-        search_index.matches().limit(literal_column(str(KEY_FROM + 1))).subquery()))
-    return prepared.fetch(conn, query, values, one=True)[0] <= KEY_FROM
+def _found(conn, values: dict, cap: int) -> int:
+    """SQLite, a search of three characters or more: how many accounts match,
+    up to ``cap`` + 1, counted from the full-text index alone."""
+    query = prepared.prepare(conn.dialect, ("users.count.fts", cap), lambda: select(func.count()).select_from(
+        search_index.matches().limit(literal_column(str(cap + 1))).subquery()))
+    return prepared.fetch(conn, query, values, one=True)[0]
 
 
 #: The rare states' partial indexes that carry the search key (0009), in id
@@ -266,7 +266,7 @@ def _narrow(conn, kind: str | None, q: str, values: dict) -> str | None:
     (``fts_ids``, ``trigram_ids``), ``values`` given the candidates' ids and
     the test of each; else ``kind`` as it was. Once per service call: a page
     in the attention order reads each rank from the same candidates."""
-    if kind not in ("fts", "trigram") or len(search_index.trigrams(q, kind)) < 3:
+    if kind not in ("fts", "trigram") or not search_index.narrowable(q, kind):
         return kind
     pair = search_index.narrowing(q, _sample(conn), kind)
     if pair is None:
@@ -331,7 +331,7 @@ def _search_plan(conn, kind: str | None, f: UserFilter, values: dict, q: str, *,
     many = starting is not None and starting > COUNT_CAP
     key_ix = _key_index(f, values)
     if key_ix is not None:
-        few = starting <= KEY_FROM if kind == "prefix" else _few_found(conn, values)
+        few = (starting if kind == "prefix" else _found(conn, values, KEY_FROM)) <= KEY_FROM
         if few:  # each match's row tested for the filter
             return ("prefix_ids" if kind == "prefix" else kind), prepared.NOT_INDEXED
         kind = "key_prefix" if kind == "prefix" else "key"
@@ -658,8 +658,7 @@ def count_users(
     with reading_prepared(ctx, actor) as conn:
         kind = _narrow(conn, kind, q, values) if searching else kind
         if kind == "fts" and f == UserFilter():  # the index alone, no table lookups
-            query = prepared.prepare(conn.dialect, ("users.count.fts",), lambda: select(func.count()).select_from(
-                search_index.matches().limit(literal_column(str(COUNT_CAP + 1))).subquery()))
+            n = _found(conn, values, COUNT_CAP)
         else:
             if kind is None:
                 driver = _driver(conn, f, values, counting=True)
@@ -669,7 +668,7 @@ def count_users(
             query = prepared.prepare(conn.dialect, ("users.count", kind, _shape_of(f), where),
                                      lambda: _count_statement(kind, _shape_of(f), where),
                                      indexed_by=driver if conn.dialect.name == "sqlite" else None)
-        n = prepared.fetch(conn, query, values, one=True)[0]
+            n = prepared.fetch(conn, query, values, one=True)[0]
     return Count(COUNT_CAP, at_least=True) if n > COUNT_CAP else Count(n)
 
 

@@ -75,7 +75,8 @@ RARE_SHARE = 0.02
 NARROW_CAP = 2000
 
 
-#: SQLite (0009): what comes before each field in ``users.search_key``.
+#: What comes before each field in the search key (0009), and between the
+#: fields of a sampled account (``sample_text``): U+001F, as SEPARATOR.
 KEY_SEPARATOR = "\x1f"
 
 
@@ -117,7 +118,7 @@ def trigrams(q: str, kind: str = "fts") -> list[str]:
 def sample_text(username: str, email: str | None, display_name: str) -> str:
     """One account's searchable text as a sample holds it: folded, its fields
     apart (a trigram of the index never spans two fields)."""
-    return "\x1f".join(fold(v) for v in (username, email or "", display_name))
+    return KEY_SEPARATOR.join(fold(v) for v in (username, email or "", display_name))
 
 
 def sample_ranges(low: int, high: int) -> list[tuple[int, int]]:
@@ -129,6 +130,12 @@ def sample_ranges(low: int, high: int) -> list[tuple[int, int]]:
         return [(low, high)]
     step = (span - SAMPLE_RUN) / (SAMPLE_RUNS - 1)
     return [(low + round(k * step), low + round(k * step) + SAMPLE_RUN - 1) for k in range(SAMPLE_RUNS)]
+
+
+def narrowable(q: str, kind: str = "fts") -> bool:
+    """Could ``q`` be narrowed at all (before a sample is read)? It has three
+    trigrams or more: two, and the search is that pair already."""
+    return len(trigrams(q, kind)) >= 3
 
 
 def narrowing(q: str, sample: list[str], kind: str = "fts") -> tuple[str, str] | None:
@@ -143,9 +150,9 @@ def narrowing(q: str, sample: list[str], kind: str = "fts") -> tuple[str, str] |
     fewest accounts of the sample (none, or it is not narrowed), then the
     rarer: "mai" and "org" for ``mail.example.org`` where addresses end in
     ``mail.example.com`` or ``example.org``."""
+    if not narrowable(q, kind) or len(sample) < SAMPLE_MIN:
+        return None
     grams = trigrams(q, kind)
-    if len(grams) < 3 or len(sample) < SAMPLE_MIN:
-        return None  # two trigrams: the search is that pair already
     needle = fold(q)
     if any(needle in text for text in sample):
         return None
@@ -156,10 +163,6 @@ def narrowing(q: str, sample: list[str], kind: str = "fts") -> tuple[str, str] |
              for i, a in enumerate(grams) for b in grams[i + 1:]]
     together, _, a, b = min(pairs)
     return (a, b) if together == 0 else None
-
-
-def uses_fts(dialect: str, q: str) -> bool:
-    return kind_of(dialect, q) == "fts"
 
 
 def _phrase(q: str) -> str:
