@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import shutil
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +29,7 @@ from console.services import audit, auth, users
 from console.services.context import Actor, ServiceContext
 from console.services.views import AuditView, PasswordResult
 import pgcluster as postgres
+import pgpool
 
 
 class Clock:
@@ -101,6 +101,7 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "postgresql_only: a test of a database server (stopped, connections cut)")
     config.addinivalue_line("markers", "settings(**values): settings the test's database context is made with")
     config.userdesk_pg = None
+    config.userdesk_pg_pool = None
     if _xdist_controller(config):
         return
     cluster = postgres.from_env()
@@ -115,6 +116,7 @@ def pytest_configure(config) -> None:
             conn.execute(f"DROP DATABASE IF EXISTS {MIGRATED}")
             conn.execute(f"CREATE DATABASE {MIGRATED} TEMPLATE {TEMPLATE}")
         _migrate(cluster.url(MIGRATED))
+        config.userdesk_pg_pool = pgpool.Pool(cluster, [MIGRATED, TEMPLATE])
 
 
 def _migrate(url: str) -> None:
@@ -137,6 +139,9 @@ def sqlite_migrated(tmp_path_factory) -> Path:
 
 
 def pytest_unconfigure(config) -> None:
+    pool = getattr(config, "userdesk_pg_pool", None)
+    if pool is not None:
+        pool.close()
     cluster = getattr(config, "userdesk_pg", None)
     if cluster is not None:
         cluster.stop()
@@ -148,17 +153,31 @@ def pytest_sessionfinish(session) -> None:
         cluster = session.config.userdesk_pg
         workeroutput["userdesk_databases"] = f"databases: SQLite and PostgreSQL {cluster.version}" if cluster \
             else f"databases: SQLite only ({postgres.ENV}=auto found no PostgreSQL, or off)"
+        pool = session.config.userdesk_pg_pool
+        if pool is not None:
+            workeroutput["userdesk_pg_pool"] = [pool.created, pool.reused, pool.dropped]
 
 
 def pytest_testnodedown(node, error) -> None:
-    said = getattr(node, "workeroutput", {}).get("userdesk_databases")
+    output = getattr(node, "workeroutput", {})
+    said = output.get("userdesk_databases")
     if said:
         node.config.userdesk_said = sorted({*getattr(node.config, "userdesk_said", ()), said})
+    counts = output.get("userdesk_pg_pool")
+    if counts:
+        node.config.userdesk_pool_counts = [a + b for a, b in zip(getattr(node.config, "userdesk_pool_counts",
+                                                                          [0, 0, 0]), counts)]
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
     for line in getattr(config, "userdesk_said", ()):
         terminalreporter.write_line(f"{line} (a cluster per worker)" if "PostgreSQL " in line else line)
+    pool = getattr(config, "userdesk_pg_pool", None)
+    counts = [pool.created, pool.reused, pool.dropped] if pool is not None \
+        else getattr(config, "userdesk_pool_counts", None)
+    if counts:
+        terminalreporter.write_line("PostgreSQL test databases (tests/pgpool.py): {} copied from a template, "
+                                    "{} reused, {} dropped".format(*counts))
 
 
 def pytest_report_header(config) -> str:
@@ -273,13 +292,10 @@ def settings(tmp_path, backend, request) -> Settings:
             shutil.copyfile(request.getfixturevalue("sqlite_migrated"), path)
         yield Settings(database_url=f"sqlite:///{path}", **extra)
         return
-    cluster = request.config.userdesk_pg
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with cluster.admin() as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {MIGRATED if migrated else TEMPLATE}")
-    yield Settings(database_url=cluster.url(name), **extra)
-    with cluster.admin() as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pool = request.config.userdesk_pg_pool  # a fresh copy, or one emptied back to it (tests/pgpool.py)
+    name = pool.take(MIGRATED if migrated else TEMPLATE)
+    yield Settings(database_url=request.config.userdesk_pg.url(name), **extra)
+    pool.give_back(name)
 
 
 @pytest.fixture
