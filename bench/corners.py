@@ -1,6 +1,7 @@
 """6. No slow corner: every view, filter, order and search the console and the
 CLI can ask for, timed as the list screen asks (its first page of
-``PAGE`` rows plus its count, through the service functions), on the cached
+``PAGE`` rows plus its count, through the service functions; a first page
+that holds every match is its own count, and the screen asks for none), on the cached
 demo databases of 10k, 100k and 1M users (SQLite). Goal: the worst case at 1M
 within 20 ms.
 
@@ -142,8 +143,9 @@ def measure_on(ctx, actor, built: datetime) -> dict[tuple[str, str], list[float]
 
     def run(search, flt, order) -> None:
         ctx._cache.clear()  # the unfiltered total uncached, as when its minute has passed
-        listing.list_users(ctx, actor, search=search, filter=flt, order=order, limit=PAGE)
-        listing.count_users(ctx, actor, search=search, filter=flt)
+        page = listing.list_users(ctx, actor, search=search, filter=flt, order=order, limit=PAGE)
+        if page.next_cursor is not None:  # as the list screen: a first page that holds every match is its count
+            listing.count_users(ctx, actor, search=search, filter=flt)
 
     times: dict[tuple[str, str], list[float]] = {}
     for clock_name, at in clocks.items():

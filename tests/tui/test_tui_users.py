@@ -341,3 +341,32 @@ async def test_end_before_the_count_arrives_still_pages_back_up(tui, ctx, make_o
         assert re.search(rf"of ~?{total:,}$", lst.position())
         assert lst.cursor == total - 1 - 8 * lst.visible_rows
         assert lst.current.username == everyone[lst.cursor]
+
+
+async def test_a_first_page_that_holds_every_match_is_its_own_count(tui, admin, make_user, monkeypatch):
+    """A list whose first page holds every match (a search with few hits, or
+    none) asks for no count: the page is the count, exact, one query a
+    keystroke instead of two. (A list longer than a page is counted:
+    test_end_before_the_count_arrives_still_pages_back_up.)"""
+    for name in ("bob", "bobby", "carol"):
+        make_user(name)
+    counted = []
+    real_count = listing.count_users
+
+    def count_users(*args, **kwargs):
+        counted.append(kwargs.get("search"))
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(listing, "count_users", count_users)
+    app, _ = tui.app(admin)
+    async with app.run_test(size=tui.size) as pilot:
+        lst = await _list_ready(tui, pilot)
+        await pilot.press("slash", "b", "o", "b")
+        await tui.wait_for(pilot, lambda: _names(lst) == ["bob", "bobby"] and not lst.fetching)
+        assert lst.total is not None and (lst.total.value, lst.total.exact) == (2, True)
+        assert lst.position().endswith("of 2")
+        for key in ("backspace",) * 3 + ("z", "z", "q"):
+            await pilot.press(key)
+        await tui.wait_for(pilot, lambda: not lst.rows and not lst.fetching and lst.total is not None)
+        assert lst.position() == "no users match"
+        assert counted == []

@@ -223,7 +223,10 @@ class UserList(Widget, can_focus=True):
         self.fetching.discard(where)
         self.now = self.app.ctx.now()
         if where == "first" and self.total is None:
-            self.call_after_refresh(self._count)
+            if page.next_cursor is None:  # the first page holds every match: its count is its length
+                self.total = Count(len(page.items))
+            else:
+                self.call_after_refresh(self._count)
         if where in ("first", "last"):
             self.pages = [page] if page.items else []
             self.page_args = [args] if page.items else []
