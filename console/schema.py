@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The revision this console was built for (the newest migration).
-HEAD = "0009"
+HEAD = "0010"
 #: The first migration: what a database made before migrations holds.
 BASELINE = "0001"
 
@@ -37,14 +37,15 @@ BASELINE = "0001"
 #: PostgreSQL's search indexes, a trigram GIN index and three prefix btrees
 #: (0008; describing those in the models would load SQLAlchemy's PostgreSQL
 #: dialect into every start of the console), and the search key's partial
-#: indexes and, on SQLite, its generated column (0009).
+#: indexes and, on SQLite, its generated column (0009) and whether it is
+#: ASCII (0010).
 UNMODELLED_TABLES = ("users_fts",)
 PG_SEARCH_INDEXES = ("ix_users_search_trgm", "ix_users_username_prefix", "ix_users_email_prefix",
                      "ix_users_display_name_prefix")
 KEY_INDEXES = ("ix_users_key_role", "ix_users_key_blocked", "ix_users_key_must_change", "ix_users_key_external",
                "ix_users_key_never", "ix_users_key_locked")
 UNMODELLED_INDEXES = PG_SEARCH_INDEXES + KEY_INDEXES
-UNMODELLED_COLUMNS = ("search_key",)
+UNMODELLED_COLUMNS = ("search_key", "search_ascii")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

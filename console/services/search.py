@@ -35,7 +35,7 @@ Internal to the service layer (console/services/__init__.py lists the public API
 
 from __future__ import annotations
 
-from sqlalchemy import (ARRAY, Column, Integer, LargeBinary, MetaData, String, Table, and_, any_, cast, func,
+from sqlalchemy import (ARRAY, Column, Integer, MetaData, String, Table, and_, any_, func,
                         literal_column, or_, select, union)
 
 from sqlalchemy.orm import aliased
@@ -195,6 +195,12 @@ def candidates(kind: str):
     return select(found.prefix_with("MATERIALIZED").c.id).limit(cap)
 
 
+def _escape_glob(text: str) -> str:
+    """``text`` as a GLOB pattern that matches it literally (each of ``*?[``
+    in brackets of its own; GLOB has no ESCAPE)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 def terms(kind: str, q: str) -> dict[str, str]:
     """The bind values of a search of ``kind`` for ``q`` (``fts_ids`` and
     ``trigram_ids``: the test of each candidate; their ids, ``search_ids``,
@@ -206,10 +212,10 @@ def terms(kind: str, q: str) -> dict[str, str]:
         return {"search_text": fold(q)}  # as each row's fields are folded (userdesk_fold)
     if kind in ("prefix", "prefix_ids"):
         return {"search_lo": q, "search_hi": _next_prefix(q)}
-    if kind == "key":
-        return {"search_key": fold(q)}
+    if kind == "key":  # a GLOB pattern, and the needle itself for a key folded again
+        return {"search_key": f"*{_escape_glob(fold(q))}*", "search_text": fold(q)}
     if kind == "key_prefix":  # the start of a field: after its separator
-        return {"search_key": KEY_SEPARATOR + q}
+        return {"search_key": f"*{KEY_SEPARATOR}{_escape_glob(q)}*"}
     if kind == "key_like":
         return {"search_key_like": f"%{_escape_like(q)}%"}
     if kind == "key_like_prefix":
@@ -241,17 +247,19 @@ def apply(stmt, kind: str, values: dict[str, str] | None = None):
             ids = select(literal_column("value")).select_from(func.json_each(param("search_ids", String)))
             stmt = stmt.where(User.id.in_(ids))
         return stmt.where(or_(*(func.instr(func.userdesk_fold(c), needle) > 0 for c in _COLUMNS))), User.id
+    # SQLite, the key: GLOB "*needle*" (case-sensitive, as the key is lower-cased; 10–30% quicker than instr()
+    # over a state's tens of thousands of entries, measured).
     if kind == "key_prefix":  # SQLite: the start of a field in the search key, ASCII-folded as the lower() indexes
         # that answer a prefix otherwise fold it (SQLite's lower()), so a prefix finds the same by either way
-        return stmt.where(func.instr(literal_column("users.search_key"), param("search_key", String)) > 0), User.id
+        return stmt.where(literal_column("users.search_key").op("GLOB")(param("search_key", String))), User.id
     if kind == "key":  # SQLite: the generated search key (0009), from a list index that carries it
-        needle = param("search_key", String)
         key = literal_column("users.search_key")
-        # lower() folded ASCII only: a key with other characters (longer in bytes than in characters) is folded
-        # again, by the console's Unicode fold, as the full-text index folds it.
-        other = func.length(cast(key, LargeBinary)) != func.length(key)
-        return stmt.where(or_(func.instr(key, needle) > 0,
-                              and_(other, func.instr(func.userdesk_fold(key), needle) > 0))), User.id
+        # lower() folded ASCII only: a key with other characters (search_ascii 0, 0010: longer in bytes than in
+        # characters) is folded again, by the console's Unicode fold, as the full-text index folds it.
+        other = literal_column("users.search_ascii") == 0
+        return stmt.where(or_(key.op("GLOB")(param("search_key", String)),
+                              and_(other, func.instr(func.userdesk_fold(key), param("search_text", String)) > 0))), \
+            User.id
     if kind in ("key_like", "key_like_prefix"):  # PostgreSQL: the search key (0009), as a key index is built on it
         return stmt.where(literal_column(KEY_SQL).like(param("search_key_like", String), escape="\\")), User.id
     if kind == "trigram_ids":  # of the candidates only, each tested on its row

@@ -428,12 +428,16 @@ def test_a_search_finds_the_same_through_a_key_index_as_through_its_own(ctx, adm
     make_user("elodie", display_name="Élodie Roy", role="viewer")
     make_user("odysseus", display_name="ΟΔΥΣΣΕΥΣ", role="viewer")
     make_user("plain", display_name="Eleanor Ευσ", role="viewer")
+    make_user("star", display_name="Star*Lord", role="viewer")  # GLOB's own characters, matched as themselves
+    make_user("why", display_name="[Why? Not]", role="viewer")
+    make_user("starlord", display_name="StarXLord Whyz Not", role="viewer")
 
     def names(q, f):
         return [u.username for u in walk(ctx, admin, search=q, filter=f)], \
             listing.count_users(ctx, admin, search=q, filter=f).value
 
-    cases = [(q, f) for q in ("él", "ÉL", "ευσ", "ΕΥΣ", "eleanor", "roy") for f in (F(role="viewer"), F(external=False))]
+    cases = [(q, f) for q in ("él", "ÉL", "ευσ", "ΕΥΣ", "eleanor", "roy", "r*l", "y? n", "[wh", "*", "[", "?")
+             for f in (F(role="viewer"), F(external=False))]
     own = {case: names(*case) for case in cases}
     monkeypatch.setattr(listing, "KEY_FROM", -1)  # every search through the key index where the filter has one
     monkeypatch.setattr(prepared, "_cache", type(prepared._cache)())
@@ -441,3 +445,5 @@ def test_a_search_finds_the_same_through_a_key_index_as_through_its_own(ctx, adm
     if sqlite:
         assert own["ευσ", F(role="viewer")] == (["odysseus", "plain"], 2)
         assert own["él", F(role="viewer")] == ([], 0)
+    assert own["r*l", F(role="viewer")] == (["star"], 1) and own["y? n", F(role="viewer")] == (["why"], 1)
+    assert own["[wh", F(role="viewer")] == (["why"], 1) and own["[", F(role="viewer")] == (["why"], 1)
