@@ -401,6 +401,44 @@ def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, 
 #: match when there are fewer than this (see _few_ids).
 FEW_MATCHES = SMALL
 
+#: PostgreSQL, a search with a filter: a page is first looked for among this
+#: many accounts from the cursor on, in id order (see _window_page).
+WINDOW = 40_000
+
+
+def _window_page(conn, order: str, mode: str, kind: str, f: UserFilter, values: dict, n: int) -> list | None:
+    """PostgreSQL, a search with a filter: its page when the next WINDOW
+    accounts in id order (the search's order, from the cursor) hold all of it,
+    read from those alone; else None. Those ``n`` rows are then the page
+    itself, as every later account's id is beyond them.
+
+    A search and a filter that both match many (``a`` and the expired
+    accounts, a rank of the attention order, a day after the demo was built:
+    60,000 and 150,000) have a page among the first few thousand ids, but
+    the ids of every match (_few_ids) are read only to find there are more
+    than FEW_MATCHES: 30,000 rows of the table, 73 ms, measured at 1M. The
+    window costs at most its WINDOW rows (about 8 ms), and where the matches
+    are few (fewer than ``n`` among them) _few_ids follows."""
+    backwards = mode in ("before", "end")
+
+    def bound():
+        param = prepared.binder(None)
+        stmt = select(User.id).select_from(User)
+        if mode in ("after", "before"):
+            k = param("k0", Integer)
+            stmt = stmt.where(User.id < k if backwards else User.id > k)
+        return stmt.order_by(User.id.desc() if backwards else User.id).offset(
+            literal_column(str(WINDOW - 1))).limit(literal_column("1"))
+
+    edge = prepared.fetch(conn, prepared.prepare(conn.dialect, ("users.window", mode, WINDOW), bound), values, one=True)
+    if edge is None:  # fewer accounts than that from the cursor on: as it is
+        return None
+    where = f"users.id {'>=' if backwards else '<='} :window_edge"
+    query = prepared.prepare(conn.dialect, ("users.page", order, mode, kind, _shape_of(f), n, where),
+                             lambda: _page_statement(order, mode, kind, _shape_of(f), n, where))
+    rows = prepared.fetch(conn, query, {**values, "window_edge": edge[0]})
+    return rows if len(rows) >= n else None
+
 
 def _few_ids(conn, mode: str, kind: str, f: UserFilter, values: dict) -> list[int] | None:
     """PostgreSQL, a search with a filter: the ids of all its matches on the
@@ -452,6 +490,9 @@ def _read_page(conn, order: str, mode: str, kind: str | None, f: UserFilter, val
         values = dict(values)
         kind, driver = _search_plan(conn, kind, f, values, q)
     if kind in ("trigram", "like_prefix") and conn.dialect.name == "postgresql" and f != UserFilter():
+        rows = _window_page(conn, order, mode, kind, f, values, n)
+        if rows is not None:
+            return rows
         ids = _few_ids(conn, mode, kind, f, values)
         if ids is not None:
             backwards = mode in ("before", "end")
