@@ -700,6 +700,8 @@ def count_users(
         kind = _narrow(conn, kind, q, values) if searching else kind
         if kind == "fts" and f == UserFilter():  # the index alone, no table lookups
             n = _found(conn, values, COUNT_CAP)
+        elif kind == "prefix" and f == UserFilter():  # SQLite: the lower() indexes alone (the count _search_plan
+            n = _starting(conn, values)  # would read first, to choose how, and then again)
         else:
             if kind is None:
                 driver = _driver(conn, f, values, counting=True)
