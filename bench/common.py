@@ -77,6 +77,16 @@ PG_COLUMNS = ("id, username, email, display_name, role, source, password_hash, p
               "locked_until, last_login_at, created_at, updated_at, version")
 
 
+#: The benchmarks' throwaway PostgreSQL cluster, set as a server for a million
+#: accounts would be: PostgreSQL's default shared_buffers (128 MB) holds under
+#: half of the users table (about 300 MB at 1M), so a search's rechecks read
+#: their pages from the system's cache into it, evicting another case's, and a
+#: case took 38 ms in one run and 90 in the next; PostgreSQL's documentation
+#: advises a quarter of the memory of a dedicated server. Both sides of a
+#: measure (userdesk and the Django admin) run on that cluster.
+PG_SETTINGS = "-c shared_buffers=1GB"
+
+
 def copy_to_postgresql(demo: Path, url) -> float:
     """Copy the users of the SQLite demo database ``demo`` into the migrated
     PostgreSQL database at ``url`` (a SQLAlchemy URL) by COPY, then vacuum it;

@@ -30,7 +30,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from common import HERE, MILLION, admin, context, copy_to_postgresql, database, emit
+from common import HERE, MILLION, admin, context, copy_to_postgresql, database, emit, PG_SETTINGS
 
 from console.services import listing
 from console.services.listing import UserFilter as F
@@ -116,7 +116,7 @@ def measure_postgresql(users: int) -> dict[tuple[str, str], list[float]] | None:
     from console.services.context import ServiceContext
 
     try:
-        cluster = pgcluster.start()
+        cluster = pgcluster.start(PG_SETTINGS)
     except pgcluster.PostgresUnavailable as exc:
         print(f"# PostgreSQL skipped: {str(exc)[:120]}", file=sys.stderr)
         return None

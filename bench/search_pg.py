@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from common import HERE, compare_with_admin, copy_to_postgresql, database
+from common import HERE, compare_with_admin, copy_to_postgresql, database, PG_SETTINGS
 
 sys.path.insert(0, str(HERE.parent / "tests"))
 
@@ -41,7 +41,7 @@ def server() -> tuple[str, str, pgcluster.Cluster | None]:
                                 dbname=u.database or "postgres", autocommit=True)
         cluster = None
     else:
-        cluster = pgcluster.start()
+        cluster = pgcluster.start(PG_SETTINGS)
         admin = cluster.admin()
     names = f"userdesk_bench_{os.getpid()}", f"django_bench_{os.getpid()}"
     with admin:

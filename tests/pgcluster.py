@@ -118,8 +118,10 @@ def _run(cmd: list[str], owner: str | None, *, check: bool = True) -> subprocess
     return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=120)
 
 
-def start() -> Cluster:
-    """Start a cluster of our own; PostgresUnavailable if it cannot be done."""
+def start(settings: str = "") -> Cluster:
+    """Start a cluster of our own; PostgresUnavailable if it cannot be done.
+    ``settings``: more of the server's command-line options (the benchmarks:
+    ``-c shared_buffers=…``)."""
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
         raise PostgresUnavailable("PostgreSQL's initdb/pg_ctl were not found (Debian: apt-get install postgresql)")
@@ -140,7 +142,7 @@ def start() -> Cluster:
               "--no-sync"], owner)
         # Durability off: a test cluster never outlives its run.
         options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=200")
+                   f"-c full_page_writes=off -c max_connections=200 {settings}").strip()
         _run([pg_ctl, "-D", str(datadir), "-o", options, "-l", str(base / "server.log"), "-w", "-t", "60", "start"],
              owner)
     except (subprocess.CalledProcessError, OSError) as exc:
