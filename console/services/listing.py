@@ -417,7 +417,7 @@ def _window_page(conn, order: str, mode: str, kind: str, f: UserFilter, values: 
     60,000 and 150,000) have a page among the first few thousand ids, but
     the ids of every match (_few_ids) are read only to find there are more
     than FEW_MATCHES: 30,000 rows of the table, 73 ms, measured at 1M. The
-    window costs at most its WINDOW rows (about 8 ms), and where the matches
+    window costs at most its WINDOW rows (about 10 ms), and where the matches
     are few (fewer than ``n`` among them) _few_ids follows."""
     backwards = mode in ("before", "end")
 
