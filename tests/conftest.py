@@ -140,11 +140,13 @@ def sqlite_migrated(tmp_path_factory) -> Path:
 
 def pytest_unconfigure(config) -> None:
     pool = getattr(config, "userdesk_pg_pool", None)
-    if pool is not None:
-        pool.close()
     cluster = getattr(config, "userdesk_pg", None)
-    if cluster is not None:
-        cluster.stop()
+    try:
+        if pool is not None:
+            pool.close()
+    finally:
+        if cluster is not None:
+            cluster.stop()
 
 
 def pytest_sessionfinish(session) -> None:

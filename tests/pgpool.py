@@ -1,29 +1,32 @@
 """Each PostgreSQL test's database, reused rather than copied anew.
 
 ``CREATE DATABASE … TEMPLATE`` copies the template's 8 MB, every block of it
-through the write-ahead log: 250–350 ms of the server's CPU on a 2-core
-machine, once for each of the run's thousand PostgreSQL tests. Emptying a
-database the way a test left it takes a few milliseconds, so a finished
-test's database is emptied and handed to the next test, once it is shown to
-be the same as a fresh copy:
+through the write-ahead log: 120–350 ms of the server's CPU on a 2-core
+machine, once for each of the run's thousand PostgreSQL tests. A finished
+test's database is instead emptied and handed to the next test, once it is
+shown to be the same as a fresh copy:
 
 - every other connection to it is ended first;
-- its tables are emptied (``DELETE``, foreign keys and triggers off for it:
-  ``session_replication_role = replica``) and vacuumed (a table emptied
-  so goes back to no pages at all, as a new one has), the rows the template
-  holds (``alembic_version``, ``audit_head``) put back as they were, each
-  sequence set back where the template's stands, the planner's statistics
+- its tables are truncated, all in one statement (new files: a table and its
+  indexes are as small as a new copy's, not emptied pages), triggers off for
+  it (``session_replication_role = replica``), the rows the template holds
+  (``alembic_version``, ``audit_head``) put back as they were, each sequence
+  set back where the template's stands, the planner's statistics
   (``pg_class``'s page and row counts, ``pg_statistic``) put back as the
-  template has them; where a table grew past ``TRUNCATE_FROM`` every table
-  is truncated instead (its indexes too are new then);
+  template has them, and the database's activity counters reset
+  (``pg_stat_reset``: autovacuum counts no changed row, as in a new copy);
 - then its fingerprint (schema, grants, owners, sequences, extensions,
-  settings, and the template's rows: ``fingerprint``) is compared with the
-  template's. Any difference, or any error on the way, and it is dropped as
-  before: a test that migrates, downgrades, alters or grants gets its own
-  fresh database, and so does the next.
+  settings, each relation's size on disk, and the template's rows:
+  ``fingerprint``) is compared with the template's. Any difference, or any
+  error on the way, and it is dropped as before: a test that migrates,
+  downgrades, alters or grants gets its own fresh database, and so does the
+  next.
 
 A database comes back to the pool of the template it now equals (a test that
-started from the bare template and migrated it equals the migrated one)."""
+started from the bare template and migrated it equals the migrated one).
+A connection the test left that reconnects later could write into the next
+test's database, where a dropped one refused it: the tests dispose of their
+engines before this runs."""
 
 from __future__ import annotations
 
@@ -31,9 +34,6 @@ import json
 import uuid
 
 import psycopg
-
-#: A table bigger than this after a test (bytes) is truncated, not emptied row by row.
-TRUNCATE_FROM = 1 << 20
 
 #: Everything a test could change in a database that a fresh copy would not
 #: have, other than the rows of its tables: one line per object, sorted, no oids.
@@ -78,8 +78,8 @@ SELECT x FROM (
     UNION ALL SELECT format('database %s %s %s', datdba::regrole, datacl, datconnlimit) FROM pg_database
         WHERE datname = current_database()
     UNION ALL SELECT format('statistics %s', count(*)) FROM pg_statistic s JOIN rels r ON r.oid = s.starelid
-    UNION ALL SELECT format('sizes %s %s %s %s', oid::regclass, relpages, reltuples, relallvisible) FROM rels
-        WHERE relkind IN ('r', 'i', 'm', 't')
+    UNION ALL SELECT format('sizes %s %s %s %s %s', oid::regclass, relpages, reltuples, relallvisible,
+                            pg_relation_size(oid)) FROM rels WHERE relkind IN ('r', 'i', 'm', 't')
 ) lines(x) ORDER BY x
 """
 
@@ -169,34 +169,26 @@ class Pool:
             if template is None:
                 return None
             tpl = self.templates[template]
+            if tables:
+                with conn.transaction():
+                    conn.execute("SET LOCAL session_replication_role = replica")  # no trigger, no foreign key
+                    conn.execute("TRUNCATE " + ", ".join(tables))  # new files: no page, no index entry left
+                    for table, rows in tpl.rows.items():
+                        conn.execute(f"INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, %s)",
+                                     (json.dumps(rows),))
             with conn.transaction():
-                conn.execute("SET LOCAL session_replication_role = replica")  # no foreign key, no trigger
-                big = [r[0] for r in conn.execute(
-                    "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
-                    "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
-                    "AND pg_relation_size(format('%%I.%%I', schemaname, tablename)::regclass) > %s",
-                    (TRUNCATE_FROM,))]
-                # TRUNCATE heeds foreign keys whatever the role: every table, then
-                conn.execute("TRUNCATE " + ", ".join(tables) if big else
-                             "; ".join(f"DELETE FROM {table}" for table in tables))
-                for table, rows in tpl.rows.items():
-                    conn.execute(f"INSERT INTO {table} SELECT * FROM json_populate_recordset(NULL::{table}, %s)",
-                                 (json.dumps(rows),))
-                conn.execute("SELECT setval(s, v, c) FROM unnest(%s::regclass[], %s::bigint[], %s::bool[]) u(s, v, c)",
-                             [list(col) for col in zip(*tpl.sequences)] if tpl.sequences else [[], [], []])
-            emptied = [r[0] for r in conn.execute(
-                "SELECT t FROM unnest(%s::text[]) t WHERE pg_relation_size(t::regclass) > 0", (tables,))
-                       if r[0] not in tpl.rows]
-            if emptied:  # its dead rows gone and its pages given back: as short as a new table's
-                conn.execute("VACUUM " + ", ".join(emptied))
-            with conn.transaction():
+                if tpl.sequences:
+                    conn.execute("SELECT setval(s, v, c) FROM unnest(%s::regclass[], %s::bigint[], %s::bool[]) "
+                                 "u(s, v, c)", [list(col) for col in zip(*tpl.sequences)])
                 conn.execute("DELETE FROM pg_statistic s USING pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                              "WHERE s.starelid = c.oid AND n.nspname NOT IN ('pg_catalog', 'information_schema')")
-                conn.execute("UPDATE pg_class c SET relpages = u.p, reltuples = u.t, relallvisible = u.v "
-                             "FROM unnest(%s::regclass[], %s::int[], %s::real[], %s::int[]) u(r, p, t, v) "
-                             "WHERE c.oid = u.r", [list(col) for col in zip(*tpl.sizes)])
+                if tpl.sizes:
+                    conn.execute("UPDATE pg_class c SET relpages = u.p, reltuples = u.t, relallvisible = u.v "
+                                 "FROM unnest(%s::regclass[], %s::int[], %s::real[], %s::int[]) u(r, p, t, v) "
+                                 "WHERE c.oid = u.r", [list(col) for col in zip(*tpl.sizes)])
+                conn.execute("SELECT pg_stat_reset()")  # autovacuum's counts of changed rows: none, as in a new copy
             rows = conn.execute(" UNION ALL ".join(f"SELECT '{table}', coalesce(json_agg(t), '[]') FROM {table} t"
-                                                   for table in tables)).fetchall()
+                                                   for table in tables)).fetchall() if tables else []
             if dict(rows) == {t: tpl.rows.get(t, []) for t in tables} and fingerprint(conn) == tpl.fingerprint:
                 return template
         return None
