@@ -401,16 +401,18 @@ def _page_statement(order: str, mode: str, kind: str | None, shape: UserFilter, 
 #: match when there are fewer than this (see _few_ids).
 FEW_MATCHES = SMALL
 
-#: PostgreSQL, a search with a filter: a page is first looked for among this
-#: many accounts from the cursor on, in id order (see _window_page).
+#: PostgreSQL, a search with a filter: a page is first looked for among the
+#: accounts whose ids are within this many of the cursor's (see _window_page).
 WINDOW = 40_000
 
 
 def _window_page(conn, order: str, mode: str, kind: str, f: UserFilter, values: dict, n: int) -> list | None:
-    """PostgreSQL, a search with a filter: its page when the next WINDOW
-    accounts in id order (the search's order, from the cursor) hold all of it,
-    read from those alone; else None. Those ``n`` rows are then the page
-    itself, as every later account's id is beyond them.
+    """PostgreSQL, a search with a filter: its page when the accounts whose
+    ids are within WINDOW of the cursor's (of the first or the last id, with
+    none), on the page's side, hold all of it, read from those alone; else
+    None. Those ``n`` rows are then the page itself, as every other account's
+    id is beyond them. (A range of ids, not the next WINDOW accounts counted:
+    no OFFSET, and where accounts were deleted the window holds fewer.)
 
     A search and a filter that both match many (``a`` and the expired
     accounts, a rank of the attention order, a day after the demo was built:
@@ -420,23 +422,19 @@ def _window_page(conn, order: str, mode: str, kind: str, f: UserFilter, values: 
     window costs at most its WINDOW rows (about 10 ms), and where the matches
     are few (fewer than ``n`` among them) _few_ids follows."""
     backwards = mode in ("before", "end")
-
-    def bound():
-        param = prepared.binder(None)
-        stmt = select(User.id).select_from(User)
-        if mode in ("after", "before"):
-            k = param("k0", Integer)
-            stmt = stmt.where(User.id < k if backwards else User.id > k)
-        return stmt.order_by(User.id.desc() if backwards else User.id).offset(
-            literal_column(str(WINDOW - 1))).limit(literal_column("1"))
-
-    edge = prepared.fetch(conn, prepared.prepare(conn.dialect, ("users.window", mode, WINDOW), bound), values, one=True)
-    if edge is None:  # fewer accounts than that from the cursor on: as it is
-        return None
+    if mode in ("after", "before"):
+        start = values["k0"]
+    else:  # the first or the last id (an end of the primary key)
+        query = prepared.prepare(conn.dialect, ("users.id_end", backwards), lambda: select(
+            func.max(User.id) + 1 if backwards else func.min(User.id) - 1))
+        start = prepared.fetch(conn, query, {}, one=True)[0]
+        if start is None:
+            return None
     where = f"users.id {'>=' if backwards else '<='} :window_edge"
     query = prepared.prepare(conn.dialect, ("users.page", order, mode, kind, _shape_of(f), n, where),
                              lambda: _page_statement(order, mode, kind, _shape_of(f), n, where))
-    rows = prepared.fetch(conn, query, {**values, "window_edge": edge[0]})
+    edge = start - WINDOW if backwards else start + WINDOW
+    rows = prepared.fetch(conn, query, {**values, "window_edge": edge})
     return rows if len(rows) >= n else None
 
 
