@@ -77,6 +77,16 @@ PG_COLUMNS = ("id, username, email, display_name, role, source, password_hash, p
               "locked_until, last_login_at, created_at, updated_at, version")
 
 
+def as_the_list_asks(ctx, actor, *, search=None, filter=None, order="username", limit: int) -> None:
+    """What the list screen reads for a view (tui/widgets/userlist.py): its
+    first page, then its count, unless the first page holds every match (its
+    length is the count then)."""
+    from console.services import listing
+
+    if listing.list_users(ctx, actor, search=search, filter=filter, order=order, limit=limit).next_cursor is not None:
+        listing.count_users(ctx, actor, search=search, filter=filter)
+
+
 #: The benchmarks' throwaway PostgreSQL cluster, set as a server for a million
 #: accounts would be: PostgreSQL's default shared_buffers (128 MB) holds under
 #: half of the users table (about 300 MB at 1M), so a search's rechecks read
@@ -272,9 +282,8 @@ def compare_with_admin(suffix: str, ctx: ServiceContext, actor, admin, **extra) 
                 assert sorted(djangoadmin.usernames_of(html)) == sorted(u.username for u in page.items), q
         hits[q] = [f"{n.value}+" if n.at_least else n.value, theirs_n]
 
-        def service(q: str = q) -> None:  # as the list screen asks: a first page that holds every match is its count
-            if listing.list_users(ctx, actor, search=q, limit=limit).next_cursor is not None:
-                listing.count_users(ctx, actor, search=q)
+        def service(q: str = q) -> None:
+            as_the_list_asks(ctx, actor, search=q, limit=limit)
 
         a, b = interleaved(service, lambda q=q: djangoadmin.get(admin, f"?q={q}"), rounds=search_rounds)
         ours.append(statistics.median(a))

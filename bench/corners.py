@@ -30,9 +30,8 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from common import HERE, MILLION, admin, context, copy_to_postgresql, database, emit, PG_SETTINGS
+from common import HERE, MILLION, PG_SETTINGS, admin, as_the_list_asks, context, copy_to_postgresql, database, emit
 
-from console.services import listing
 from console.services.listing import UserFilter as F
 
 #: The console's list asks for pages of this many rows (tui/widgets/userlist.py PAGE).
@@ -143,9 +142,7 @@ def measure_on(ctx, actor, built: datetime) -> dict[tuple[str, str], list[float]
 
     def run(search, flt, order) -> None:
         ctx._cache.clear()  # the unfiltered total uncached, as when its minute has passed
-        page = listing.list_users(ctx, actor, search=search, filter=flt, order=order, limit=PAGE)
-        if page.next_cursor is not None:  # as the list screen: a first page that holds every match is its count
-            listing.count_users(ctx, actor, search=search, filter=flt)
+        as_the_list_asks(ctx, actor, search=search, filter=flt, order=order, limit=PAGE)
 
     times: dict[tuple[str, str], list[float]] = {}
     for clock_name, at in clocks.items():

@@ -238,14 +238,21 @@ def _key_index(f: UserFilter, values: dict) -> str | None:
     return None
 
 
-def _sample(conn) -> list[str]:
-    """The searchable text of a sample of the accounts (search.sample_ranges:
-    a few runs of ids spread over them, each read by primary key), for
-    search.narrowing."""
+def _id_bounds(conn) -> tuple[int | None, int | None]:
+    """The first and the last account's id (None, None: no account), each
+    read from an end of the primary key."""
     # Each its own subquery: SQLite reads one min() or max() from the primary key's end, both together by a scan.
     bounds = prepared.prepare(conn.dialect, ("users.id_bounds",), lambda: select(
         select(func.min(User.id)).scalar_subquery(), select(func.max(User.id)).scalar_subquery()))
     low, high = prepared.fetch(conn, bounds, {}, one=True)
+    return low, high
+
+
+def _sample(conn) -> list[str]:
+    """The searchable text of a sample of the accounts (search.sample_ranges:
+    a few runs of ids spread over them, each read by primary key), for
+    search.narrowing."""
+    low, high = _id_bounds(conn)
     if low is None:
         return []
     ranges = search_index.sample_ranges(low, high)
@@ -424,12 +431,11 @@ def _window_page(conn, order: str, mode: str, kind: str, f: UserFilter, values: 
     backwards = mode in ("before", "end")
     if mode in ("after", "before"):
         start = values["k0"]
-    else:  # the first or the last id (an end of the primary key)
-        query = prepared.prepare(conn.dialect, ("users.id_end", backwards), lambda: select(
-            func.max(User.id) + 1 if backwards else func.min(User.id) - 1))
-        start = prepared.fetch(conn, query, {}, one=True)[0]
-        if start is None:
+    else:  # from before the first id, or after the last
+        low, high = _id_bounds(conn)
+        if low is None:
             return None
+        start = high + 1 if backwards else low - 1
     where = f"users.id {'>=' if backwards else '<='} :window_edge"
     query = prepared.prepare(conn.dialect, ("users.page", order, mode, kind, _shape_of(f), n, where),
                              lambda: _page_statement(order, mode, kind, _shape_of(f), n, where))
