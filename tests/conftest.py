@@ -157,7 +157,7 @@ def pytest_sessionfinish(session) -> None:
             else f"databases: SQLite only ({postgres.ENV}=auto found no PostgreSQL, or off)"
         pool = session.config.userdesk_pg_pool
         if pool is not None:
-            workeroutput["userdesk_pg_pool"] = [pool.created, pool.reused, pool.dropped]
+            workeroutput["userdesk_pg_pool"] = pool.counts()
 
 
 def pytest_testnodedown(node, error) -> None:
@@ -175,7 +175,7 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
     for line in getattr(config, "userdesk_said", ()):
         terminalreporter.write_line(f"{line} (a cluster per worker)" if "PostgreSQL " in line else line)
     pool = getattr(config, "userdesk_pg_pool", None)
-    counts = [pool.created, pool.reused, pool.dropped] if pool is not None \
+    counts = pool.counts() if pool is not None \
         else getattr(config, "userdesk_pool_counts", None)
     if counts:
         terminalreporter.write_line("PostgreSQL test databases (tests/pgpool.py): {} copied from a template, "

@@ -124,6 +124,10 @@ class Pool:
         self.free: dict[str, list[str]] = {name: [] for name in templates}
         self.reused = self.created = self.dropped = 0
 
+    def counts(self) -> list[int]:
+        """Databases copied from a template, reused, dropped (in that order)."""
+        return [self.created, self.reused, self.dropped]
+
     def _connect(self, database: str) -> psycopg.Connection:
         c = self.cluster
         return psycopg.connect(host=c.host, port=c.port, user=c.user, password=c.password, dbname=database,
