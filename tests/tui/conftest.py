@@ -136,8 +136,11 @@ class Tui:
             await pilot.pause()
 
     async def wait_screen(self, pilot: Pilot, cls: type, *, timeout: float = 10.0):
+        """Wait for a ``cls`` screen to be the current one, its widgets mounted
+        and its messages handled (one more pause once it is current)."""
         await self.wait_for(pilot, lambda: isinstance(pilot.app.screen, cls), timeout=timeout,
                             what=f"{cls.__name__} (on {type(pilot.app.screen).__name__})")
+        await pilot.pause()
         return pilot.app.screen
 
     # -- getting somewhere ---------------------------------------------------------------------------
@@ -191,18 +194,27 @@ class Tui:
         return str(screen.query_one(selector, Static).visual)
 
     @staticmethod
-    def lines(app: App) -> list[str]:
+    def drawn(app: App):
+        """The current screen's compositor once the frame its widgets asked
+        for is drawn: a change is drawn by the screen's update timer, which
+        may not have fired yet when a test reads (Pilot's idle wait watches the
+        CPU, not timers). This draws it now, as Pilot.pause does."""
+        app.screen._on_timer_update()
+        return app.screen._compositor
+
+    @classmethod
+    def lines(cls, app: App) -> list[str]:
         """What the terminal shows now, line by line (the active screen, with
         any screen beneath a modal), as plain text."""
-        return [strip.text for strip in app.screen._compositor.render_strips()]
+        return [strip.text for strip in cls.drawn(app).render_strips()]
 
     def screen_text(self, app: App) -> str:
         return "\n".join(self.lines(app))
 
-    @staticmethod
-    def raw_segments(app: App) -> str:
+    @classmethod
+    def raw_segments(cls, app: App) -> str:
         """Every character of every segment drawn on the terminal now."""
-        return "".join(seg.text for strip in app.screen._compositor.render_strips() for seg in strip)
+        return "".join(seg.text for strip in cls.drawn(app).render_strips() for seg in strip)
 
     @staticmethod
     def widget_texts(app: App) -> list[str]:

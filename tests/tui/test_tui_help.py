@@ -207,5 +207,5 @@ async def test_the_help_reads_in_a_16_colour_terminal(tui, admin, make_user):
             for where in ("home", "end"):  # the keys, then the danger zone's actions and roles
                 await pilot.press(where)
                 await pilot.pause()
-                seen[f"{theme}, {where}"] = _illegible_in_16_colours(app)
+                seen[f"{theme}, {where}"] = _illegible_in_16_colours(tui, app)
         assert {where: found for where, found in seen.items() if found} == {}

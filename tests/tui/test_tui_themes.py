@@ -103,13 +103,13 @@ async def test_a_theme_nobody_chose_is_not_remembered_over_the_configuration(tui
         assert again.theme == "userdesk-light"
 
 
-def _illegible_in_16_colours(app) -> list[tuple[int, str]]:
+def _illegible_in_16_colours(tui, app) -> list[tuple[int, str]]:
     """Text (not box drawing) whose colour and background fall on the same of
     a 16-colour terminal's colours once downgraded: it would vanish there."""
     from rich.color import ColorSystem
 
     out = []
-    for y, strip in enumerate(app.screen._compositor.render_strips()):
+    for y, strip in enumerate(tui.drawn(app).render_strips()):
         for seg in strip:
             glyphs = "".join(ch for ch in seg.text if not ch.isspace() and not 0x2500 <= ord(ch) <= 0x259F)
             st = seg.style
@@ -133,25 +133,25 @@ async def test_every_screen_reads_in_a_16_colour_terminal(tui, ctx, admin, make_
         app.theme = theme
         await tui.wait_screen(pilot, UsersScreen)
         await tui.settle(pilot)
-        seen = {"list": _illegible_in_16_colours(app)}
+        seen = {"list": _illegible_in_16_colours(tui, app)}
         await pilot.press("a")
         await tui.wait_screen(pilot, AuditScreen)
         await tui.settle(pilot)
-        seen["audit"] = _illegible_in_16_colours(app)
+        seen["audit"] = _illegible_in_16_colours(tui, app)
         await pilot.press("escape")
         screen = await tui.open_user(pilot, "bob")
-        seen["account"] = _illegible_in_16_colours(app)
+        seen["account"] = _illegible_in_16_colours(tui, app)
         await pilot.press("d")
         await pilot.pause()
-        seen["danger zone (unavailable actions and their reasons)"] = _illegible_in_16_colours(app)
+        seen["danger zone (unavailable actions and their reasons)"] = _illegible_in_16_colours(tui, app)
         assert any(not enabled for enabled, _ in tui.danger(screen).values())
         await tui.start(pilot, Action.FORCE_CHANGE)
-        seen["dialog"] = _illegible_in_16_colours(app)
+        seen["dialog"] = _illegible_in_16_colours(tui, app)
     signin, _ = tui.app(None)
     async with signin.run_test(size=tui.size) as pilot:
         signin.theme = theme
         await pilot.pause()
-        seen["sign-in"] = _illegible_in_16_colours(signin)
+        seen["sign-in"] = _illegible_in_16_colours(tui, signin)
     assert {where: found for where, found in seen.items() if found} == {}
 
 
@@ -168,7 +168,7 @@ async def test_no_color_draws_in_greys_only(tui, admin, make_user, monkeypatch):
         assert app.no_color
         background = app.screen.styles.background
         colours = set()
-        for strip in app.screen._compositor.render_strips():
+        for strip in tui.drawn(app).render_strips():
             for line_filter in app.get_line_filters():
                 strip = strip.apply_filter(line_filter, background)
             for seg in strip:
