@@ -147,6 +147,28 @@ def _migrate(url: str) -> None:
         engine.dispose()
 
 
+#: What the crash tests' workers import (tests/crash_worker.py,
+#: tests/stores/crash_worker_store.py), imported once by the forker.
+CRASH_WORKER_IMPORTS = (
+    "console.config", "console.security.hashing", "console.security.blocklist", "console.services.accounts",
+    "console.services.auth", "console.services.context", "console.services.passwords", "console.services.tickets",
+    "console.stores.django", "console.stores.ldap", "console.stores.mysql_users", "console.stores.postgres_roles",
+    "console.stores.redis_acl",
+)
+
+
+@pytest.fixture(scope="session")
+def forker():
+    """Starts the crash tests' workers, each a process forked from one that
+    has imported what they import (tests/forker.py): a start costs a fork, not
+    half a second of imports."""
+    from forker import Forker
+
+    f = Forker(CRASH_WORKER_IMPORTS)
+    yield f
+    f.close()
+
+
 @pytest.fixture(scope="session")
 def sqlite_migrated(tmp_path_factory) -> Path:
     """A SQLite file at this console's schema, copied for each test that asks

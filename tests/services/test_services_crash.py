@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -24,17 +22,16 @@ ROUNDS = 16
 SYSTEM = Actor.system("test")
 
 
-def run_until_killed(url: str, seed: int, rng: random.Random) -> list[list[str]]:
-    """Start the worker, let it work for a random while, SIGKILL it; the
-    complete lines it printed."""
-    proc = subprocess.Popen([sys.executable, str(WORKER), url, str(seed)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+def run_until_killed(forker, url: str, seed: int, rng: random.Random) -> list[list[str]]:
+    """Start the worker (a process of its own, forked by ``forker``), let it
+    work for a random while, SIGKILL it; the complete lines it printed."""
+    proc = forker.spawn(WORKER, [url, str(seed)])
     try:
         assert proc.stdout.readline().strip() == b"ready", proc.stderr.read().decode()[-2000:]
         time.sleep(rng.uniform(0.005, 0.25))
     finally:
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     return [line.split() for line in out.decode().splitlines(keepends=True) if line.endswith("\n")]
 
@@ -67,7 +64,7 @@ def ok_events(ctx) -> list:
         cursor = page.next_cursor
 
 
-def test_killed_at_random_moments_nothing_is_half_done(ctx, make_user, make_operator, backend):
+def test_killed_at_random_moments_nothing_is_half_done(ctx, make_user, make_operator, backend, forker):
     from console.security import tokens
 
     make_operator("admin", "crash-admin")
@@ -81,7 +78,7 @@ def test_killed_at_random_moments_nothing_is_half_done(ctx, make_user, make_oper
     rng = random.Random(20261125)
     rounds_with_work = 0
     for round_ in range(ROUNDS):
-        lines = run_until_killed(ctx.settings.database_url, rng.randrange(10**6), rng)
+        lines = run_until_killed(forker, ctx.settings.database_url, rng.randrange(10**6), rng)
         events = ok_events(ctx)
         new = [e for e in events if e.seq > seen_seq]
         seen_seq = max([seen_seq, *(e.seq for e in new)])

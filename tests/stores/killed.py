@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +22,10 @@ def worker_args(settings, seed: int, names, *fields: str) -> list[str]:
     return [json.dumps(chosen), str(seed), *names]
 
 
-def run_until_killed(worker: Path, args: list[str], rng: random.Random) -> list[list[str]]:
-    """The complete lines the worker printed before the kill, split."""
-    proc = subprocess.Popen([sys.executable, str(worker), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_until_killed(forker, worker: Path, args: list[str], rng: random.Random) -> list[list[str]]:
+    """The complete lines the worker printed before the kill, split. The worker
+    is a process of its own, forked by ``forker`` (the ``forker`` fixture)."""
+    proc = forker.spawn(worker, args)
     first = b""
     try:
         assert proc.stdout.readline().strip() == b"ready", proc.stderr.read().decode()[-2000:]
@@ -37,7 +36,7 @@ def run_until_killed(worker: Path, args: list[str], rng: random.Random) -> list[
         time.sleep(rng.uniform(0.01, 0.3))
     finally:
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     return [line.split() for line in (first + out).decode().splitlines(keepends=True) if line.endswith("\n")]
 

@@ -21,7 +21,7 @@ ROUNDS = 10
 SYSTEM = Actor.system("test")
 
 
-def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_settings):
+def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_settings, forker):
     from django.contrib.auth.hashers import check_password
 
     users.create_user(dctx, SYSTEM, "crash-admin", role="admin", must_change=False)
@@ -30,7 +30,7 @@ def test_killed_at_random_moments_the_desk_and_the_store_agree(dj, dctx, dj_sett
     rng = random.Random(20261201)
     printed_total = settled_total = 0
     for round_ in range(ROUNDS):
-        lines = run_until_killed(WORKER, worker_args(dj_settings, rng.randrange(10**6), [f"crash{i}" for i in range(4)],
+        lines = run_until_killed(forker, WORKER, worker_args(dj_settings, rng.randrange(10**6), [f"crash{i}" for i in range(4)],
                                                       "policy"), rng)
         printed_total += len(lines)
         # Each printed password is the one stored, unless a later reset of the

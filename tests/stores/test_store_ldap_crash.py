@@ -21,7 +21,7 @@ ROUNDS = 8
 SYSTEM = Actor.system("test")
 
 
-def test_killed_at_random_moments_the_desk_and_the_directory_agree(people, lctx):
+def test_killed_at_random_moments_the_desk_and_the_directory_agree(people, lctx, forker):
     users.create_user(lctx, SYSTEM, "crash-admin", role="admin", must_change=False)
     names = [people.make(f"crash{i}") for i in range(3)]
     s = lctx.settings
@@ -32,7 +32,7 @@ def test_killed_at_random_moments_the_desk_and_the_directory_agree(people, lctx)
     for round_ in range(3 * ROUNDS):
         if round_ >= ROUNDS and settled:
             break
-        lines = run_until_killed(WORKER, worker_args(s, rng.randrange(10**6), names, "ldap_bind_dn",
+        lines = run_until_killed(forker, WORKER, worker_args(s, rng.randrange(10**6), names, "ldap_bind_dn",
                                                       "ldap_bind_password_file", "ldap_people_base",
                                                       "ldap_default_policy_dn"), rng)
         settled += settle_and_check(lctx, lines, people.binds, round_)

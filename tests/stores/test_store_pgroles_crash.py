@@ -20,10 +20,10 @@ ROUNDS = 8
 SYSTEM = Actor.system("test")
 
 
-def test_killed_at_random_moments_the_desk_and_the_server_agree(roles, pctx):
+def test_killed_at_random_moments_the_desk_and_the_server_agree(roles, pctx, forker):
     users.create_user(pctx, SYSTEM, "crash-admin", role="admin", must_change=False)
     names = [roles.make(f"crash{i}") for i in range(3)]
     rng = random.Random(20261206)
     for round_ in range(ROUNDS):
-        lines = run_until_killed(WORKER, worker_args(pctx.settings, rng.randrange(10**6), names), rng)
+        lines = run_until_killed(forker, WORKER, worker_args(pctx.settings, rng.randrange(10**6), names), rng)
         settle_and_check(pctx, lines, roles.signs_in, round_)
