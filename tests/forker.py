@@ -12,14 +12,23 @@ It runs the script as ``python SCRIPT ARG...`` would (``runpy``, as
 
 The test and the forker talk over a SOCK_SEQPACKET socket pair, one message a
 request: ``spawn`` (with the two pipes' write ends passed as file
-descriptors, SCM_RIGHTS) answers the child's pid; ``wait`` reaps it and
-answers its exit code as ``subprocess`` gives one (``-9`` for SIGKILL).
+descriptors, SCM_RIGHTS, and what the test's environment changed since the
+forker started) answers the child's pid; ``wait`` reaps it and answers its
+exit code as ``subprocess`` gives one (``-9`` for SIGKILL). Every answer is
+awaited for at most a minute: a stuck forker fails the test. When the test's
+end closes, the forker kills and reaps any child it still has.
+
+What a child shares with its siblings, unlike new interpreters: the forker's
+string-hash seed, its working directory and its umask (the workers take
+absolute paths and depend on none of them). ``random`` is reseeded at each
+fork.
 
     python forker.py FD MODULE...     # the forker itself: FD, its end of the pair
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -31,6 +40,7 @@ from pathlib import Path
 from typing import IO, Sequence
 
 _MAX = 1 << 16
+_TIMEOUT = 60.0
 
 
 class Child:
@@ -48,8 +58,9 @@ class Child:
             os.kill(self.pid, sig)
 
     def communicate(self) -> tuple[bytes, bytes]:
-        """Read both pipes to their end (the child's end: it exited or was
-        killed), then reap the child; its exit code in ``returncode``."""
+        """Read both pipes to their end, then reap the child; its exit code in
+        ``returncode``. For a child that was killed or has exited: a live one
+        filling its stderr while stdout is read would wait forever."""
         out, err = self.stdout.read(), self.stderr.read()
         self.stdout.close()
         self.stderr.close()
@@ -64,12 +75,15 @@ class Child:
 
 class Forker:
     """The test's side: ``Forker(["console.services.accounts", ...])`` starts
-    the forker with those modules imported; ``spawn(script, args)`` starts a
-    worker; ``close()`` ends the forker."""
+    the forker with those modules imported (``"module:function"`` also calls
+    the function: a cache every child would fill the same way);
+    ``spawn(script, args)`` starts a worker; ``close()`` ends the forker."""
 
     def __init__(self, preload: Sequence[str]) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        mine.settimeout(_TIMEOUT)
         self._sock = mine
+        self._env = dict(os.environ)  # the forker's, as it starts
         self._proc = subprocess.Popen([sys.executable, __file__, str(theirs.fileno()), *preload],
                                       pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1])
@@ -80,25 +94,40 @@ class Forker:
             raise RuntimeError(f"the forker did not start (exit {self._proc.returncode}; its stderr is the test's)")
 
     def _ask(self, request: dict, fds: Sequence[int] = ()) -> dict:
-        socket.send_fds(self._sock, [json.dumps(request).encode()], list(fds))
-        answer = self._sock.recv(_MAX)
+        """Send a request and return its answer (a timeout raises, and the
+        requests and answers are then out of step: the forker is closed)."""
+        try:
+            socket.send_fds(self._sock, [json.dumps(request).encode()], list(fds))
+            answer = self._sock.recv(_MAX)
+        except OSError:
+            self.close()
+            raise
         if not answer:
             raise RuntimeError("the forker exited")
-        return json.loads(answer)
+        answer = json.loads(answer)
+        if "error" in answer:
+            raise RuntimeError(f"the forker refused {sorted(request)}: {answer['error']}")
+        return answer
 
     def spawn(self, script: Path, args: Sequence[str]) -> Child:
+        env = {k: v for k, v in os.environ.items() if self._env.get(k) != v}
+        unset = [k for k in self._env if k not in os.environ]
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            pid = self._ask({"spawn": str(script), "argv": list(args), "env": dict(os.environ)},
+            pid = self._ask({"spawn": str(script), "argv": list(args), "env": env, "unset": unset},
                             [out_w, err_w])["pid"]
+        except BaseException:
+            os.close(out_r)
+            os.close(err_r)
+            raise
         finally:
             os.close(out_w)
             os.close(err_w)
         return Child(self, pid, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
 
     def close(self) -> None:
-        self._sock.close()  # the forker reads an empty message and exits
+        self._sock.close()  # the forker reads the end, kills what it still has, and exits
         try:
             self._proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -109,7 +138,7 @@ class Forker:
 # -- the forker's side ---------------------------------------------------------------------------------
 
 
-def _run_child(script: str, argv: list[str], env: dict[str, str], out: int, err: int) -> None:
+def _run_child(script: str, argv: list[str], env: dict[str, str], unset: list[str], out: int, err: int) -> None:
     """In the forked child: become ``python script argv...``, in the test's
     environment as it is now, and never return."""
     import runpy
@@ -122,7 +151,8 @@ def _run_child(script: str, argv: list[str], env: dict[str, str], out: int, err:
         os.close(out)
         os.close(err)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.environ.clear()
+        for name in unset:
+            os.environ.pop(name, None)
         os.environ.update(env)
         sys.argv = [script, *argv]
         sys.path.insert(0, str(Path(script).resolve().parent))
@@ -144,27 +174,53 @@ def _run_child(script: str, argv: list[str], env: dict[str, str], out: int, err:
 def _serve(fd: int, preload: list[str]) -> None:
     sock = socket.socket(fileno=fd)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    for name in preload:
-        importlib.import_module(name)
+    for name in preload:  # "module", or "module:function" to call once imported (a cache to fill)
+        module, _, function = name.partition(":")
+        imported = importlib.import_module(module)
+        if function:
+            getattr(imported, function)()
+    # What the children share stays shared: no collection in a child rewrites
+    # the headers of the forker's objects (copying every page of them).
+    gc.freeze()
     sock.send(b'{"ready": true}')
-    while True:
-        msg, fds, _flags, _addr = socket.recv_fds(sock, _MAX, 2)
-        if not msg:
-            return
-        request = json.loads(msg)
-        if "spawn" in request:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                sock.close()
-                _run_child(request["spawn"], request["argv"], request["env"], *fds)
-            for f in fds:
-                os.close(f)
-            sock.send(json.dumps({"pid": pid}).encode())
-        elif "wait" in request:
-            _, status = os.waitpid(request["wait"], 0)
-            sock.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
+    children: set[int] = set()
+    try:
+        while True:
+            msg, fds, flags, _addr = socket.recv_fds(sock, _MAX, 2)
+            if not msg:
+                return
+            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or len(fds) not in (0, 2):
+                for f in fds:
+                    os.close(f)
+                sock.send(json.dumps({"error": f"a request over {_MAX} bytes or without its two pipes"}).encode())
+                continue
+            request = json.loads(msg)
+            if "spawn" in request and len(fds) == 2:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    sock.close()
+                    _run_child(request["spawn"], request["argv"], request["env"], request["unset"], *fds)
+                children.add(pid)
+                for f in fds:
+                    os.close(f)
+                sock.send(json.dumps({"pid": pid}).encode())
+            elif "wait" in request and request["wait"] in children:
+                _, status = os.waitpid(request["wait"], 0)
+                children.discard(request["wait"])
+                sock.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
+            else:
+                for f in fds:
+                    os.close(f)
+                sock.send(json.dumps({"error": "not a request this forker knows"}).encode())
+    finally:
+        for pid in children:  # the test ended without them: none goes on working
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":

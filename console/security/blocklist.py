@@ -49,6 +49,11 @@ class _Words(AbstractSet[str]):
         self._entries = entries
         self._len: int | None = None
 
+    @classmethod
+    def _from_iterable(cls, it) -> frozenset[str]:
+        """What the set operators (``&``, ``|``, ``-``, ``^``) build: a plain frozenset."""
+        return frozenset(it)
+
     def __contains__(self, value: object) -> bool:
         return isinstance(value, str) and _is_word(value) and value in self._entries
 
