@@ -150,10 +150,10 @@ def _migrate(url: str) -> None:
 #: What the crash tests' workers import (tests/crash_worker.py,
 #: tests/stores/crash_worker_store.py), imported once by the forker.
 CRASH_WORKER_IMPORTS = (
-    "console.config", "console.security.hashing", "console.security.blocklist:common_words", "console.services.accounts",
-    "console.services.auth", "console.services.context", "console.services.passwords", "console.services.tickets",
-    "console.stores.django", "console.stores.ldap", "console.stores.mysql_users", "console.stores.postgres_roles",
-    "console.stores.redis_acl",
+    "console.config", "console.security.hashing", "console.security.blocklist:common_words",
+    "console.services.accounts", "console.services.auth", "console.services.context", "console.services.passwords",
+    "console.services.tickets", "console.stores.django", "console.stores.ldap", "console.stores.mysql_users",
+    "console.stores.postgres_roles", "console.stores.redis_acl",
 )
 
 

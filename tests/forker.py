@@ -171,6 +171,27 @@ def _run_child(script: str, argv: list[str], env: dict[str, str], unset: list[st
         os._exit(code)
 
 
+def _answer(sock: socket.socket, msg: bytes, fds: list[int], flags: int, children: set[int]) -> dict:
+    """The forker's answer to one request (in a spawned child: never returns)."""
+    if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+        return {"error": f"a request over {_MAX} bytes"}
+    request = json.loads(msg)
+    if "spawn" in request and len(fds) == 2:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _run_child(request["spawn"], request["argv"], request["env"], request["unset"], *fds)
+        children.add(pid)
+        return {"pid": pid}
+    if "wait" in request and request["wait"] in children and not fds:
+        _, status = os.waitpid(request["wait"], 0)
+        children.discard(request["wait"])
+        return {"returncode": os.waitstatus_to_exitcode(status)}
+    return {"error": "not a request this forker knows (a spawn passes its two pipes, a wait none)"}
+
+
 def _serve(fd: int, preload: list[str]) -> None:
     sock = socket.socket(fileno=fd)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -189,31 +210,11 @@ def _serve(fd: int, preload: list[str]) -> None:
             msg, fds, flags, _addr = socket.recv_fds(sock, _MAX, 2)
             if not msg:
                 return
-            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or len(fds) not in (0, 2):
-                for f in fds:
+            try:
+                sock.send(json.dumps(_answer(sock, msg, fds, flags, children)).encode())
+            finally:
+                for f in fds:  # the child has its own copies; the forker keeps none
                     os.close(f)
-                sock.send(json.dumps({"error": f"a request over {_MAX} bytes or without its two pipes"}).encode())
-                continue
-            request = json.loads(msg)
-            if "spawn" in request and len(fds) == 2:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                pid = os.fork()
-                if pid == 0:
-                    sock.close()
-                    _run_child(request["spawn"], request["argv"], request["env"], request["unset"], *fds)
-                children.add(pid)
-                for f in fds:
-                    os.close(f)
-                sock.send(json.dumps({"pid": pid}).encode())
-            elif "wait" in request and request["wait"] in children:
-                _, status = os.waitpid(request["wait"], 0)
-                children.discard(request["wait"])
-                sock.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
-            else:
-                for f in fds:
-                    os.close(f)
-                sock.send(json.dumps({"error": "not a request this forker knows"}).encode())
     finally:
         for pid in children:  # the test ended without them: none goes on working
             try:
