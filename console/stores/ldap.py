@@ -355,25 +355,30 @@ class LdapStore(Store):
         def name_of(entry):
             return _text(_first(entry["attributes"], self.uid))
 
+        last = None  # the last name given in the server's order
         if self.sorts:
             entries = self._paged(conn, flt, [self.uid], [_sort_control(self.uid, reverse)])
-            yielded = False
             try:
                 for entry in entries:
                     name = name_of(entry)
                     if name:
-                        yielded = True
+                        last = name
                         yield name
                 return
             except StoreError as exc:
                 # slapd's sssvlv answers busy (51) while it still holds a sort
-                # for the connection slot this one reuses: sort here instead.
-                if yielded or "busy (51)" not in exc.message:
+                # for the connection slot this one reuses (at the first page
+                # of the paged results, and once seen at a later one): sort
+                # here instead, from after the last name given.
+                if "busy (51)" not in exc.message:
                     raise
             finally:
                 entries.close()
-        names = [n for n in (name_of(e) for e in self._paged(conn, flt, [self.uid])) if n]
-        yield from sorted(names, key=_key, reverse=reverse)
+        names = sorted((n for n in (name_of(e) for e in self._paged(conn, flt, [self.uid])) if n), key=_key,
+                       reverse=reverse)
+        if last is not None:
+            names = [n for n in names if (_key(n) < _key(last) if reverse else _key(n) > _key(last))]
+        yield from names
 
     def page(self, *, search, after, before, from_end, limit) -> AccountPage:
         flt = self._search_filter(search)

@@ -80,6 +80,49 @@ def test_lists_people_over_several_pages_of_the_paged_results_control_keyset_on_
     assert accounts.count_accounts(ctx, admin).value == 12
 
 
+@pytest.mark.parametrize("busy_after", [0, 3, 5], ids=["at-once", "within-a-page", "at-the-second-page"])
+def test_a_sort_the_server_says_it_is_too_busy_for_is_finished_here_from_the_last_name_given(
+        people, make_lctx, monkeypatch, busy_after):
+    """slapd's sssvlv answers busy (51) while it still holds another sort for
+    the connection: seen at the first page of the paged results and, once in
+    a full run, at a later one. The list goes on sorted here, without a name
+    twice or one left out. (The busy answer is made here, after ``busy_after``
+    entries of the server's sorted answer; the reading is the real server's.)"""
+    everyone = sorted(["carol", "alice", "erin", "bob", "dave", "frank", "gina", "hank", "ivan", "judy", "kate",
+                       "liam"])
+    for n in everyone:
+        people.make(n)
+    ctx = make_lctx(ldap_page_size=5)
+    store = ctx.store
+    real = store._paged
+    busy = []
+
+    def paged(conn, flt, attributes, controls=None):
+        entries = real(conn, flt, attributes, controls)
+        try:
+            for i, entry in enumerate(entries):
+                if controls and i == busy_after:  # the sorted search
+                    busy.append(i)
+                    raise StoreError("LDAP people: unavailable (busy (51): Other sort requests already in progress)")
+                yield entry
+        finally:
+            entries.close()
+
+    monkeypatch.setattr(store, "_paged", paged)
+    admin = operator(ctx, "admin")
+    seen, cursor = [], None
+    while True:
+        page = accounts.list_accounts(ctx, admin, cursor=cursor, limit=5)
+        seen += names(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == everyone and busy
+    back = accounts.list_accounts(ctx, admin, from_end=True, limit=4)
+    assert names(back) == everyone[-4:]
+    assert names(accounts.list_accounts(ctx, admin, before=back.prev_cursor, limit=4)) == everyone[-8:-4]
+
+
 def test_search_is_a_substring_of_uid_mail_or_name_with_every_value_escaped(people, lctx):
     admin = operator(lctx, "admin")
     people.make("star*", mail="star@example.org", cn="Star")
