@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.exc import DBAPIError
 
@@ -114,10 +114,12 @@ def test_a_driver_error_names_no_bound_value(ctx):
     assert "secret-key-value" not in str(ei.value) and "parameters hidden" in str(ei.value)
 
 
-def test_compiled_statements_are_kept_per_engine(ctx, make_ctx):
-    other = make_ctx()
+def test_compiled_statements_are_kept_per_engine(ctx):
+    # An engine of its own (the tests' db.make_engine gives engines of one driver one dialect: tests/conftest.py).
+    other = create_engine(ctx.engine.url)
     shape = ("test.shape",)
     a = prepared.prepare(ctx.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter(), 5))
     assert prepared.prepare(ctx.engine.dialect, shape, lambda: 1 / 0) is a  # built once
-    b = prepared.prepare(other.engine.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter(), 5))
+    b = prepared.prepare(other.dialect, shape, lambda: _page_statement("username", "first", None, UserFilter(), 5))
     assert b is not a
+    other.dispose()
