@@ -269,17 +269,24 @@ def _sample(conn) -> list[str]:
 
 def _narrow(conn, kind: str | None, q: str, values: dict) -> str | None:
     """A search read from its candidates where search.narrowing says it is
-    slow as it is (common trigrams, few matches): returns its kind then
-    (``fts_ids``, ``trigram_ids``), ``values`` given the candidates' ids and
-    the test of each; else ``kind`` as it was. Once per service call: a page
-    in the attention order reads each rank from the same candidates."""
+    slow as it is (common trigrams, few matches), or, on PostgreSQL, where
+    search.focus says it has a common word beside rarer ones (its matches,
+    read by the rarer ones): returns its kind then (``fts_ids``,
+    ``trigram_ids``), ``values`` given the candidates' ids and the test of
+    each; else ``kind`` as it was. Once per service call: a page in the
+    attention order reads each rank from the same candidates."""
     if kind not in ("fts", "trigram") or not search_index.narrowable(q, kind):
         return kind
-    pair = search_index.narrowing(q, _sample(conn), kind)
-    if pair is None:
+    sample = _sample(conn)
+    pair = search_index.narrowing(q, sample, kind)
+    if pair is not None:
+        query = prepared.prepare(conn.dialect, ("users.candidates", kind), lambda: search_index.candidates(kind))
+        ids = [row[0] for row in prepared.fetch(conn, query, search_index.narrow_terms(kind, pair))]
+    elif kind == "trigram" and (pattern := search_index.focus(q, sample)) is not None:
+        query = prepared.prepare(conn.dialect, ("users.focused",), search_index.focused)
+        ids = [row[0] for row in prepared.fetch(conn, query, {"narrow_focus": pattern, "search_text": q.lower()})]
+    else:
         return kind
-    query = prepared.prepare(conn.dialect, ("users.candidates", kind), lambda: search_index.candidates(kind))
-    ids = [row[0] for row in prepared.fetch(conn, query, search_index.narrow_terms(kind, pair))]
     if len(ids) > search_index.NARROW_CAP:
         return kind
     narrowed = f"{kind}_ids"

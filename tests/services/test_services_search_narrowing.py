@@ -51,6 +51,37 @@ def test_on_postgresql_only_trigrams_of_word_characters_are_chosen():
     assert search_index.narrowing("l.example.or", smp, "trigram") is None  # "exa"… are in every account
 
 
+def keller_sample():
+    """Every address at example.org, one account in ten a Keller."""
+    return [text(f"keller{i}" if i % 10 == 0 else f"p{i}", f"x{i}@{ORG}", f"Person {i}") for i in range(100)]
+
+
+def test_on_postgresql_a_search_with_a_common_word_is_read_by_its_other_words():
+    """pg_trgm reads the list of each trigram of a pattern, and a common
+    word's lists hold most of the accounts: a search that matches no account
+    of the sample is read by its other words."""
+    smp = keller_sample()
+    assert search_index.focus("keller.example", smp) == "%keller%"
+    assert search_index.focus("KELLER.Example.org", smp) == "%keller%"  # "org" is common too
+    assert search_index.focus("keller.example.nova", smp) == "%keller%nova%"  # in the search's order
+    assert search_index.focus("keller.exa", smp) == "%keller%"
+
+
+@pytest.mark.parametrize("q, why", [
+    ("x10@example.org", "it matches an account of the sample"),
+    ("keller.nova", "no word of it is common: the index's lists are short as they are"),
+    ("person.example", "every word is common (narrowing's case)"),
+    ("zz.example", "'zz' has no trigram in the index: the search is its common word"),
+    ("keller", "one word"),
+])
+def test_a_search_is_read_as_it_is_where_no_word_is_common_or_all_are(q, why):
+    assert search_index.focus(q, keller_sample()) is None, why
+
+
+def test_a_small_sample_focuses_nothing():
+    assert search_index.focus("keller.example", keller_sample()[:search_index.SAMPLE_MIN - 1]) is None
+
+
 @pytest.mark.parametrize("q, smp, why", [
     ("example.org", sample(), "it matches accounts of the sample: its first page and capped count come early"),
     ("zz.example.org", sample(), "'zz.' is rare: the index's answer is short as it is"),
@@ -131,7 +162,8 @@ def everything(ctx, actor, q, f=None, order="username"):
         (count.value, count.at_least)
 
 
-#: (search, filter, order, narrowed on PostgreSQL too: its trigrams of word characters are enough).
+#: (search, filter, order, narrowed on PostgreSQL too: its trigrams of word characters are enough, or read by its
+#: words that are not common: search.focus).
 CASES = [
     ("mail.example.org", None, "username", True),
     ("l.example.org", None, "username", False),  # pg_trgm: "exa"… with "org", found together
@@ -139,8 +171,8 @@ CASES = [
     ("mail.example.org", F(external=True, role="member"), "username", True),
     ("mail.example.org", F(blocked=True), "username", True),
     ("mail.example.org", None, "attention", True),
-    ("ail.example.or", None, "username", False),
-    ("@example.com", None, "username", False),
+    ("ail.example.or", None, "username", True),  # pg_trgm: by "ail" alone, "example" being common (search.focus)
+    ("@example.com", None, "username", True),  # pg_trgm: by "com" alone, "example" being common (search.focus)
 ]
 
 
@@ -159,6 +191,7 @@ def test_a_narrowed_search_finds_what_the_search_as_it_is_finds(ctx, admin, peop
     assert found["@example.com", None, "username"] == ([[]], [], None, (0, False))
 
     monkeypatch.setattr(search_index, "narrowing", lambda q, sample, kind="fts": None)
+    monkeypatch.setattr(search_index, "focus", lambda q, sample: None)
     for q, f, order, _ in CASES:
         kinds.clear()
         assert everything(ctx, admin, q, f, order) == found[q, f, order], (q, f, order)
@@ -176,3 +209,62 @@ def test_too_many_candidates_give_way_to_the_search_as_it_is(ctx, admin, people,
     page = listing.list_users(ctx, admin, search="mail.example.org", limit=10)
     assert [u.username for u in page.items] == ["kai", "team", "mail.example.org"]
     assert kinds == ["fts" if ctx.engine.dialect.name == "sqlite" else "trigram"]
+
+
+@pytest.fixture
+def kellers(ctx, make_user, monkeypatch):
+    """60 accounts at mail.example.com and example.org, one in ten a Keller
+    (``keller00@example.org``), and in the middle (where a sample of two
+    runs of 16 ids at the ends does not look) two that hold
+    ``keller.example``: an address, and a display name in capitals."""
+    monkeypatch.setattr(search_index, "SAMPLE_RUNS", 2)
+    monkeypatch.setattr(search_index, "SAMPLE_RUN", 16)
+    monkeypatch.setattr(search_index, "SAMPLE_MIN", 16)
+
+    def crowd(numbers):
+        for i in numbers:
+            name = f"keller{i:02d}" if i % 10 == 0 else f"p{i:02d}"
+            make_user(name, email=f"{name}@{COM if i % 2 else ORG}", display_name=f"Person {i}", source="okta")
+
+    crowd(range(40))
+    make_user("kim", email="kim@keller.example.net", display_name="Kim", source="okta")
+    make_user("fan", email=f"fan@{ORG}", display_name="KELLER.EXAMPLE Fan", source="okta", role="viewer")
+    crowd(range(40, 60))
+
+
+FOCUSED = [
+    ("keller.example", None, "username"),
+    ("keller.example", F(role="viewer"), "username"),
+    ("keller.example", None, "attention"),
+    ("KELLER.EXAMPLE.NET", None, "username"),
+    ("keller.example.org", None, "username"),
+]
+
+
+def test_a_search_read_by_its_rarer_words_finds_what_the_search_as_it_is_finds(ctx, admin, kellers, kinds,
+                                                                            monkeypatch):
+    postgresql = ctx.engine.dialect.name == "postgresql"
+    found = {}
+    for q, f, order in FOCUSED:
+        kinds.clear()
+        found[q, f, order] = everything(ctx, admin, q, f, order)
+        assert kinds and all(k == ("trigram_ids" if postgresql else "fts") for k in kinds), (q, f, order, kinds)
+    assert found["keller.example", None, "username"] == ([["kim", "fan"]], ["kim", "fan"], None, (2, False))
+    assert found["keller.example", F(role="viewer"), "username"][0] == [["fan"]]
+    assert found["KELLER.EXAMPLE.NET", None, "username"][0] == [["kim"]]
+    assert found["keller.example.org", None, "username"][0] == [[]]
+
+    monkeypatch.setattr(search_index, "focus", lambda q, sample: None)
+    for q, f, order in FOCUSED:
+        kinds.clear()
+        assert everything(ctx, admin, q, f, order) == found[q, f, order], (q, f, order)
+        assert kinds and all(k in ("trigram", "fts") for k in kinds)
+
+
+@pytest.mark.postgresql_only
+def test_a_focus_with_too_many_matches_gives_way_to_the_search_as_it_is(ctx, admin, kellers, kinds, monkeypatch):
+    monkeypatch.setattr(search_index, "NARROW_CAP", 1)
+    monkeypatch.setattr(prepared, "_cache", type(prepared._cache)())  # the cap is a literal of the statement
+    page = listing.list_users(ctx, admin, search="keller.example", limit=10)
+    assert [u.username for u in page.items] == ["kim", "fan"]
+    assert kinds == ["trigram"]
