@@ -26,7 +26,7 @@ from console import mail
 from console.models import AuditEvent, PendingChange
 from console.security import policy as policy_rules
 from console.security.generator import generate
-from console.services import auditlog, pagination, validation
+from console.services import auditlog, listing, pagination, validation
 from console.services.base import action, reading
 from console.services.context import Actor, ServiceContext
 from console.services.errors import (
@@ -50,8 +50,9 @@ from console.services.passwords import expiry_from
 from console.stores import Account, Store, StoreError
 from console.stores.base import Written
 
-#: Counts stop here, as the native store's do ("10,000+").
-COUNT_CAP = 10_000
+#: Counts stop here, as the native store's do ("10,000+"; a search's "1,000+").
+COUNT_CAP = listing.COUNT_CAP
+SEARCH_COUNT_CAP = listing.SEARCH_COUNT_CAP
 #: Account names in foreign stores: Django allows 150 characters.
 MAX_NAME = 150
 
@@ -217,7 +218,7 @@ def count_accounts(ctx: ServiceContext, actor: Actor, *, search: str | None = No
     if q:
         validation.reason(search, field="search", limit=200)
     with reading(ctx, actor):
-        n, floor = _call(lambda: store.count(search=q, cap=COUNT_CAP))
+        n, floor = _call(lambda: store.count(search=q, cap=SEARCH_COUNT_CAP if q else COUNT_CAP))
     return Count(n, exact=not floor, at_least=floor)
 
 

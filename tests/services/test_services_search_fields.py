@@ -68,10 +68,25 @@ def test_a_prefix_counts_each_account_once_and_with_its_filter(ctx, admin, make_
 def test_a_prefix_count_beyond_the_cap_says_at_least(ctx, admin, make_user, monkeypatch):
     for i in range(5):
         make_user(f"ann{i}", email=f"ann{i}@example.com", display_name=f"Ann {i}")
-    monkeypatch.setattr(listing, "COUNT_CAP", 3)
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 3)
     monkeypatch.setattr(prepared, "_cache", type(prepared._cache)())  # the cap is a literal of the statement
     count = listing.count_users(ctx, admin, search="an")
     assert count.at_least and count.value == 3
+
+
+@pytest.mark.parametrize("q", ["ann", "an"], ids=["search", "prefix"])
+def test_a_search_is_counted_to_its_own_cap_and_a_filter_to_the_lists(ctx, admin, make_user, monkeypatch, q):
+    """A search that matches more than SEARCH_COUNT_CAP shows "1,000+" (it
+    asks for more letters); a filter alone is counted to COUNT_CAP."""
+    for i in range(5):
+        make_user(f"ann{i}", email=f"ann{i}@example.com", display_name=f"Ann {i}", role="viewer")
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 3)
+    monkeypatch.setattr(listing, "COUNT_CAP", 4)
+    monkeypatch.setattr(prepared, "_cache", type(prepared._cache)())  # the caps are literals of the statements
+    assert listing.count_users(ctx, admin, search=q).label() == "3+"
+    assert listing.count_users(ctx, admin, search=q, filter=F(role="viewer")).label() == "3+"
+    assert listing.count_users(ctx, admin, filter=F(role="viewer")).label() == "4+"
+    assert listing.count_users(ctx, admin, search="ann1").label() == "1"
 
 
 def _explain(ctx, sql: str, params) -> str:
