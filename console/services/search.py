@@ -179,8 +179,12 @@ COMMON_SHARE = 0.5
 def focus(q: str, sample: list[str]) -> str | None:
     """PostgreSQL (kind ``trigram``): a LIKE pattern of the words of ``q``
     that are not common (COMMON_SHARE), to read the trigram index by, where
-    ``q`` has common words too and matches no account of the sample; None to
-    read it as it is.
+    ``q`` has common words too, and matches no account of the sample; None
+    to read it as it is. Not where the common words narrow the index's
+    answer: the sample's accounts that hold every trigram of the others are
+    not rare (RARE_SHARE) and under half of them hold the common words' too
+    (``mail`` without ``org`` where every address is at ``mail.example.com``
+    or ``example.org``).
 
     pg_trgm reads the list of every trigram of a pattern, and a common word's
     lists hold most of the accounts. For ``keller.example`` at 1M (every
@@ -195,11 +199,16 @@ def focus(q: str, sample: list[str]) -> str | None:
     words = ["".join(run) for alnum, run in groupby(q.lower(), str.isalnum) if alnum]
     words = [w for w in words if len(w) >= TRIGRAM]  # a shorter one has no trigram in the index
 
-    def common(word: str) -> bool:
-        return all(sum(g in text for text in sample) >= COMMON_SHARE * len(sample) for g in trigrams(word, "trigram"))
+    grams = {w: trigrams(w, "trigram") for w in words}
 
-    kept = [w for w in words if not common(w)]
+    def holding(gs) -> int:
+        return sum(all(g in text for g in gs) for text in sample)
+
+    kept = [w for w in words if not all(holding([g]) >= COMMON_SHARE * len(sample) for g in grams[w])]
     if not kept or len(kept) == len(words):
+        return None
+    others = holding([g for w in kept for g in grams[w]])
+    if others >= RARE_SHARE * len(sample) and 2 * holding([g for w in words for g in grams[w]]) < others:
         return None
     return "%" + "%".join(_escape_like(w) for w in kept) + "%"
 

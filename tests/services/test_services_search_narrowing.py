@@ -52,8 +52,9 @@ def test_on_postgresql_only_trigrams_of_word_characters_are_chosen():
 
 
 def keller_sample():
-    """Every address at example.org, one account in ten a Keller."""
-    return [text(f"keller{i}" if i % 10 == 0 else f"p{i}", f"x{i}@{ORG}", f"Person {i}") for i in range(100)]
+    """One account a Keller, one in ten a Walker at corp.net, every other address at example.org."""
+    return [text("keller0" if i == 0 else f"walker{i}" if i % 10 == 5 else f"p{i}",
+                 f"x{i}@{'corp.net' if i % 10 == 5 else ORG}", f"Person {i}") for i in range(100)]
 
 
 def test_on_postgresql_a_search_with_a_common_word_is_read_by_its_other_words():
@@ -70,6 +71,7 @@ def test_on_postgresql_a_search_with_a_common_word_is_read_by_its_other_words():
 @pytest.mark.parametrize("q, why", [
     ("x10@example.org", "it matches an account of the sample"),
     ("keller.nova", "no word of it is common: the index's lists are short as they are"),
+    ("walker.example", "'example' narrows the index's answer: no Walker of the sample holds it"),
     ("person.example", "every word is common (narrowing's case)"),
     ("zz.example", "'zz' has no trigram in the index: the search is its common word"),
     ("keller", "one word"),
@@ -171,8 +173,8 @@ CASES = [
     ("mail.example.org", F(external=True, role="member"), "username", True),
     ("mail.example.org", F(blocked=True), "username", True),
     ("mail.example.org", None, "attention", True),
-    ("ail.example.or", None, "username", True),  # pg_trgm: by "ail" alone, "example" being common (search.focus)
-    ("@example.com", None, "username", True),  # pg_trgm: by "com" alone, "example" being common (search.focus)
+    ("ail.example.or", None, "username", True),  # pg_trgm: by "ail", which "example" does not narrow (search.focus)
+    ("@example.com", None, "username", True),  # pg_trgm: by "com", which "example" does not narrow (search.focus)
 ]
 
 
@@ -213,20 +215,21 @@ def test_too_many_candidates_give_way_to_the_search_as_it_is(ctx, admin, people,
 
 @pytest.fixture
 def kellers(ctx, make_user, monkeypatch):
-    """60 accounts at mail.example.com and example.org, one in ten a Keller
-    (``keller00@example.org``), and in the middle (where a sample of two
-    runs of 16 ids at the ends does not look) two that hold
-    ``keller.example``: an address, and a display name in capitals."""
+    """60 accounts at mail.example.com and example.org, and in the middle
+    (where a sample of two runs of 16 ids at the ends does not look) five
+    Kellers (``keller1@example.org``) and two that hold ``keller.example``:
+    an address, and a display name in capitals."""
     monkeypatch.setattr(search_index, "SAMPLE_RUNS", 2)
     monkeypatch.setattr(search_index, "SAMPLE_RUN", 16)
     monkeypatch.setattr(search_index, "SAMPLE_MIN", 16)
 
-    def crowd(numbers):
+    def crowd(numbers, name="p"):
         for i in numbers:
-            name = f"keller{i:02d}" if i % 10 == 0 else f"p{i:02d}"
-            make_user(name, email=f"{name}@{COM if i % 2 else ORG}", display_name=f"Person {i}", source="okta")
+            make_user(f"{name}{i:02d}", email=f"{name}{i:02d}@{COM if i % 2 else ORG}", display_name=f"Person {i}",
+                      source="okta")
 
     crowd(range(40))
+    crowd(range(5), name="keller")
     make_user("kim", email="kim@keller.example.net", display_name="Kim", source="okta")
     make_user("fan", email=f"fan@{ORG}", display_name="KELLER.EXAMPLE Fan", source="okta", role="viewer")
     crowd(range(40, 60))
