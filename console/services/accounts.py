@@ -50,9 +50,6 @@ from console.services.passwords import expiry_from
 from console.stores import Account, Store, StoreError
 from console.stores.base import Written
 
-#: Counts stop here, as the native store's do ("10,000+"; a search's "1,000+").
-COUNT_CAP = listing.COUNT_CAP
-SEARCH_COUNT_CAP = listing.SEARCH_COUNT_CAP
 #: Account names in foreign stores: Django allows 150 characters.
 MAX_NAME = 150
 
@@ -218,7 +215,9 @@ def count_accounts(ctx: ServiceContext, actor: Actor, *, search: str | None = No
     if q:
         validation.reason(search, field="search", limit=200)
     with reading(ctx, actor):
-        n, floor = _call(lambda: store.count(search=q, cap=SEARCH_COUNT_CAP if q else COUNT_CAP))
+        # Capped as the native store's counts are ("10,000+"; a search's "1,000+").
+        cap = listing.SEARCH_COUNT_CAP if q else listing.COUNT_CAP
+        n, floor = _call(lambda: store.count(search=q, cap=cap))
     return Count(n, exact=not floor, at_least=floor)
 
 

@@ -176,11 +176,13 @@ def _driver(conn, f: UserFilter, values: dict, *, counting: bool = False) -> str
     return "ix_users_name_state"
 
 
-def _starting(conn, values: dict) -> int:
+def _starting(conn, values: dict, cap: int | None = None) -> int:
     """SQLite, a search under three characters: how many accounts match, up
-    to COUNT_CAP + 1 (counted from the three lower() indexes alone)."""
-    query = prepared.prepare(conn.dialect, ("users.count", "prefix", UserFilter()),
-                             lambda: _count_statement("prefix", UserFilter()))
+    to ``cap`` + 1 (None: COUNT_CAP; counted from the three lower() indexes
+    alone)."""
+    cap = COUNT_CAP if cap is None else cap
+    query = prepared.prepare(conn.dialect, ("users.count", "prefix", UserFilter(), None, cap),
+                             lambda: _count_statement("prefix", UserFilter(), None, cap))
     return prepared.fetch(conn, query, values, one=True)[0]
 
 
@@ -722,7 +724,7 @@ def count_users(
         if kind == "fts" and f == UserFilter():  # the index alone, no table lookups
             n = _found(conn, values, cap)
         elif kind == "prefix" and f == UserFilter():  # SQLite: the lower() indexes alone (the count _search_plan
-            n = _starting(conn, values)  # would read first, to choose how, and then again)
+            n = _starting(conn, values, cap)  # would read first, to choose how, and then again)
         else:
             if kind is None:
                 driver = _driver(conn, f, values, counting=True)

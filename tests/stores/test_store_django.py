@@ -71,6 +71,21 @@ def test_lists_searches_and_pages_auth_user_in_username_order(dj, dctx, desk_ope
     assert accounts.count_accounts(dctx, viewer, search="lee").label() == "7"
 
 
+def test_a_search_is_counted_to_the_search_cap_and_the_list_to_the_list_cap(dj, dctx, desk_operator, monkeypatch):
+    """As the native store's counts: a search to SEARCH_COUNT_CAP ("1,000+"),
+    the whole list to COUNT_CAP."""
+    from console.services import listing
+
+    viewer = desk_operator("viewer")
+    for i in range(7):
+        make_django_user(dj, f"user{i}", email=f"u{i}@example.org", last="Lee")
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 5)
+    monkeypatch.setattr(listing, "COUNT_CAP", 6)
+    assert accounts.count_accounts(dctx, viewer, search="lee").label() == "5+"
+    assert accounts.count_accounts(dctx, viewer, search="user3").label() == "1"
+    assert accounts.count_accounts(dctx, viewer).label() == "6+"
+
+
 def test_detail_shows_django_fields_and_the_hash_algorithm_and_flags_weak_ones(dj, dctx, desk_operator):
     viewer = desk_operator("viewer")
     from django.contrib.auth.models import Group
