@@ -356,13 +356,17 @@ class LdapStore(Store):
             return _text(_first(entry["attributes"], self.uid))
 
         last = None  # the last name given in the server's order
+        tied: set[str] = set()  # the names given that fold as it does (the server's order ties them)
         if self.sorts:
             entries = self._paged(conn, flt, [self.uid], [_sort_control(self.uid, reverse)])
             try:
                 for entry in entries:
                     name = name_of(entry)
                     if name:
+                        if last is None or name.casefold() != last.casefold():
+                            tied.clear()
                         last = name
+                        tied.add(name)
                         yield name
                 return
             except StoreError as exc:
@@ -377,7 +381,9 @@ class LdapStore(Store):
         names = sorted((n for n in (name_of(e) for e in self._paged(conn, flt, [self.uid])) if n), key=_key,
                        reverse=reverse)
         if last is not None:
-            names = [n for n in names if (_key(n) < _key(last) if reverse else _key(n) > _key(last))]
+            fold = last.casefold()
+            names = [n for n in names if (n.casefold() < fold if reverse else n.casefold() > fold)
+                     or (n.casefold() == fold and n not in tied)]
         yield from names
 
     def page(self, *, search, after, before, from_end, limit) -> AccountPage:
