@@ -118,20 +118,24 @@ def _one_dialect_per_driver(make_engine):
     each test compiled every statement it ran again: a fifth of a services
     test's time (`pytest tests/services/test_services_permissions.py -n0 -k
     sqlite`: 13.9 s, 11.1 s with this). Engines of one driver here share the
-    first one's dialect (same version, same arguments: db.make_engine's) and
-    its cache, as the statements of one process do. A SQLite engine's
-    connections do not sync each commit to the disk (_no_fsync)."""
-    first: dict[tuple[str, str], tuple] = {}  # (dialect, cache) by (dialect, driver)
+    dialect (same version, same arguments: db.make_engine's) and the cache of
+    the first whose first connection initialized its dialect, as the
+    statements of one process do; until one has, each keeps its own. A
+    SQLite engine's connections do not sync each commit to the disk
+    (_no_fsync)."""
+    ready: dict[tuple[str, str], tuple] = {}  # (dialect, cache) by (dialect, driver)
 
     def make(url, **kw):
         engine = make_engine(url, **kw)
         key = (engine.dialect.name, engine.dialect.driver)
-        if key not in first or first[key][0].server_version_info is None:
-            # the first, or the first that connects (its dialect is then initialized, once, for all)
-            first[key] = (engine.dialect, engine._compiled_cache)
+        if key in ready:
+            engine.dialect = engine.pool._dialect = ready[key][0]
+            engine._compiled_cache = ready[key][1]
         else:
-            engine.dialect = engine.pool._dialect = first[key][0]
-            engine._compiled_cache = first[key][1]
+            own = (engine.dialect, engine._compiled_cache)
+            # After create_engine's own first "connect" listener, which initializes the dialect: a connection
+            # that fails there (a server cut in the middle) never shares a half-initialized one.
+            event.listen(engine, "connect", lambda *_: ready.setdefault(key, own), once=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _no_fsync)
         return engine
