@@ -49,11 +49,24 @@ def names(page) -> list[str]:
 # -- reading ---------------------------------------------------------------------------
 
 
+TWELVE = ["carol", "alice", "erin", "bob", "dave", "frank", "gina", "hank", "ivan", "judy", "kate", "liam"]
+
+
+def every_page(ctx, admin, limit: int) -> list[str]:
+    """The names of every page of the list, forward by cursor."""
+    seen, cursor = [], None
+    while True:
+        page = accounts.list_accounts(ctx, admin, cursor=cursor, limit=limit)
+        seen += names(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
 @pytest.mark.parametrize("server_sorts", [True, False], ids=["server-sorted", "sorted-here"])
 def test_lists_people_over_several_pages_of_the_paged_results_control_keyset_on_the_name(
         people, make_lctx, server_sorts):
-    everyone = sorted(["carol", "alice", "erin", "bob", "dave", "frank", "gina", "hank", "ivan", "judy", "kate",
-                       "liam"])
+    everyone = sorted(TWELVE)
     for n in everyone:
         people.make(n)
     ctx = make_lctx(ldap_page_size=5)  # 12 people: three pages of the control for one list
@@ -61,13 +74,7 @@ def test_lists_people_over_several_pages_of_the_paged_results_control_keyset_on_
     assert store.sorts is True  # slapd with sssvlv offers server-side sorting (RFC 2891)
     store.sorts = server_sorts
     admin = operator(ctx, "admin")
-    seen, cursor = [], None
-    while True:
-        page = accounts.list_accounts(ctx, admin, cursor=cursor, limit=5)
-        seen += names(page)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = every_page(ctx, admin, limit=5)
     assert seen == everyone
     back = accounts.list_accounts(ctx, admin, from_end=True, limit=3)
     assert names(back) == everyone[-3:]
@@ -88,8 +95,7 @@ def test_a_sort_the_server_says_it_is_too_busy_for_is_finished_here_from_the_las
     a full run, at a later one. The list goes on sorted here, without a name
     twice or one left out. (The busy answer is made here, after ``busy_after``
     entries of the server's sorted answer; the reading is the real server's.)"""
-    everyone = sorted(["carol", "alice", "erin", "bob", "dave", "frank", "gina", "hank", "ivan", "judy", "kate",
-                       "liam"])
+    everyone = sorted(TWELVE)
     for n in everyone:
         people.make(n)
     ctx = make_lctx(ldap_page_size=5)
@@ -110,13 +116,7 @@ def test_a_sort_the_server_says_it_is_too_busy_for_is_finished_here_from_the_las
 
     monkeypatch.setattr(store, "_paged", paged)
     admin = operator(ctx, "admin")
-    seen, cursor = [], None
-    while True:
-        page = accounts.list_accounts(ctx, admin, cursor=cursor, limit=5)
-        seen += names(page)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = every_page(ctx, admin, limit=5)
     assert seen == everyone and busy
     back = accounts.list_accounts(ctx, admin, from_end=True, limit=4)
     assert names(back) == everyone[-4:]
