@@ -111,15 +111,20 @@ def test_the_sample_is_runs_of_ids_spread_from_the_first_to_the_last():
 
 
 @pytest.fixture
-def people(ctx, make_user, monkeypatch):
+def small_sample(monkeypatch):
+    """The sample is two runs of 16 ids, at the two ends of the accounts."""
+    monkeypatch.setattr(search_index, "SAMPLE_RUNS", 2)
+    monkeypatch.setattr(search_index, "SAMPLE_RUN", 16)
+    monkeypatch.setattr(search_index, "SAMPLE_MIN", 16)
+
+
+@pytest.fixture
+def people(ctx, make_user, small_sample):
     """60 accounts at mail.example.com and example.org, and in the middle (where
     a sample of two runs of 16 ids at the ends does not look) three that hold
     ``mail.example.org``: in an address, a display name in capitals, and a
     username, and one that holds each of its trigrams but not in one field;
     then 20 more."""
-    monkeypatch.setattr(search_index, "SAMPLE_RUNS", 2)
-    monkeypatch.setattr(search_index, "SAMPLE_RUN", 16)
-    monkeypatch.setattr(search_index, "SAMPLE_MIN", 16)
     for i in range(40):
         make_user(f"p{i:02d}", email=f"p{i:02d}@{COM if i % 2 else ORG}", display_name=f"Person {i}", source="okta")
     make_user("kai", email="kai@mail.example.org", display_name="Kai", source="okta")
@@ -214,14 +219,11 @@ def test_too_many_candidates_give_way_to_the_search_as_it_is(ctx, admin, people,
 
 
 @pytest.fixture
-def kellers(ctx, make_user, monkeypatch):
+def kellers(ctx, make_user, small_sample):
     """60 accounts at mail.example.com and example.org, and in the middle
     (where a sample of two runs of 16 ids at the ends does not look) five
     Kellers (``keller1@example.org``) and two that hold ``keller.example``:
     an address, and a display name in capitals."""
-    monkeypatch.setattr(search_index, "SAMPLE_RUNS", 2)
-    monkeypatch.setattr(search_index, "SAMPLE_RUN", 16)
-    monkeypatch.setattr(search_index, "SAMPLE_MIN", 16)
 
     def crowd(numbers, name="p"):
         for i in numbers:
